@@ -1,0 +1,57 @@
+namespace IcosFl.Contracts;
+
+/// <summary>
+/// A federation's run configuration. Keys and defaults follow ICOS-FL's pyproject run-config
+/// (kebab-case names in <see cref="RunConfigKeys"/>); strategy keys follow Flower's names.
+/// </summary>
+public sealed record RunConfig
+{
+    // ICOS-FL keys
+    public int NumServerRounds { get; init; } = 10;
+    public double FractionFit { get; init; } = 1.0;
+    public double FractionEvaluate { get; init; } = 1.0;
+    public int MinFitClients { get; init; } = 2;
+    public int MinEvaluateClients { get; init; } = 2;
+    public int MinAvailableClients { get; init; } = 2;
+    public int HiddenLayerSize { get; init; } = 10;
+    public int TimeStep { get; init; } = 10;
+    public int NumLayers { get; init; } = 1;
+    public string Metric { get; init; } = Metrics.CpuUsage;
+    public int BatchSize { get; init; } = 64;
+    public double TrainTestSplit { get; init; } = 0.8;
+    /// <summary>
+    /// ICOS-FL documents 100; IcosFl defaults to 5 so the default simulation finishes in seconds.
+    /// Raise it for real fleets (local data grows by 28,800 points a day at 3 s).
+    /// </summary>
+    public int LocalEpochs { get; init; } = 5;
+    public double LearningRate { get; init; } = 0.001;
+
+    // IcosFl keys
+    /// <summary>Seconds a round waits for updates before aggregating what arrived.</summary>
+    public double RoundTimeout { get; init; } = 120;
+    /// <summary>How many times a failed round is retried before the federation fails.</summary>
+    public int RoundRetries { get; init; } = 3;
+    public int Seed { get; init; } = 42;
+
+    // Strategy keys (Flower's names and defaults)
+    public string Strategy { get; init; } = Strategies.FedAvg;
+    public double ProximalMu { get; init; } = 0.0;
+    public double ServerLearningRate { get; init; } = 1.0;
+    public double ServerMomentum { get; init; } = 0.0;
+    public double Eta { get; init; } = 0.1;
+    public double EtaL { get; init; } = 0.1;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.99;
+    public double Tau { get; init; } = 0.001;
+    public double TrimBeta { get; init; } = 0.2;
+    public int NumMaliciousClients { get; init; } = 0;
+    public int NumClientsToKeep { get; init; } = 0;
+    /// <summary>Reject an update whose L2 norm of (update - global) exceeds this; 0 = no limit.</summary>
+    public double MaxUpdateNorm { get; init; } = 0.0;
+    /// <summary>Server-side fixed clipping of each update's delta; 0 = off.</summary>
+    public double ClipNorm { get; init; } = 0.0;
+    /// <summary>Gaussian noise stddev on the aggregate = noise-multiplier x clip-norm / participants; 0 = off.</summary>
+    public double NoiseMultiplier { get; init; } = 0.0;
+
+    public static RunConfig Default { get; } = new();
+}

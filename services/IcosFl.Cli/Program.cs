@@ -1,0 +1,2 @@
+Console.Error.WriteLine("icosfl: not built yet");
+return 2;
