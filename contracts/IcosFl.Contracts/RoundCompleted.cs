@@ -16,4 +16,8 @@ public sealed record RoundCompleted
     public EvaluationMetrics? CentralizedEval { get; init; }
     public IReadOnlyList<RejectedUpdate> Rejected { get; init; } = [];
     public required double DurationMs { get; init; }
+    /// <summary>The new global model.</summary>
+    public required WeightsPayload GlobalWeights { get; init; }
+    /// <summary>The strategy's server-side state after this round (FedAdam moments, momentum), if it keeps any.</summary>
+    public WeightsPayload? ServerState { get; init; }
 }

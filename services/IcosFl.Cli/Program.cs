@@ -1,2 +1,16 @@
-Console.Error.WriteLine("icosfl: not built yet");
-return 2;
+using System.CommandLine;
+using IcosFl.Cli;
+using IcosFl.Cli.Commands;
+
+var root = new RootCommand("icosfl: federated learning of node resource forecasts (controller, workers, simulation)");
+root.Subcommands.Add(SimulateCommand.Create());
+
+var parseResult = root.Parse(args);
+if (parseResult.Errors.Count > 0)
+{
+    foreach (var error in parseResult.Errors)
+        Console.Error.WriteLine($"icosfl: {error.Message}");
+    Console.Error.WriteLine("Run 'icosfl --help' for usage.");
+    return ExitCodes.BadUsage;
+}
+return await parseResult.InvokeAsync();

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using IcosFl.Cli.Simulation;
+using IcosFl.Contracts;
+using Serilog.Events;
+
+namespace IcosFl.Cli.Commands;
+
+public static class SimulateCommand
+{
+    public static Command Create()
+    {
+        var workers = new Option<int>("--workers", "-w")
+        {
+            Description = "Number of simulated workers, each with its own synthetic series",
+            DefaultValueFactory = _ => 3,
+        };
+        var rounds = new Option<int?>("--rounds", "-r") { Description = "Rounds to run (overrides num-server-rounds; default 5)" };
+        var runConfig = new Option<string?>("--run-config")
+        {
+            Description = "Run-config overrides, e.g. \"num-server-rounds=20 metric=memory_usage\"",
+        };
+        var seed = new Option<int?>("--seed") { Description = "Seed of the synthetic data, sampling and training (overrides seed)" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON document on stdout (progress stays on stderr)" };
+        var points = new Option<int>("--points")
+        {
+            Description = "Synthetic data points per node (one every 3 s)",
+            DefaultValueFactory = _ => SimulationOptions.DefaultPoints,
+        };
+        var logLevel = new Option<LogEventLevel>("--log-level")
+        {
+            Description = "Lowest level of log events shown on stderr",
+            DefaultValueFactory = _ => LogEventLevel.Warning,
+        };
+
+        var command = new Command("simulate",
+            "Run a federation in this process: the controller and N workers on MassTransit's in-memory transport, no servers needed")
+        {
+            workers, rounds, runConfig, seed, json, points, logLevel,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            RunConfig config;
+            try
+            {
+                // Simulation defaults: 5 rounds; explicit flags win over --run-config text.
+                config = RunConfigParser.Parse(parse.GetValue(runConfig), RunConfig.Default with { NumServerRounds = 5 });
+                if (parse.GetValue(rounds) is { } r)
+                    config = RunConfigParser.Parse($"num-server-rounds={r}", config);
+                if (parse.GetValue(seed) is { } s)
+                    config = RunConfigParser.Parse($"seed={s}", config);
+            }
+            catch (RunConfigException e)
+            {
+                Console.Error.WriteLine($"icosfl simulate: {e.Message}");
+                return ExitCodes.BadUsage;
+            }
+            var options = new SimulationOptions
+            {
+                Workers = parse.GetValue(workers),
+                RunConfig = config,
+                Points = parse.GetValue(points),
+                Json = parse.GetValue(json),
+                LogLevel = parse.GetValue(logLevel),
+            };
+            var problem = options.FindProblem();
+            if (problem is not null)
+            {
+                Console.Error.WriteLine($"icosfl simulate: {problem}");
+                return ExitCodes.BadUsage;
+            }
+            var report = await EmbeddedFederation.RunAsync(options, Console.Error, cancellationToken);
+            if (options.Json)
+                Console.Out.WriteLine(report.ToJson());
+            return report.State == "Completed" ? ExitCodes.Success : ExitCodes.FederationFailed;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using IcosFl.Contracts;
+using IcosFl.Controller;
+using IcosFl.Infrastructure.Logging;
+using IcosFl.Infrastructure.Weights;
+using IcosFl.Learning.NodeData;
+using IcosFl.Worker;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serilog;
+
+namespace IcosFl.Cli.Simulation;
+
+/// <summary>
+/// The embedded mode: the controller and N workers in one process on MassTransit's in-memory
+/// transport, with in-memory saga state and synthetic per-worker data. The same sagas, consumers and
+/// learning code as the deployed mode; only the transport, repositories and data source differ.
+/// </summary>
+public static class EmbeddedFederation
+{
+    public static async Task<SimulationReport> RunAsync(SimulationOptions options, TextWriter progress, CancellationToken cancellationToken)
+    {
+        var config = options.RunConfig;
+        var federationId = NewId.NextGuid();
+        var observer = new FederationObserver(federationId, config.NumServerRounds, progress);
+        using var host = Build(options, observer);
+        var stopwatch = Stopwatch.StartNew();
+
+        progress.WriteLine(
+            $"simulating federation {federationId}: {options.Workers} workers with synthetic {config.Metric} data " +
+            $"({options.Points} points each), {config.NumServerRounds} rounds of {config.Strategy}");
+        await host.StartAsync(cancellationToken);
+        try
+        {
+            var bus = host.Services.GetRequiredService<IBus>();
+            await bus.Publish(new StartFederation { FederationId = federationId, RunConfig = config, RequestedBy = "simulate" },
+                cancellationToken);
+            var (state, reason) = await observer.Ended.WaitAsync(cancellationToken);
+            if (reason is not null)
+                progress.WriteLine($"federation {state.ToLowerInvariant()}: {reason}");
+            var rounds = observer.Rounds;
+            var last = rounds.LastOrDefault()?.CentralizedEval;
+            return new SimulationReport
+            {
+                FederationId = federationId,
+                Metric = config.Metric,
+                Data = "synthetic",
+                Workers = options.Workers,
+                Strategy = config.Strategy,
+                State = state,
+                Reason = reason,
+                Rounds = rounds.Select(r => new SimulatedRound(r.Round, r.Participants.Count, r.TrainLoss, r.EvalLoss,
+                    r.CentralizedEval?.Rmse, r.DurationMs, r.Rejected.Select(x => x.WorkerId).ToList())).ToList(),
+                Final = last is null ? null : new FinalEvaluation(last.Mse, last.Rmse, last.Mae, last.PersistenceRmse),
+                DurationMs = stopwatch.Elapsed.TotalMilliseconds,
+            };
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static IHost Build(SimulationOptions options, FederationObserver observer)
+    {
+        var config = options.RunConfig;
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog(IcosFlLogging.CreateLogger(new LoggingOptions
+        {
+            Service = "simulate",
+            ConsoleLevel = options.LogLevel,
+            MinimumLevel = options.LogLevel,
+            SeqUrl = Environment.GetEnvironmentVariable("ICOSFL_SEQ_URL"),
+        }), dispose: true);
+
+        // Node 0 is the controller's own node (its centralized evaluation); workers are nodes 1..N.
+        var workers = Enumerable.Range(1, options.Workers)
+            .Select(i => new WorkerNode(
+                new WorkerOptions { WorkerId = $"worker-{i}", Host = "simulated", HeartbeatInterval = options.HeartbeatInterval },
+                new SyntheticNodeData(i, options.Points, config.Seed)))
+            .ToList();
+        builder.Services.AddSingleton<INodeDataSource>(new SyntheticNodeData(0, options.Points, config.Seed));
+        builder.Services.AddSingleton<IClaimCheckStore, InMemoryClaimCheckStore>();
+        builder.Services.AddSingleton(new WeightTransportOptions());
+        builder.Services.AddSingleton<WeightTransport>();
+        builder.Services.AddIcosFlControllerServices(new ControllerOptions
+        {
+            QuorumPollInterval = TimeSpan.FromMilliseconds(250),
+            LivenessCheckInterval = TimeSpan.FromSeconds(options.HeartbeatInterval),
+        });
+        builder.Services.AddIcosFlWorkers(workers);
+
+        builder.Services.AddMassTransit(x =>
+        {
+            x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter("icosfl", false));
+            x.SetInMemorySagaRepositoryProvider();
+            x.AddDelayedMessageScheduler();
+            x.AddIcosFlController();
+            x.UsingInMemory((context, cfg) =>
+            {
+                cfg.UseDelayedMessageScheduler();
+                foreach (var node in workers)
+                    cfg.ReceiveEndpoint(WorkerRegistration.EndpointName(node.WorkerId), e => e.ConfigureWorkerEndpoint(context, node));
+                cfg.ReceiveEndpoint("icosfl-simulation-observer", e => e.Consumer(() => observer));
+                cfg.ConfigureEndpoints(context);
+            });
+        });
+        return builder.Build();
+    }
+}

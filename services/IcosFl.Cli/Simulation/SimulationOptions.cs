@@ -1,0 +1,35 @@
+using IcosFl.Contracts;
+using Serilog.Events;
+
+namespace IcosFl.Cli.Simulation;
+
+public sealed record SimulationOptions
+{
+    /// <summary>2,000 points = 100 minutes at 3 s: enough windows to learn, quick to train.</summary>
+    public const int DefaultPoints = 2000;
+
+    public int Workers { get; init; } = 3;
+    public RunConfig RunConfig { get; init; } = RunConfig.Default with { NumServerRounds = 5 };
+    public int Points { get; init; } = DefaultPoints;
+    public bool Json { get; init; }
+    public LogEventLevel LogLevel { get; init; } = LogEventLevel.Warning;
+    /// <summary>Seconds between simulated heartbeats.</summary>
+    public double HeartbeatInterval { get; init; } = 2;
+
+    /// <summary>Why this simulation cannot run as asked, or null.</summary>
+    public string? FindProblem()
+    {
+        if (Workers < 1)
+            return $"--workers must be at least 1, got {Workers}";
+        if (Workers > 1000)
+            return $"--workers must be at most 1000 in one process, got {Workers}";
+        if (Workers < RunConfig.MinAvailableClients)
+            return $"--workers {Workers} is below min-available-clients={RunConfig.MinAvailableClients}: the federation would wait forever; " +
+                   "start more workers or lower min-available-clients";
+        if (Workers < RunConfig.MinFitClients)
+            return $"--workers {Workers} is below min-fit-clients={RunConfig.MinFitClients}; start more workers or lower min-fit-clients";
+        if (Points < 1)
+            return $"--points must be positive, got {Points}";
+        return null;
+    }
+}

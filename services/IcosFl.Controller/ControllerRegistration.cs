@@ -1,0 +1,37 @@
+using IcosFl.Controller.Rounds;
+using IcosFl.Controller.Sagas;
+using IcosFl.Controller.Workers;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace IcosFl.Controller;
+
+public static class ControllerRegistration
+{
+    /// <summary>
+    /// The controller's sagas and consumers. The saga repository, the scheduler and the transport are
+    /// the host's choice (in memory when embedded; Redis and RabbitMQ when deployed).
+    /// </summary>
+    public static IBusRegistrationConfigurator AddIcosFlController(this IBusRegistrationConfigurator x)
+    {
+        x.AddSagaStateMachine<FederationStateMachine, FederationState, FederationStateDefinition>();
+        x.AddSagaStateMachine<RoundStateMachine, RoundState, RoundStateDefinition>();
+        x.AddConsumer<HeartbeatConsumer>();
+        x.AddConsumer<AggregateRoundConsumer>();
+        return x;
+    }
+
+    /// <summary>Services the controller's activities and consumers need, with in-memory defaults.</summary>
+    public static IServiceCollection AddIcosFlControllerServices(this IServiceCollection services, ControllerOptions options)
+    {
+        services.AddSingleton(options);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IWorkerRegistry, InMemoryWorkerRegistry>();
+        services.AddScoped<AcceptFederationActivity>();
+        services.AddScoped<OpenRoundActivity>();
+        services.AddScoped<RecordUpdateActivity>();
+        services.AddScoped<GiveUpOnOfflineWorkersActivity>();
+        return services;
+    }
+}

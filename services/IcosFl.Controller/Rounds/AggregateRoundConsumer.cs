@@ -1,0 +1,130 @@
+using IcosFl.Contracts;
+using IcosFl.Controller.Messages;
+using IcosFl.Controller.Strategies;
+using IcosFl.Controller.Workers;
+using IcosFl.Infrastructure.Weights;
+using IcosFl.Learning;
+using IcosFl.Learning.NodeData;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace IcosFl.Controller.Rounds;
+
+/// <summary>
+/// The controller's heavy step of a round: decode the updates, let the strategy validate and combine
+/// them, store the new global model, evaluate it on the controller's own node data, and choose the
+/// workers that evaluate it (the strategy's configure-evaluate).
+/// </summary>
+public sealed class AggregateRoundConsumer(
+    WeightTransport transport,
+    IWorkerRegistry registry,
+    INodeDataSource controllerData,
+    ControllerOptions options,
+    TimeProvider clock,
+    ILogger<AggregateRoundConsumer> logger) : IConsumer<AggregateRound>
+{
+    public async Task Consume(ConsumeContext<AggregateRound> context)
+    {
+        var m = context.Message;
+        var ct = context.CancellationToken;
+        var round = new RoundContext(m.Round, m.Attempt, m.RunConfig);
+        var strategy = StrategyFactory.Create(m.RunConfig);
+
+        var global = await transport.UnpackAsync(m.GlobalWeights, ct);
+        var serverState = m.ServerState is null ? null : await transport.UnpackAsync(m.ServerState, ct);
+
+        var updates = new List<ClientUpdate>();
+        var unreadable = new List<RejectedUpdate>();
+        foreach (var record in m.Updates)
+        {
+            try
+            {
+                var weights = await transport.UnpackAsync(record.Weights, ct);
+                updates.Add(new ClientUpdate(record.WorkerId, weights, record.NumExamples, record.Metrics));
+            }
+            catch (WeightPayloadException e)
+            {
+                unreadable.Add(new RejectedUpdate(record.WorkerId, $"unreadable weights: {e.Message}"));
+                logger.LogWarning(
+                    "Federation {FederationId} round {Round} ({RoundId}): update from {WorkerId} rejected, unreadable weights: {Reason}",
+                    m.FederationId, m.Round, m.RoundId, record.WorkerId, e.Message);
+            }
+        }
+
+        AggregationResult result;
+        try
+        {
+            if (updates.Count < m.RunConfig.MinFitClients)
+                throw new AggregationException(
+                    $"only {updates.Count} readable updates, min-fit-clients is {m.RunConfig.MinFitClients}");
+            result = strategy.AggregateTrain(round, global, updates, serverState);
+            if (result.Used.Count < m.RunConfig.MinFitClients)
+                throw new AggregationException(
+                    $"only {result.Used.Count} valid updates after validation, min-fit-clients is {m.RunConfig.MinFitClients}; " +
+                    string.Join("; ", result.Rejected.Select(r => $"{r.WorkerId}: {r.Reason}")));
+        }
+        catch (AggregationException e)
+        {
+            logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}): aggregation failed: {Reason}",
+                m.FederationId, m.Round, m.RoundId, e.Message);
+            await context.Publish(new RoundAggregationFailed
+            {
+                FederationId = m.FederationId,
+                RoundId = m.RoundId,
+                Reason = $"aggregation failed: {e.Message}",
+                Rejected = unreadable,
+            });
+            return;
+        }
+
+        foreach (var rejected in result.Rejected)
+            logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}): update from {WorkerId} rejected: {Reason}",
+                m.FederationId, m.Round, m.RoundId, rejected.WorkerId, rejected.Reason);
+
+        var newGlobal = await transport.PackAsync(result.Global, $"{m.FederationId:N}:global:{m.Round}", ct);
+        var newState = result.ServerState is null
+            ? null
+            : await transport.PackAsync(result.ServerState, $"{m.FederationId:N}:server-state:{m.Round}", ct);
+
+        var (centralized, skipped) = EvaluateOnOwnData(result.Global, m.RunConfig);
+        if (centralized is not null)
+            logger.LogInformation(
+                "Federation {FederationId} round {Round} ({RoundId}): centralized evaluation on {Node}: RMSE {Rmse} (persistence {PersistenceRmse}), MAE {Mae}",
+                m.FederationId, m.Round, m.RoundId, options.NodeName, centralized.Rmse, centralized.PersistenceRmse, centralized.Mae);
+        else
+            logger.LogInformation("Federation {FederationId} round {Round} ({RoundId}): no centralized evaluation: {Reason}",
+                m.FederationId, m.Round, m.RoundId, skipped);
+
+        var alive = await registry.AliveAsync(clock.GetUtcNow(), options.HeartbeatPatience, ct);
+        var evaluators = alive.Count >= m.RunConfig.MinEvaluateClients ? strategy.ConfigureEvaluate(round, alive) : [];
+
+        await context.Publish(new RoundAggregated
+        {
+            FederationId = m.FederationId,
+            RoundId = m.RoundId,
+            NewGlobalWeights = newGlobal,
+            ServerState = newState,
+            Used = result.Used,
+            Rejected = [.. unreadable, .. result.Rejected],
+            TrainLoss = result.TrainLoss,
+            CentralizedEval = centralized,
+            CentralizedEvalSkipped = skipped,
+            Evaluators = evaluators,
+        });
+    }
+
+    private (EvaluationMetrics? Metrics, string? Skipped) EvaluateOnOwnData(ModelWeights weights, RunConfig config)
+    {
+        var series = controllerData.GetSeries(config.Metric);
+        if (series is null)
+            return (null, $"the controller node has no {config.Metric} data");
+        try
+        {
+            return (LocalTraining.Evaluate(weights, series, config), null);
+        }
+        catch (InsufficientDataException e)
+        {
+            return (null, e.Message);
+        }
+    }
+}

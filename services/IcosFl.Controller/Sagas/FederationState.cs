@@ -1,0 +1,48 @@
+using IcosFl.Contracts;
+using MassTransit;
+
+namespace IcosFl.Controller.Sagas;
+
+/// <summary>One federation: its configuration, where it is, and the history of its rounds.</summary>
+public sealed class FederationState : SagaStateMachineInstance, ISagaVersion
+{
+    public Guid CorrelationId { get; set; }
+    public int Version { get; set; }
+    public string CurrentState { get; set; } = "";
+
+    public RunConfig RunConfig { get; set; } = RunConfig.Default;
+    /// <summary>The round in progress, or the next to start (1-based).</summary>
+    public int Round { get; set; }
+    /// <summary>1 for a round's first try, 2 for its first retry, ...</summary>
+    public int Attempt { get; set; }
+    public Guid? CurrentRoundId { get; set; }
+    public Guid? QuorumCheckTokenId { get; set; }
+    /// <summary>Live workers seen at the last quorum check (to log changes only).</summary>
+    public int LastAliveCount { get; set; } = -1;
+
+    public WeightsPayload? GlobalWeights { get; set; }
+    /// <summary>The strategy's server-side state (momentum, Adam moments), carried across rounds and restarts.</summary>
+    public WeightsPayload? ServerState { get; set; }
+
+    public List<RoundSummary> Rounds { get; set; } = [];
+    public int? BestRound { get; set; }
+    public EvaluationMetrics? BestCentralizedEval { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public string? Reason { get; set; }
+}
+
+/// <summary>What a federation remembers of each round attempt.</summary>
+public sealed record RoundSummary(
+    int Round,
+    Guid RoundId,
+    int Attempt,
+    string State,
+    IReadOnlyList<string> Participants,
+    double? TrainLoss,
+    double? EvalLoss,
+    EvaluationMetrics? CentralizedEval,
+    double? DurationMs,
+    string? Reason,
+    IReadOnlyList<RejectedUpdate> Rejected);

@@ -1,0 +1,181 @@
+using IcosFl.Contracts;
+using IcosFl.Controller.Messages;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace IcosFl.Controller.Sagas;
+
+/// <summary>
+/// A federation: Starting -> WaitingForQuorum -> Running(round r) -> Completed | Failed | Stopped.
+/// Rounds themselves are RoundStateMachine instances; this saga opens them one after the other.
+/// </summary>
+public sealed class FederationStateMachine : MassTransitStateMachine<FederationState>
+{
+    public State WaitingForQuorum { get; private set; } = null!;
+    public State Running { get; private set; } = null!;
+    public State Completed { get; private set; } = null!;
+    public State Failed { get; private set; } = null!;
+    public State Stopped { get; private set; } = null!;
+
+    public Event<StartFederation> StartRequested { get; private set; } = null!;
+    public Event<StopFederation> StopRequested { get; private set; } = null!;
+    public Event<RoundCompleted> RoundCompleted { get; private set; } = null!;
+    public Event<RoundFailed> RoundFailed { get; private set; } = null!;
+
+    public Schedule<FederationState, QuorumCheckDue> QuorumCheck { get; private set; } = null!;
+
+    public FederationStateMachine(ControllerOptions options, ILogger<FederationStateMachine> logger)
+    {
+        InstanceState(x => x.CurrentState);
+
+        Event(() => StartRequested, e => e.CorrelateById(m => m.Message.FederationId));
+        Event(() => StopRequested, e =>
+        {
+            e.CorrelateById(m => m.Message.FederationId);
+            e.OnMissingInstance(m => m.Execute(ctx =>
+                logger.LogWarning("StopFederation for unknown federation {FederationId} ignored", ctx.Message.FederationId)));
+        });
+        Event(() => RoundCompleted, e =>
+        {
+            e.CorrelateById(m => m.Message.FederationId);
+            e.OnMissingInstance(m => m.Discard());
+        });
+        Event(() => RoundFailed, e =>
+        {
+            e.CorrelateById(m => m.Message.FederationId);
+            e.OnMissingInstance(m => m.Discard());
+        });
+        Schedule(() => QuorumCheck, x => x.QuorumCheckTokenId, s =>
+        {
+            s.Delay = options.QuorumPollInterval;
+            s.Received = r => r.CorrelateById(m => m.Message.FederationId);
+        });
+
+        // Late, duplicate and stale messages are expected in a distributed federation: never an error.
+        OnUnhandledEvent(ctx =>
+        {
+            logger.LogDebug("Federation {FederationId} in {State} ignored {Event}",
+                ctx.Saga.CorrelationId, ctx.Saga.CurrentState, ctx.Event.Name);
+            return ctx.Ignore();
+        });
+
+        Initially(
+            When(StartRequested)
+                .Activity(x => x.OfType<AcceptFederationActivity>())
+                .TransitionTo(WaitingForQuorum)
+                .Activity(x => x.OfType<OpenRoundActivity>())
+                .IfElse(ctx => ctx.Saga.CurrentRoundId.HasValue,
+                    opened => opened.TransitionTo(Running),
+                    waiting => waiting.Schedule(QuorumCheck, ctx => new QuorumCheckDue(ctx.Saga.CorrelationId))));
+
+        During(WaitingForQuorum,
+            When(QuorumCheck.Received)
+                .Activity(x => x.OfType<OpenRoundActivity>())
+                .IfElse(ctx => ctx.Saga.CurrentRoundId.HasValue,
+                    opened => opened.TransitionTo(Running),
+                    waiting => waiting.Schedule(QuorumCheck, ctx => new QuorumCheckDue(ctx.Saga.CorrelationId))));
+
+        During(Running,
+            When(RoundCompleted, ctx => ctx.Message.RoundId == ctx.Saga.CurrentRoundId)
+                .Then(ctx => RecordCompletedRound(ctx.Saga, ctx.Message, logger))
+                .IfElse(ctx => ctx.Saga.Round > ctx.Saga.RunConfig.NumServerRounds,
+                    done => done
+                        .PublishAsync(ctx => ctx.Init<FederationCompleted>(new FederationCompleted
+                        {
+                            FederationId = ctx.Saga.CorrelationId,
+                            Rounds = ctx.Saga.RunConfig.NumServerRounds,
+                            FinalCentralizedEval = ctx.Message.CentralizedEval,
+                            CompletedAt = DateTimeOffset.UtcNow,
+                        }))
+                        .Then(ctx => logger.LogInformation("Federation {FederationId} completed after {Rounds} rounds",
+                            ctx.Saga.CorrelationId, ctx.Saga.RunConfig.NumServerRounds))
+                        .TransitionTo(Completed),
+                    next => next
+                        .TransitionTo(WaitingForQuorum)
+                        .Activity(x => x.OfType<OpenRoundActivity>())
+                        .IfElse(ctx => ctx.Saga.CurrentRoundId.HasValue,
+                            opened => opened.TransitionTo(Running),
+                            waiting => waiting.Schedule(QuorumCheck, ctx => new QuorumCheckDue(ctx.Saga.CorrelationId)))),
+            When(RoundCompleted, ctx => ctx.Message.RoundId != ctx.Saga.CurrentRoundId)
+                .Then(ctx => logger.LogWarning(
+                    "Federation {FederationId} ignored a completion of round {Round} ({RoundId}): not the round in progress",
+                    ctx.Saga.CorrelationId, ctx.Message.Round, ctx.Message.RoundId)),
+            When(RoundFailed, ctx => ctx.Message.RoundId == ctx.Saga.CurrentRoundId)
+                .Then(ctx => RecordFailedRound(ctx.Saga, ctx.Message, logger))
+                .IfElse(ctx => ctx.Saga.Attempt > ctx.Saga.RunConfig.RoundRetries + 1,
+                    give => give
+                        .Then(ctx => ctx.Saga.Reason =
+                            $"round {ctx.Saga.Round} failed {ctx.Saga.Attempt - 1} times (round-retries={ctx.Saga.RunConfig.RoundRetries}); last: {ctx.Message.Reason}")
+                        .PublishAsync(ctx => ctx.Init<FederationFailed>(new FederationFailed
+                        {
+                            FederationId = ctx.Saga.CorrelationId,
+                            Reason = ctx.Saga.Reason!,
+                            CompletedRounds = ctx.Saga.Round - 1,
+                            FailedAt = DateTimeOffset.UtcNow,
+                        }))
+                        .Then(ctx => logger.LogError("Federation {FederationId} failed: {Reason}", ctx.Saga.CorrelationId, ctx.Saga.Reason))
+                        .TransitionTo(Failed),
+                    retry => retry
+                        .TransitionTo(WaitingForQuorum)
+                        .Activity(x => x.OfType<OpenRoundActivity>())
+                        .IfElse(ctx => ctx.Saga.CurrentRoundId.HasValue,
+                            opened => opened.TransitionTo(Running),
+                            waiting => waiting.Schedule(QuorumCheck, ctx => new QuorumCheckDue(ctx.Saga.CorrelationId)))));
+
+        During(WaitingForQuorum, Running,
+            When(StopRequested)
+                .Unschedule(QuorumCheck)
+                .Then(ctx =>
+                {
+                    ctx.Saga.Reason = ctx.Message.Reason ?? "stopped by operator";
+                    ctx.Saga.UpdatedAt = DateTimeOffset.UtcNow;
+                    logger.LogInformation("Federation {FederationId} stopped: {Reason}", ctx.Saga.CorrelationId, ctx.Saga.Reason);
+                })
+                .PublishAsync(ctx => ctx.Init<FederationStopped>(new FederationStopped
+                {
+                    FederationId = ctx.Saga.CorrelationId,
+                    Reason = ctx.Saga.Reason,
+                    CompletedRounds = ctx.Saga.Rounds.Count(r => r.State == "Completed"),
+                    StoppedAt = DateTimeOffset.UtcNow,
+                }))
+                .TransitionTo(Stopped));
+
+        During(WaitingForQuorum, Running, Completed, Failed, Stopped,
+            When(StartRequested)
+                .Then(ctx => logger.LogWarning(
+                    "Duplicate StartFederation for {FederationId} ignored: it already exists ({State})",
+                    ctx.Saga.CorrelationId, ctx.Saga.CurrentState)));
+    }
+
+    private static void RecordCompletedRound(FederationState saga, RoundCompleted message, ILogger logger)
+    {
+        saga.Rounds.Add(new RoundSummary(message.Round, message.RoundId, saga.Attempt, "Completed", message.Participants,
+            message.TrainLoss, message.EvalLoss, message.CentralizedEval, message.DurationMs, null, message.Rejected));
+        saga.GlobalWeights = message.GlobalWeights;
+        saga.ServerState = message.ServerState;
+        if (message.CentralizedEval is { } eval &&
+            (saga.BestCentralizedEval is null || eval.Mse < saga.BestCentralizedEval.Mse))
+        {
+            saga.BestCentralizedEval = eval;
+            saga.BestRound = message.Round;
+        }
+        saga.CurrentRoundId = null;
+        saga.Round++;
+        saga.Attempt = 1;
+        saga.UpdatedAt = DateTimeOffset.UtcNow;
+        logger.LogInformation(
+            "Federation {FederationId} round {Round} completed with {Participants} participants, train loss {TrainLoss}, eval loss {EvalLoss}",
+            saga.CorrelationId, message.Round, message.Participants.Count, message.TrainLoss, message.EvalLoss);
+    }
+
+    private static void RecordFailedRound(FederationState saga, RoundFailed message, ILogger logger)
+    {
+        saga.Rounds.Add(new RoundSummary(message.Round, message.RoundId, message.Attempt, "Failed", [], null, null, null,
+            null, message.Reason, []));
+        saga.CurrentRoundId = null;
+        saga.Attempt++;
+        saga.UpdatedAt = DateTimeOffset.UtcNow;
+        logger.LogWarning("Federation {FederationId} round {Round} attempt {Attempt} failed: {Reason}",
+            saga.CorrelationId, message.Round, message.Attempt, message.Reason);
+    }
+}

@@ -1,0 +1,303 @@
+using IcosFl.Contracts;
+using IcosFl.Controller.Messages;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace IcosFl.Controller.Sagas;
+
+/// <summary>
+/// One round attempt: Collecting -> Aggregating -> Evaluating -> Completed | TimedOut | Failed.
+/// Collects updates from the selected workers until all answered (or were given up on as offline)
+/// or the deadline passes; aggregates if at least min-fit-clients updates arrived; then asks the
+/// chosen evaluators to evaluate the new global model. Late and duplicate messages are logged and
+/// ignored, never counted twice.
+/// </summary>
+public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
+{
+    public State Collecting { get; private set; } = null!;
+    public State Aggregating { get; private set; } = null!;
+    public State Evaluating { get; private set; } = null!;
+    public State Completed { get; private set; } = null!;
+    public State TimedOut { get; private set; } = null!;
+    public State Failed { get; private set; } = null!;
+
+    public Event<RoundOpened> Opened { get; private set; } = null!;
+    public Event<WeightUpdateSubmitted> UpdateSubmitted { get; private set; } = null!;
+    public Event<TrainingDeclined> TrainingDeclined { get; private set; } = null!;
+    public Event<RoundAggregated> Aggregated { get; private set; } = null!;
+    public Event<RoundAggregationFailed> AggregationFailed { get; private set; } = null!;
+    public Event<EvaluationReported> EvaluationReported { get; private set; } = null!;
+
+    public Schedule<RoundState, RoundDeadlineReached> Deadline { get; private set; } = null!;
+    public Schedule<RoundState, EvaluationDeadlineReached> EvaluationDeadline { get; private set; } = null!;
+    public Schedule<RoundState, RoundLivenessCheckDue> LivenessCheck { get; private set; } = null!;
+
+    private readonly ILogger<RoundStateMachine> _logger;
+
+    public RoundStateMachine(ControllerOptions options, ILogger<RoundStateMachine> logger)
+    {
+        _logger = logger;
+        InstanceState(x => x.CurrentState);
+
+        Event(() => Opened, e => e.CorrelateById(m => m.Message.RoundId));
+        Event(() => UpdateSubmitted, e =>
+        {
+            e.CorrelateById(m => m.Message.RoundId);
+            e.OnMissingInstance(m => m.Execute(ctx => logger.LogWarning(
+                "Update from {WorkerId} for unknown round {RoundId} of federation {FederationId} ignored",
+                ctx.Message.WorkerId, ctx.Message.RoundId, ctx.Message.FederationId)));
+        });
+        Event(() => TrainingDeclined, e =>
+        {
+            e.CorrelateById(m => m.Message.RoundId);
+            e.OnMissingInstance(m => m.Discard());
+        });
+        Event(() => Aggregated, e => e.CorrelateById(m => m.Message.RoundId));
+        Event(() => AggregationFailed, e => e.CorrelateById(m => m.Message.RoundId));
+        Event(() => EvaluationReported, e =>
+        {
+            e.CorrelateById(m => m.Message.RoundId);
+            e.OnMissingInstance(m => m.Discard());
+        });
+        Schedule(() => Deadline, x => x.DeadlineTokenId, s =>
+        {
+            s.DelayProvider = ctx => TimeSpan.FromSeconds(ctx.Saga.RunConfig.RoundTimeout);
+            s.Received = r => r.CorrelateById(m => m.Message.RoundId);
+        });
+        Schedule(() => EvaluationDeadline, x => x.EvaluationDeadlineTokenId, s =>
+        {
+            s.DelayProvider = ctx => TimeSpan.FromSeconds(ctx.Saga.RunConfig.RoundTimeout);
+            s.Received = r => r.CorrelateById(m => m.Message.RoundId);
+        });
+        Schedule(() => LivenessCheck, x => x.LivenessCheckTokenId, s =>
+        {
+            s.Delay = options.LivenessCheckInterval;
+            s.Received = r => r.CorrelateById(m => m.Message.RoundId);
+        });
+
+        OnUnhandledEvent(ctx =>
+        {
+            logger.LogDebug("Round {RoundId} in {State} ignored {Event}", ctx.Saga.CorrelationId, ctx.Saga.CurrentState, ctx.Event.Name);
+            return ctx.Ignore();
+        });
+
+        Initially(
+            When(Opened)
+                .Then(ctx =>
+                {
+                    var m = ctx.Message;
+                    var saga = ctx.Saga;
+                    saga.FederationId = m.FederationId;
+                    saga.Round = m.Round;
+                    saga.Attempt = m.Attempt;
+                    saga.RunConfig = m.RunConfig;
+                    saga.Selected = m.SelectedWorkers.ToList();
+                    saga.GlobalWeights = m.GlobalWeights;
+                    saga.ServerState = m.ServerState;
+                    saga.OpenedAt = m.OpenedAt;
+                    saga.Deadline = m.OpenedAt + TimeSpan.FromSeconds(m.RunConfig.RoundTimeout);
+                })
+                .Schedule(Deadline, ctx => new RoundDeadlineReached(ctx.Saga.CorrelationId))
+                .Schedule(LivenessCheck, ctx => new RoundLivenessCheckDue(ctx.Saga.CorrelationId))
+                .ThenAsync(async ctx =>
+                {
+                    var saga = ctx.Saga;
+                    foreach (var worker in saga.Selected)
+                        await ctx.Publish(new RoundStarted
+                        {
+                            FederationId = saga.FederationId,
+                            RoundId = saga.CorrelationId,
+                            Round = saga.Round,
+                            WorkerId = worker,
+                            SelectedWorkers = saga.Selected,
+                            GlobalWeights = saga.GlobalWeights!,
+                            RunConfig = saga.RunConfig,
+                            Deadline = saga.Deadline,
+                        });
+                })
+                .TransitionTo(Collecting));
+
+        During(Collecting,
+            When(UpdateSubmitted)
+                .Activity(x => x.OfType<RecordUpdateActivity>())
+                .If(ctx => ctx.Saga.AllSelectedAnswered(), all => ConcludeCollecting(all, atDeadline: false)),
+            When(TrainingDeclined)
+                .Then(ctx => RecordDecline(ctx.Saga, ctx.Message))
+                .If(ctx => ctx.Saga.AllSelectedAnswered(), all => ConcludeCollecting(all, atDeadline: false)),
+            When(LivenessCheck.Received)
+                .Activity(x => x.OfType<GiveUpOnOfflineWorkersActivity>())
+                .IfElse(ctx => ctx.Saga.AllSelectedAnswered(),
+                    all => ConcludeCollecting(all, atDeadline: false),
+                    wait => wait.Schedule(LivenessCheck, ctx => new RoundLivenessCheckDue(ctx.Saga.CorrelationId))),
+            ConcludeCollecting(
+                When(Deadline.Received)
+                    .Then(ctx =>
+                    {
+                        var saga = ctx.Saga;
+                        saga.DeadlineTokenId = null;
+                        logger.LogWarning(
+                            "Federation {FederationId} round {Round} ({RoundId}) reached its deadline with {Received} of {Selected} updates",
+                            saga.FederationId, saga.Round, saga.CorrelationId, saga.Updates.Count, saga.Selected.Count);
+                        GiveUpOnMissing(saga, "no update by the round deadline");
+                    }),
+                atDeadline: true));
+
+        During(Aggregating,
+            When(Aggregated)
+                .Then(ctx =>
+                {
+                    var saga = ctx.Saga;
+                    var m = ctx.Message;
+                    saga.NewGlobalWeights = m.NewGlobalWeights;
+                    saga.NewServerState = m.ServerState;
+                    saga.Used = m.Used.ToList();
+                    saga.Rejected.AddRange(m.Rejected);
+                    saga.TrainLoss = m.TrainLoss;
+                    saga.CentralizedEval = m.CentralizedEval;
+                    saga.Evaluators = m.Evaluators.ToList();
+                })
+                .IfElse(ctx => ctx.Saga.Evaluators.Count > 0,
+                    evaluate => evaluate
+                        .Schedule(EvaluationDeadline, ctx => new EvaluationDeadlineReached(ctx.Saga.CorrelationId))
+                        .ThenAsync(async ctx =>
+                        {
+                            var saga = ctx.Saga;
+                            var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(saga.RunConfig.RoundTimeout);
+                            foreach (var worker in saga.Evaluators)
+                                await ctx.Publish(new EvaluationRequested
+                                {
+                                    FederationId = saga.FederationId,
+                                    RoundId = saga.CorrelationId,
+                                    Round = saga.Round,
+                                    WorkerId = worker,
+                                    GlobalWeights = saga.NewGlobalWeights!,
+                                    RunConfig = saga.RunConfig,
+                                    Deadline = deadline,
+                                });
+                        })
+                        .TransitionTo(Evaluating),
+                    done => Complete(done)),
+            When(AggregationFailed)
+                .Then(ctx =>
+                {
+                    ctx.Saga.Rejected.AddRange(ctx.Message.Rejected);
+                    ctx.Saga.Reason = ctx.Message.Reason;
+                })
+                .PublishAsync(ctx => ctx.Init<RoundFailed>(RoundFailedFrom(ctx.Saga)))
+                .Then(ctx => logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}) failed: {Reason}",
+                    ctx.Saga.FederationId, ctx.Saga.Round, ctx.Saga.CorrelationId, ctx.Saga.Reason))
+                .TransitionTo(Failed));
+
+        During(Evaluating,
+            When(EvaluationReported)
+                .Then(ctx => RecordEvaluation(ctx.Saga, ctx.Message))
+                .If(ctx => ctx.Saga.AllEvaluatorsAnswered(), all => Complete(all.Unschedule(EvaluationDeadline))),
+            Complete(When(EvaluationDeadline.Received)
+                .Then(ctx => logger.LogWarning(
+                    "Federation {FederationId} round {Round} ({RoundId}): evaluation deadline with {Reported} of {Evaluators} reports",
+                    ctx.Saga.FederationId, ctx.Saga.Round, ctx.Saga.CorrelationId, ctx.Saga.Evaluations.Count, ctx.Saga.Evaluators.Count))));
+
+        During(Aggregating, Evaluating, Completed, TimedOut, Failed,
+            When(UpdateSubmitted)
+                .Then(ctx => logger.LogWarning(
+                    "Federation {FederationId} round {Round} ({RoundId}): late update from {WorkerId} ignored, the round is {State}",
+                    ctx.Saga.FederationId, ctx.Saga.Round, ctx.Saga.CorrelationId, ctx.Message.WorkerId, ctx.Saga.CurrentState)));
+    }
+
+    private EventActivityBinder<RoundState, T> ConcludeCollecting<T>(EventActivityBinder<RoundState, T> binder, bool atDeadline)
+        where T : class =>
+        binder
+            .Unschedule(LivenessCheck)
+            .IfElse(ctx => ctx.Saga.Updates.Count >= ctx.Saga.RunConfig.MinFitClients,
+                aggregate => aggregate
+                    .Unschedule(Deadline)
+                    .PublishAsync(ctx => ctx.Init<AggregateRound>(new AggregateRound
+                    {
+                        FederationId = ctx.Saga.FederationId,
+                        RoundId = ctx.Saga.CorrelationId,
+                        Round = ctx.Saga.Round,
+                        Attempt = ctx.Saga.Attempt,
+                        RunConfig = ctx.Saga.RunConfig,
+                        GlobalWeights = ctx.Saga.GlobalWeights!,
+                        ServerState = ctx.Saga.ServerState,
+                        Updates = ctx.Saga.Updates,
+                    }))
+                    .TransitionTo(Aggregating),
+                fail => fail
+                    .Unschedule(Deadline)
+                    .Then(ctx => ctx.Saga.Reason =
+                        $"{ctx.Saga.Updates.Count} of {ctx.Saga.Selected.Count} selected workers sent an update" +
+                        (atDeadline ? " by the deadline" : "") +
+                        $", min-fit-clients is {ctx.Saga.RunConfig.MinFitClients}" +
+                        (ctx.Saga.Rejected.Count > 0
+                            ? "; " + string.Join("; ", ctx.Saga.Rejected.Select(r => $"{r.WorkerId}: {r.Reason}"))
+                            : ""))
+                    .PublishAsync(ctx => ctx.Init<RoundFailed>(RoundFailedFrom(ctx.Saga)))
+                    .Then(ctx => _logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}) failed: {Reason}",
+                        ctx.Saga.FederationId, ctx.Saga.Round, ctx.Saga.CorrelationId, ctx.Saga.Reason))
+                    .IfElse(_ => atDeadline, t => t.TransitionTo(TimedOut), f => f.TransitionTo(Failed)));
+
+    private EventActivityBinder<RoundState, T> Complete<T>(EventActivityBinder<RoundState, T> binder) where T : class =>
+        binder
+            .PublishAsync(ctx => ctx.Init<RoundCompleted>(RoundCompletedFrom(ctx.Saga)))
+            .TransitionTo(Completed);
+
+    private static RoundFailed RoundFailedFrom(RoundState saga) => new()
+    {
+        FederationId = saga.FederationId,
+        RoundId = saga.CorrelationId,
+        Round = saga.Round,
+        Attempt = saga.Attempt,
+        Reason = saga.Reason ?? "unknown",
+    };
+
+    private static RoundCompleted RoundCompletedFrom(RoundState saga)
+    {
+        var evaluated = saga.Evaluations.Where(e => e.Metrics is { NumExamples: > 0 }).ToList();
+        var examples = evaluated.Sum(e => (double)e.Metrics!.NumExamples);
+        double? evalLoss = examples > 0 ? evaluated.Sum(e => e.Metrics!.Mse * e.Metrics.NumExamples) / examples : null;
+        return new RoundCompleted
+        {
+            FederationId = saga.FederationId,
+            RoundId = saga.CorrelationId,
+            Round = saga.Round,
+            Participants = saga.Used,
+            TrainLoss = saga.TrainLoss,
+            EvalLoss = evalLoss,
+            Evaluators = evaluated.Select(e => e.WorkerId).ToList(),
+            CentralizedEval = saga.CentralizedEval,
+            Rejected = saga.Rejected,
+            DurationMs = (DateTimeOffset.UtcNow - saga.OpenedAt).TotalMilliseconds,
+            GlobalWeights = saga.NewGlobalWeights!,
+            ServerState = saga.NewServerState,
+        };
+    }
+
+    private void RecordDecline(RoundState saga, TrainingDeclined declined)
+    {
+        if (!saga.Selected.Contains(declined.WorkerId) || saga.Updates.Any(u => u.WorkerId == declined.WorkerId)
+            || saga.Rejected.Any(r => r.WorkerId == declined.WorkerId))
+            return;
+        saga.Rejected.Add(new RejectedUpdate(declined.WorkerId, $"declined: {declined.Reason}"));
+        _logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}): {WorkerId} declined to train: {Reason}",
+            saga.FederationId, saga.Round, saga.CorrelationId, declined.WorkerId, declined.Reason);
+    }
+
+    private static void GiveUpOnMissing(RoundState saga, string reason)
+    {
+        foreach (var worker in saga.Selected)
+            if (!saga.Updates.Any(u => u.WorkerId == worker) && !saga.Rejected.Any(r => r.WorkerId == worker))
+                saga.Rejected.Add(new RejectedUpdate(worker, reason));
+    }
+
+    private void RecordEvaluation(RoundState saga, EvaluationReported report)
+    {
+        if (!saga.Evaluators.Contains(report.WorkerId) || saga.Evaluations.Any(e => e.WorkerId == report.WorkerId))
+        {
+            _logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}): evaluation from {WorkerId} ignored (not asked, or a duplicate)",
+                saga.FederationId, saga.Round, saga.CorrelationId, report.WorkerId);
+            return;
+        }
+        saga.Evaluations.Add(new EvaluationReport(report.WorkerId, report.Metrics, report.DeclinedReason));
+    }
+}

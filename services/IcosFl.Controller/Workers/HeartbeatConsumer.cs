@@ -1,0 +1,29 @@
+using IcosFl.Contracts;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace IcosFl.Controller.Workers;
+
+/// <summary>Keeps the worker registry up to date from heartbeats and clean shutdowns.</summary>
+public sealed class HeartbeatConsumer(IWorkerRegistry registry, ILogger<HeartbeatConsumer> logger) :
+    IConsumer<WorkerHeartbeat>,
+    IConsumer<WorkerStopping>
+{
+    public async Task Consume(ConsumeContext<WorkerHeartbeat> context)
+    {
+        var heartbeat = context.Message;
+        if (string.IsNullOrWhiteSpace(heartbeat.WorkerId))
+        {
+            logger.LogWarning("Heartbeat without a worker id from {Host} ignored", heartbeat.Host);
+            return;
+        }
+        await registry.RecordHeartbeatAsync(heartbeat, context.CancellationToken);
+        logger.LogDebug("Heartbeat from {WorkerId} on {Host}", heartbeat.WorkerId, heartbeat.Host);
+    }
+
+    public async Task Consume(ConsumeContext<WorkerStopping> context)
+    {
+        await registry.RecordStoppingAsync(context.Message.WorkerId, context.Message.Timestamp, context.CancellationToken);
+        logger.LogInformation("Worker {WorkerId} is stopping", context.Message.WorkerId);
+    }
+}

@@ -1,0 +1,22 @@
+using IcosFl.Contracts;
+
+namespace IcosFl.Controller.Workers;
+
+/// <summary>The live-worker registry, fed by heartbeats. In memory when embedded, in Redis when deployed.</summary>
+public interface IWorkerRegistry
+{
+    Task RecordHeartbeatAsync(WorkerHeartbeat heartbeat, CancellationToken cancellationToken = default);
+    Task RecordStoppingAsync(string workerId, DateTimeOffset at, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<WorkerInfo>> ListAsync(CancellationToken cancellationToken = default);
+}
+
+public static class WorkerRegistryExtensions
+{
+    /// <summary>Ids of the workers alive now, sorted.</summary>
+    public static async Task<IReadOnlyList<string>> AliveAsync(
+        this IWorkerRegistry registry, DateTimeOffset now, int patience, CancellationToken cancellationToken = default)
+    {
+        var all = await registry.ListAsync(cancellationToken);
+        return all.Where(w => w.IsAlive(now, patience)).Select(w => w.WorkerId).Order(StringComparer.Ordinal).ToList();
+    }
+}

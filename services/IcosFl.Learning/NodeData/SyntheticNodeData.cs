@@ -1,0 +1,21 @@
+using IcosFl.Contracts;
+
+namespace IcosFl.Learning.NodeData;
+
+/// <summary>
+/// A node of the embedded simulation: synthetic series of every metric, made by
+/// <see cref="SyntheticFleet"/> for this node's index, so each node's data differs (non-IID on purpose).
+/// </summary>
+public sealed class SyntheticNodeData : INodeDataSource
+{
+    private readonly Dictionary<string, float[]> _series;
+
+    public SyntheticNodeData(int nodeIndex, int length, int seed)
+    {
+        _series = Metrics.All.ToDictionary(m => m, m => SyntheticFleet.Series(m, nodeIndex, length, seed));
+    }
+
+    public IReadOnlyList<float>? GetSeries(string metric) => _series.GetValueOrDefault(metric);
+
+    public IReadOnlyDictionary<string, int> DataPoints() => _series.ToDictionary(p => p.Key, p => p.Value.Length);
+}

@@ -1,0 +1,74 @@
+using IcosFl.Contracts;
+using MassTransit;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace IcosFl.Worker;
+
+/// <summary>
+/// Announces each hosted worker at start, every heartbeat-interval after that, and says goodbye on a
+/// clean stop so the controller need not wait for the heartbeats to lapse.
+/// </summary>
+public sealed class HeartbeatService(IBus bus, IEnumerable<WorkerNode> nodes, TimeProvider clock, ILogger<HeartbeatService> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var workers = nodes.ToList();
+        if (workers.Count == 0)
+            return;
+        var interval = TimeSpan.FromSeconds(workers.Min(w => w.Options.HeartbeatInterval));
+        using var timer = new PeriodicTimer(interval, clock);
+        do
+        {
+            foreach (var node in workers)
+            {
+                try
+                {
+                    await bus.Publish(new WorkerHeartbeat
+                    {
+                        WorkerId = node.WorkerId,
+                        Host = node.Options.Host,
+                        DataPoints = node.Data.DataPoints(),
+                        Timestamp = clock.GetUtcNow(),
+                        IntervalSeconds = node.Options.HeartbeatInterval,
+                    }, stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The broker may be away for a while; the next tick tries again.
+                    logger.LogWarning(e, "Heartbeat of {WorkerId} could not be published", node.WorkerId);
+                }
+            }
+        }
+        while (await WaitNext(timer, stoppingToken));
+    }
+
+    private static async Task<bool> WaitNext(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        foreach (var node in nodes)
+        {
+            try
+            {
+                await bus.Publish(new WorkerStopping { WorkerId = node.WorkerId, Timestamp = clock.GetUtcNow() }, cancellationToken);
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Goodbye of {WorkerId} could not be published", node.WorkerId);
+            }
+        }
+    }
+}

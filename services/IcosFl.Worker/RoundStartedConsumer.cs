@@ -1,0 +1,100 @@
+using IcosFl.Contracts;
+using IcosFl.Infrastructure.Weights;
+using IcosFl.Learning;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace IcosFl.Worker;
+
+/// <summary>
+/// Trains the global model on this node's own data when the worker is selected for a round, and
+/// submits the updated weights; declines clearly (too little data, unavailable metric, unreadable
+/// weights) instead of failing the round.
+/// </summary>
+public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transport, ILogger<RoundStartedConsumer> logger) :
+    IConsumer<RoundStarted>
+{
+    public async Task Consume(ConsumeContext<RoundStarted> context)
+    {
+        var m = context.Message;
+        // On RabbitMQ the routing key already limits delivery to the addressee; in memory every worker sees it.
+        if (m.WorkerId != node.WorkerId)
+            return;
+
+        using var scope = logger.BeginScope(new Dictionary<string, object>
+        {
+            ["FederationId"] = m.FederationId, ["RoundId"] = m.RoundId, ["WorkerId"] = node.WorkerId,
+        });
+        if (DateTimeOffset.UtcNow > m.Deadline)
+        {
+            logger.LogWarning("Round {Round} reached {WorkerId} after its deadline {Deadline}; not training", m.Round, node.WorkerId, m.Deadline);
+            await Decline(context, $"round start arrived after the deadline {m.Deadline:O}");
+            return;
+        }
+
+        var series = node.Data.GetSeries(m.RunConfig.Metric);
+        if (series is null)
+        {
+            await Decline(context, $"metric {m.RunConfig.Metric} is not available on this node");
+            return;
+        }
+
+        ModelWeights global;
+        try
+        {
+            global = await transport.UnpackAsync(m.GlobalWeights, context.CancellationToken);
+        }
+        catch (WeightPayloadException e)
+        {
+            await Decline(context, $"cannot read the global weights: {e.Message}");
+            return;
+        }
+
+        TrainResult result;
+        try
+        {
+            var seed = node.TrainingSeed(m.RunConfig.Seed, m.Round);
+            result = await Task.Run(() => LocalTraining.Train(global, series, m.RunConfig, seed, context.CancellationToken),
+                context.CancellationToken);
+        }
+        catch (InsufficientDataException e)
+        {
+            await Decline(context, e.Message);
+            return;
+        }
+        catch (IncompatibleWeightsException e)
+        {
+            await Decline(context, $"global weights do not fit the configured model: {e.Message}");
+            return;
+        }
+
+        var payload = await transport.PackAsync(result.Weights, $"{m.RoundId:N}:{node.WorkerId}", context.CancellationToken);
+        logger.LogInformation(
+            "{WorkerId} trained round {Round}: {NumExamples} examples, {Epochs} epochs, loss {TrainLoss}, {DurationMs} ms",
+            node.WorkerId, m.Round, result.NumExamples, result.Epochs, result.Loss, result.DurationMs);
+        await context.Publish(new WeightUpdateSubmitted
+        {
+            FederationId = m.FederationId,
+            RoundId = m.RoundId,
+            Round = m.Round,
+            WorkerId = node.WorkerId,
+            Weights = payload,
+            NumExamples = result.NumExamples,
+            Metrics = new TrainMetrics(result.Loss, result.Epochs, result.DurationMs),
+        });
+    }
+
+    private async Task Decline(ConsumeContext<RoundStarted> context, string reason)
+    {
+        var m = context.Message;
+        logger.LogWarning("{WorkerId} declines round {Round}: {Reason}", node.WorkerId, m.Round, reason);
+        await context.Publish(new TrainingDeclined
+        {
+            FederationId = m.FederationId,
+            RoundId = m.RoundId,
+            Round = m.Round,
+            WorkerId = node.WorkerId,
+            Reason = reason,
+        });
+    }
+}

@@ -1,0 +1,21 @@
+using IcosFl.Learning.NodeData;
+
+namespace IcosFl.Worker;
+
+/// <summary>One worker: who it is and the node data it trains on. Several may live in one process (embedded mode).</summary>
+public sealed record WorkerNode(WorkerOptions Options, INodeDataSource Data)
+{
+    public string WorkerId => Options.WorkerId;
+
+    /// <summary>
+    /// A training seed of its own for each worker and round, stable across processes
+    /// (string.GetHashCode is randomised per process, so FNV-1a here).
+    /// </summary>
+    public int TrainingSeed(int configSeed, int round)
+    {
+        var hash = 2166136261u;
+        foreach (var c in WorkerId)
+            hash = (hash ^ c) * 16777619u;
+        return (int)((hash ^ (uint)configSeed * 31u ^ (uint)round * 7919u) & 0x7fffffff);
+    }
+}

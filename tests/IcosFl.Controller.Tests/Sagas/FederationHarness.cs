@@ -1,0 +1,137 @@
+using IcosFl.Contracts;
+using IcosFl.Controller.Sagas;
+using IcosFl.Infrastructure.Weights;
+using IcosFl.Learning.NodeData;
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IcosFl.Controller.Tests.Sagas;
+
+/// <summary>
+/// The controller's sagas and consumers on MassTransit's test harness (in-memory transport, in-memory
+/// saga repositories, real delayed scheduler), with the test playing the workers.
+/// </summary>
+public sealed class FederationHarness : IAsyncDisposable
+{
+    private readonly ServiceProvider _provider;
+
+    private FederationHarness(ServiceProvider provider)
+    {
+        _provider = provider;
+        Harness = provider.GetRequiredService<ITestHarness>();
+        Transport = provider.GetRequiredService<WeightTransport>();
+    }
+
+    public ITestHarness Harness { get; }
+    public WeightTransport Transport { get; }
+    public ISagaStateMachineTestHarness<FederationStateMachine, FederationState> Federations =>
+        Harness.GetSagaStateMachineHarness<FederationStateMachine, FederationState>();
+    public ISagaStateMachineTestHarness<RoundStateMachine, RoundState> Rounds =>
+        Harness.GetSagaStateMachineHarness<RoundStateMachine, RoundState>();
+
+    public static async Task<FederationHarness> StartAsync(ControllerOptions? options = null)
+    {
+        var services = new ServiceCollection()
+            .AddSingleton<INodeDataSource>(new SyntheticNodeData(0, 600, 7))
+            .AddSingleton<IClaimCheckStore, InMemoryClaimCheckStore>()
+            .AddSingleton(new WeightTransportOptions())
+            .AddSingleton<WeightTransport>()
+            .AddIcosFlControllerServices(options ?? new ControllerOptions
+            {
+                QuorumPollInterval = TimeSpan.FromMilliseconds(100),
+                LivenessCheckInterval = TimeSpan.FromMilliseconds(200),
+            })
+            .AddMassTransitTestHarness(x =>
+            {
+                x.AddIcosFlController();
+                x.AddDelayedMessageScheduler();
+                x.UsingInMemory((context, cfg) =>
+                {
+                    cfg.UseDelayedMessageScheduler();
+                    cfg.ConfigureEndpoints(context);
+                });
+            });
+        var provider = services.BuildServiceProvider(true);
+        var harness = provider.GetRequiredService<ITestHarness>();
+        harness.TestTimeout = TimeSpan.FromSeconds(30);
+        await harness.Start();
+        return new FederationHarness(provider);
+    }
+
+    /// <summary>Announces workers the way real ones do, and waits until the controller has consumed the heartbeats.</summary>
+    public async Task HeartbeatAsync(params string[] workerIds)
+    {
+        foreach (var id in workerIds)
+        {
+            var heartbeat = new WorkerHeartbeat
+            {
+                WorkerId = id,
+                Host = "test",
+                DataPoints = new Dictionary<string, int> { [Metrics.CpuUsage] = 600 },
+                Timestamp = DateTimeOffset.UtcNow,
+                IntervalSeconds = 30,
+            };
+            await Harness.Bus.Publish(heartbeat);
+            Assert.True(await Harness.Consumed.Any<WorkerHeartbeat>(c => c.Context.Message.WorkerId == id && c.Context.Message.Timestamp == heartbeat.Timestamp),
+                $"heartbeat of {id} was not consumed");
+        }
+    }
+
+    public async Task<Guid> StartFederationAsync(RunConfig config)
+    {
+        var id = NewId.NextGuid();
+        await Harness.Bus.Publish(new StartFederation { FederationId = id, RunConfig = config });
+        return id;
+    }
+
+    /// <summary>Waits for <paramref name="count"/> published messages of a type that match, in publish order.</summary>
+    public async Task<IReadOnlyList<T>> PublishedAsync<T>(int count, Func<T, bool> match, TimeSpan? timeout = null) where T : class
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        var found = new List<T>();
+        try
+        {
+            await foreach (var published in Harness.Published.SelectAsync<T>(m => match(m.Context.Message), cts.Token))
+            {
+                found.Add(published.Context.Message);
+                if (found.Count == count)
+                    break;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        Assert.True(found.Count == count, $"expected {count} published {typeof(T).Name}, saw {found.Count}");
+        return found;
+    }
+
+    /// <summary>Acts as a worker: submits the round's global weights plus <paramref name="delta"/> on every element.</summary>
+    public async Task SubmitAsync(RoundStarted round, string workerId, float delta, int numExamples, double loss = 0.5)
+    {
+        var global = await Transport.UnpackAsync(round.GlobalWeights);
+        var updated = new ModelWeights(global.Tensors
+            .Select(t => t with { Data = t.Data.Select(v => v + delta).ToArray() }).ToList());
+        await SubmitWeightsAsync(round, workerId, updated, numExamples, loss);
+    }
+
+    public async Task SubmitWeightsAsync(RoundStarted round, string workerId, ModelWeights weights, int numExamples, double loss = 0.5)
+    {
+        await Harness.Bus.Publish(new WeightUpdateSubmitted
+        {
+            FederationId = round.FederationId,
+            RoundId = round.RoundId,
+            Round = round.Round,
+            WorkerId = workerId,
+            Weights = await Transport.PackAsync(weights, $"test:{round.RoundId:N}:{workerId}"),
+            NumExamples = numExamples,
+            Metrics = new TrainMetrics(loss, 1, 1),
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Harness.Stop();
+        await _provider.DisposeAsync();
+    }
+}

@@ -1,0 +1,33 @@
+using IcosFl.Contracts;
+
+namespace IcosFl.Controller.Tests.Sagas;
+
+public sealed class Losing_a_worker_mid_round
+{
+    [Fact]
+    public async Task Should_stop_waiting_for_a_selected_worker_whose_heartbeats_lapse()
+    {
+        await using var h = await FederationHarness.StartAsync();
+        await h.HeartbeatAsync("worker-1", "worker-2");
+        // worker-3 announces a 1 s heartbeat interval and then falls silent: offline after 2 s (patience 2).
+        await h.Harness.Bus.Publish(new WorkerHeartbeat
+        {
+            WorkerId = "worker-3", Host = "test", DataPoints = new Dictionary<string, int>(),
+            Timestamp = DateTimeOffset.UtcNow, IntervalSeconds = 1,
+        });
+        Assert.True(await h.Harness.Consumed.Any<WorkerHeartbeat>(m => m.Context.Message.WorkerId == "worker-3"));
+        var id = await h.StartFederationAsync(RunConfig.Default with
+        {
+            NumServerRounds = 1, MinFitClients = 2, MinEvaluateClients = 10, RoundTimeout = 120,
+        });
+
+        var started = await h.PublishedAsync<RoundStarted>(3, m => m.FederationId == id);
+        foreach (var s in started.Where(s => s.WorkerId != "worker-3"))
+            await h.SubmitAsync(s, s.WorkerId, delta: 1f, numExamples: 10);
+
+        // Completes long before the 120 s deadline, without worker-3.
+        var completed = (await h.PublishedAsync<RoundCompleted>(1, m => m.FederationId == id, TimeSpan.FromSeconds(20))).Single();
+        Assert.Equal(["worker-1", "worker-2"], completed.Participants.Order());
+        Assert.Contains(completed.Rejected, r => r.WorkerId == "worker-3" && r.Reason.Contains("offline"));
+    }
+}
