@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using IcosFl.Contracts;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace IcosFl.Learning;
+
+/// <summary>
+/// One node's part of federated learning: initial global weights, local training from the global weights on
+/// the node's own series, and evaluation on the held-out (later) part of that series.
+/// </summary>
+public static class LocalTraining
+{
+    // Evaluation forwards the test windows in chunks so memory stays flat on long series.
+    private const int EvaluationChunk = 4096;
+
+    /// <summary>
+    /// Weights drawn from PyTorch's initial distribution for this model (every LSTM and Linear tensor
+    /// U(-1/sqrt(H), 1/sqrt(H))), from System.Random(config.Seed): deterministic, and independent of torch's
+    /// global generator, which concurrent workers in one process share.
+    /// </summary>
+    public static ModelWeights InitialWeights(RunConfig config)
+    {
+        ValidateModel(config);
+        var random = new Random(config.Seed);
+        double bound = 1.0 / Math.Sqrt(config.HiddenLayerSize);
+        var tensors = LstmLayout.Tensors(config)
+            .Select(spec =>
+            {
+                var data = new float[spec.ElementCount];
+                for (int i = 0; i < data.Length; i++)
+                {
+                    data[i] = (float)((random.NextDouble() * 2 - 1) * bound);
+                }
+
+                return new NamedTensor(spec.Name, spec.Shape, data);
+            })
+            .ToList();
+        return new ModelWeights(tensors);
+    }
+
+    /// <summary>
+    /// Trains from <paramref name="global"/> on the training part of <paramref name="series"/>: min-max scaling
+    /// fitted on that part, windows of time-step values -> next value, Adam, MSE, mini-batches shuffled by
+    /// System.Random(<paramref name="seed"/>), plus the FedProx term (proximal-mu / 2) ||w - w_global||^2 when
+    /// proximal-mu > 0. Loss is the mean MSE (scaled units, without the proximal term) of the last epoch.
+    /// </summary>
+    public static TrainResult Train(
+        ModelWeights global, IReadOnlyList<float> series, RunConfig config, int seed, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(global);
+        ValidateTraining(config);
+        var stopwatch = Stopwatch.StartNew();
+        var windows = PreparedSeries.Prepare(series, config).Train;
+
+        using var scope = NewDisposeScope();
+        using var model = new LstmForecaster(config.HiddenLayerSize, config.NumLayers);
+        model.LoadWeights(global);
+        var parameters = model.parameters().ToArray();
+        // PyTorch's Adam defaults (TorchSharp's beta2 default differs), as ICOS-FL trains with torch.optim.Adam.
+        using var optimizer = optim.Adam(parameters, config.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
+        var globalValues = config.ProximalMu > 0
+            ? parameters.Select(p => p.detach().clone()).ToArray()
+            : [];
+        var inputs = tensor(windows.Inputs, [windows.Count, config.TimeStep, 1]);
+        var targets = tensor(windows.Targets, [windows.Count]);
+
+        var random = new Random(seed);
+        var order = Enumerable.Range(0, windows.Count).Select(i => (long)i).ToArray();
+        double epochLoss = 0;
+        model.train();
+        for (int epoch = 0; epoch < config.LocalEpochs; epoch++)
+        {
+            random.Shuffle(order);
+            double squaredErrorSum = 0;
+            for (int start = 0; start < order.Length; start += config.BatchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var batchScope = NewDisposeScope();
+                int size = Math.Min(config.BatchSize, order.Length - start);
+                var index = tensor(order.AsSpan(start, size).ToArray());
+                var batchInputs = inputs.index_select(0, index);
+                var batchTargets = targets.index_select(0, index);
+
+                optimizer.zero_grad();
+                var mse = nn.functional.mse_loss(model.forward(batchInputs), batchTargets);
+                var loss = config.ProximalMu > 0 ? mse + ProximalTerm(parameters, globalValues, config.ProximalMu) : mse;
+                loss.backward();
+                optimizer.step();
+                squaredErrorSum += mse.item<float>() * size;
+            }
+
+            epochLoss = squaredErrorSum / windows.Count;
+        }
+
+        return new TrainResult(model.GetWeights(), windows.Count, epochLoss, config.LocalEpochs, stopwatch.Elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>
+    /// Forecast errors on the test part of <paramref name="series"/> in the metric's own units (predictions
+    /// inverse-scaled with the scaler fitted on the training part), beside those of the persistence forecast.
+    /// </summary>
+    public static EvaluationMetrics Evaluate(ModelWeights weights, IReadOnlyList<float> series, RunConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ValidateModel(config);
+        var prepared = PreparedSeries.Prepare(series, config);
+        var (scaler, scaled, raw) = (prepared.Scaler, prepared.Test, prepared.TestInUnits);
+
+        using var model = new LstmForecaster(config.HiddenLayerSize, config.NumLayers);
+        model.LoadWeights(weights);
+        model.eval();
+        var predictions = new float[scaled.Count];
+        using (no_grad())
+        {
+            for (int start = 0; start < scaled.Count; start += EvaluationChunk)
+            {
+                using var chunkScope = NewDisposeScope();
+                int size = Math.Min(EvaluationChunk, scaled.Count - start);
+                var chunk = tensor(scaled.Inputs.AsSpan(start * config.TimeStep, size * config.TimeStep).ToArray(), [size, config.TimeStep, 1]);
+                model.forward(chunk).data<float>().ToArray().CopyTo(predictions, start);
+            }
+        }
+
+        double squared = 0, absolute = 0, persistenceSquared = 0, persistenceAbsolute = 0;
+        for (int i = 0; i < raw.Count; i++)
+        {
+            double actual = raw.Targets[i];
+            double error = scaler.Inverse(predictions[i]) - actual;
+            double persistenceError = raw.LastInput(i) - actual;
+            squared += error * error;
+            absolute += Math.Abs(error);
+            persistenceSquared += persistenceError * persistenceError;
+            persistenceAbsolute += Math.Abs(persistenceError);
+        }
+
+        int n = raw.Count;
+        return new EvaluationMetrics(
+            n,
+            squared / n, Math.Sqrt(squared / n), absolute / n,
+            persistenceSquared / n, Math.Sqrt(persistenceSquared / n), persistenceAbsolute / n);
+    }
+
+    /// <summary>Points a series needs at this config: at least one training and one test window (time-step + 1 points each side of the split).</summary>
+    public static int MinimumPoints(RunConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ValidateSplit(config);
+        int perPart = config.TimeStep + 1;
+        for (int length = 2 * perPart; ; length++)
+        {
+            int train = ChronologicalSplit.TrainCount(length, config.TrainTestSplit);
+            if (train >= perPart && length - train >= perPart)
+            {
+                return length;
+            }
+        }
+    }
+
+    private static Tensor ProximalTerm(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> global, double mu)
+    {
+        var sum = zeros(1);
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            sum = sum + (parameters[i] - global[i]).square().sum();
+        }
+
+        return sum * (mu / 2);
+    }
+
+    private static void ValidateModel(RunConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Require(config.HiddenLayerSize >= 1, "hidden-layer-size", config.HiddenLayerSize, "at least 1");
+        Require(config.NumLayers >= 1, "num-layers", config.NumLayers, "at least 1");
+        ValidateSplit(config);
+    }
+
+    private static void ValidateSplit(RunConfig config)
+    {
+        Require(config.TimeStep >= 1, "time-step", config.TimeStep, "at least 1");
+        Require(config.TrainTestSplit > 0 && config.TrainTestSplit < 1, "train-test-split", config.TrainTestSplit, "strictly between 0 and 1");
+    }
+
+    private static void ValidateTraining(RunConfig config)
+    {
+        ValidateModel(config);
+        Require(config.BatchSize >= 1, "batch-size", config.BatchSize, "at least 1");
+        Require(config.LocalEpochs >= 1, "local-epochs", config.LocalEpochs, "at least 1");
+        Require(config.LearningRate > 0 && double.IsFinite(config.LearningRate), "learning-rate", config.LearningRate, "a positive number");
+        Require(config.ProximalMu >= 0 && double.IsFinite(config.ProximalMu), "proximal-mu", config.ProximalMu, "0 or more");
+    }
+
+    private static void Require(bool condition, string key, object value, string expectation)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException($"Run-config {key} is {value}; it must be {expectation}.", "config");
+        }
+    }
+}
