@@ -1,3 +1,4 @@
+using IcosFl.Controller.Federations;
 using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Sagas;
 using IcosFl.Controller.Workers;
@@ -17,6 +18,7 @@ public static class ControllerRegistration
     {
         x.AddSagaStateMachine<FederationStateMachine, FederationState, FederationStateDefinition>();
         x.AddSagaStateMachine<RoundStateMachine, RoundState, RoundStateDefinition>();
+        x.AddConsumer<StartFederationConsumer, StartFederationConsumerDefinition>();
         x.AddConsumer<HeartbeatConsumer>();
         x.AddConsumer<AggregateRoundConsumer>();
         return x;
@@ -28,7 +30,7 @@ public static class ControllerRegistration
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IWorkerRegistry, InMemoryWorkerRegistry>();
-        services.AddScoped<AcceptFederationActivity>();
+        services.AddScoped<InitializeFederationActivity>();
         services.AddScoped<OpenRoundActivity>();
         services.AddScoped<RecordUpdateActivity>();
         services.AddScoped<GiveUpOnOfflineWorkersActivity>();

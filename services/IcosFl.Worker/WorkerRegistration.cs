@@ -1,3 +1,4 @@
+using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Weights;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,6 +15,12 @@ public static class WorkerRegistration
     /// <summary>Binds one worker's consumers to its own receive endpoint.</summary>
     public static void ConfigureWorkerEndpoint(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context, WorkerNode node)
     {
+        if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+        {
+            // Only the messages addressed to this worker reach its queue (routing key = worker id).
+            rabbit.ConfigureConsumeTopology = false;
+            rabbit.BindAddressedToWorker(node.WorkerId);
+        }
         var transport = context.GetRequiredService<WeightTransport>();
         var loggers = context.GetRequiredService<ILoggerFactory>();
         endpoint.Consumer(() => new RoundStartedConsumer(node, transport, loggers.CreateLogger<RoundStartedConsumer>()));

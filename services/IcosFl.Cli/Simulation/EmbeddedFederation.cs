@@ -8,6 +8,7 @@ using IcosFl.Worker;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Serilog;
 
 namespace IcosFl.Cli.Simulation;

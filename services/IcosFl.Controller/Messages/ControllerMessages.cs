@@ -5,6 +5,14 @@ using IcosFl.Contracts;
 // picks up where it stopped.
 namespace IcosFl.Controller.Messages;
 
+/// <summary>A validated StartFederation: the federation saga starts from it.</summary>
+public sealed record FederationRequested
+{
+    public required Guid FederationId { get; init; }
+    public required RunConfig RunConfig { get; init; }
+    public string? RequestedBy { get; init; }
+}
+
 /// <summary>Scheduled while a federation waits for enough live workers.</summary>
 public sealed record QuorumCheckDue(Guid FederationId);
 

@@ -17,7 +17,7 @@ public sealed class FederationStateMachine : MassTransitStateMachine<FederationS
     public State Failed { get; private set; } = null!;
     public State Stopped { get; private set; } = null!;
 
-    public Event<StartFederation> StartRequested { get; private set; } = null!;
+    public Event<FederationRequested> StartRequested { get; private set; } = null!;
     public Event<StopFederation> StopRequested { get; private set; } = null!;
     public Event<RoundCompleted> RoundCompleted { get; private set; } = null!;
     public Event<RoundFailed> RoundFailed { get; private set; } = null!;
@@ -60,67 +60,50 @@ public sealed class FederationStateMachine : MassTransitStateMachine<FederationS
         });
 
         Initially(
-            When(StartRequested)
-                .Activity(x => x.OfType<AcceptFederationActivity>())
-                .TransitionTo(WaitingForQuorum)
-                .Activity(x => x.OfType<OpenRoundActivity>())
-                .IfElse(ctx => ctx.Saga.CurrentRoundId.HasValue,
-                    opened => opened.TransitionTo(Running),
-                    waiting => waiting.Schedule(QuorumCheck, ctx => new QuorumCheckDue(ctx.Saga.CorrelationId))));
+            OpenNextRound(When(StartRequested)
+                .Activity(x => x.OfType<InitializeFederationActivity>())));
 
         During(WaitingForQuorum,
-            When(QuorumCheck.Received)
-                .Activity(x => x.OfType<OpenRoundActivity>())
-                .IfElse(ctx => ctx.Saga.CurrentRoundId.HasValue,
-                    opened => opened.TransitionTo(Running),
-                    waiting => waiting.Schedule(QuorumCheck, ctx => new QuorumCheckDue(ctx.Saga.CorrelationId))));
+            OpenNextRound(When(QuorumCheck.Received)));
 
         During(Running,
-            When(RoundCompleted, ctx => ctx.Message.RoundId == ctx.Saga.CurrentRoundId)
-                .Then(ctx => RecordCompletedRound(ctx.Saga, ctx.Message, logger))
-                .IfElse(ctx => ctx.Saga.Round > ctx.Saga.RunConfig.NumServerRounds,
-                    done => done
-                        .PublishAsync(ctx => ctx.Init<FederationCompleted>(new FederationCompleted
-                        {
-                            FederationId = ctx.Saga.CorrelationId,
-                            Rounds = ctx.Saga.RunConfig.NumServerRounds,
-                            FinalCentralizedEval = ctx.Message.CentralizedEval,
-                            CompletedAt = DateTimeOffset.UtcNow,
-                        }))
-                        .Then(ctx => logger.LogInformation("Federation {FederationId} completed after {Rounds} rounds",
-                            ctx.Saga.CorrelationId, ctx.Saga.RunConfig.NumServerRounds))
-                        .TransitionTo(Completed),
-                    next => next
-                        .TransitionTo(WaitingForQuorum)
-                        .Activity(x => x.OfType<OpenRoundActivity>())
-                        .IfElse(ctx => ctx.Saga.CurrentRoundId.HasValue,
-                            opened => opened.TransitionTo(Running),
-                            waiting => waiting.Schedule(QuorumCheck, ctx => new QuorumCheckDue(ctx.Saga.CorrelationId)))),
-            When(RoundCompleted, ctx => ctx.Message.RoundId != ctx.Saga.CurrentRoundId)
-                .Then(ctx => logger.LogWarning(
-                    "Federation {FederationId} ignored a completion of round {Round} ({RoundId}): not the round in progress",
-                    ctx.Saga.CorrelationId, ctx.Message.Round, ctx.Message.RoundId)),
-            When(RoundFailed, ctx => ctx.Message.RoundId == ctx.Saga.CurrentRoundId)
-                .Then(ctx => RecordFailedRound(ctx.Saga, ctx.Message, logger))
-                .IfElse(ctx => ctx.Saga.Attempt > ctx.Saga.RunConfig.RoundRetries + 1,
-                    give => give
-                        .Then(ctx => ctx.Saga.Reason =
-                            $"round {ctx.Saga.Round} failed {ctx.Saga.Attempt - 1} times (round-retries={ctx.Saga.RunConfig.RoundRetries}); last: {ctx.Message.Reason}")
-                        .PublishAsync(ctx => ctx.Init<FederationFailed>(new FederationFailed
-                        {
-                            FederationId = ctx.Saga.CorrelationId,
-                            Reason = ctx.Saga.Reason!,
-                            CompletedRounds = ctx.Saga.Round - 1,
-                            FailedAt = DateTimeOffset.UtcNow,
-                        }))
-                        .Then(ctx => logger.LogError("Federation {FederationId} failed: {Reason}", ctx.Saga.CorrelationId, ctx.Saga.Reason))
-                        .TransitionTo(Failed),
-                    retry => retry
-                        .TransitionTo(WaitingForQuorum)
-                        .Activity(x => x.OfType<OpenRoundActivity>())
-                        .IfElse(ctx => ctx.Saga.CurrentRoundId.HasValue,
-                            opened => opened.TransitionTo(Running),
-                            waiting => waiting.Schedule(QuorumCheck, ctx => new QuorumCheckDue(ctx.Saga.CorrelationId)))));
+            When(RoundCompleted)
+                .IfElse(ctx => ctx.Message.RoundId == ctx.Saga.CurrentRoundId,
+                    current => current
+                        .Then(ctx => RecordCompletedRound(ctx.Saga, ctx.Message, logger))
+                        .IfElse(ctx => ctx.Saga.Round > ctx.Saga.RunConfig.NumServerRounds,
+                            done => done
+                                .PublishAsync(ctx => ctx.Init<FederationCompleted>(new FederationCompleted
+                                {
+                                    FederationId = ctx.Saga.CorrelationId,
+                                    Rounds = ctx.Saga.RunConfig.NumServerRounds,
+                                    FinalCentralizedEval = ctx.Message.CentralizedEval,
+                                    CompletedAt = DateTimeOffset.UtcNow,
+                                }))
+                                .Then(ctx => logger.LogInformation("Federation {FederationId} completed after {Rounds} rounds",
+                                    ctx.Saga.CorrelationId, ctx.Saga.RunConfig.NumServerRounds))
+                                .TransitionTo(Completed),
+                            next => OpenNextRound(next)),
+                    stale => stale.Then(ctx => LogStale(ctx.Saga, "completion", ctx.Message.Round, ctx.Message.RoundId, logger))),
+            When(RoundFailed)
+                .IfElse(ctx => ctx.Message.RoundId == ctx.Saga.CurrentRoundId,
+                    current => current
+                        .Then(ctx => RecordFailedRound(ctx.Saga, ctx.Message, logger))
+                        .IfElse(ctx => ctx.Saga.Attempt > ctx.Saga.RunConfig.RoundRetries + 1,
+                            give => give
+                                .Then(ctx => ctx.Saga.Reason =
+                                    $"round {ctx.Saga.Round} failed {ctx.Saga.Attempt - 1} times (round-retries={ctx.Saga.RunConfig.RoundRetries}); last: {ctx.Message.Reason}")
+                                .PublishAsync(ctx => ctx.Init<FederationFailed>(new FederationFailed
+                                {
+                                    FederationId = ctx.Saga.CorrelationId,
+                                    Reason = ctx.Saga.Reason!,
+                                    CompletedRounds = ctx.Saga.Round - 1,
+                                    FailedAt = DateTimeOffset.UtcNow,
+                                }))
+                                .Then(ctx => logger.LogError("Federation {FederationId} failed: {Reason}", ctx.Saga.CorrelationId, ctx.Saga.Reason))
+                                .TransitionTo(Failed),
+                            retry => OpenNextRound(retry)),
+                    stale => stale.Then(ctx => LogStale(ctx.Saga, "failure", ctx.Message.Round, ctx.Message.RoundId, logger))));
 
         During(WaitingForQuorum, Running,
             When(StopRequested)
@@ -140,12 +123,26 @@ public sealed class FederationStateMachine : MassTransitStateMachine<FederationS
                 }))
                 .TransitionTo(Stopped));
 
-        During(WaitingForQuorum, Running, Completed, Failed, Stopped,
+        During(new[] { WaitingForQuorum, Running, Completed, Failed, Stopped },
             When(StartRequested)
                 .Then(ctx => logger.LogWarning(
                     "Duplicate StartFederation for {FederationId} ignored: it already exists ({State})",
                     ctx.Saga.CorrelationId, ctx.Saga.CurrentState)));
     }
+
+    /// <summary>Opens the federation's next round now if quorum holds, else waits for it and looks again later.</summary>
+    private EventActivityBinder<FederationState, T> OpenNextRound<T>(EventActivityBinder<FederationState, T> binder) where T : class =>
+        binder
+            .TransitionTo(WaitingForQuorum)
+            .Activity(x => x.OfInstanceType<OpenRoundActivity>())
+            .IfElse(ctx => ctx.Saga.CurrentRoundId.HasValue,
+                opened => opened.TransitionTo(Running),
+                waiting => waiting.Schedule(QuorumCheck, ctx => new QuorumCheckDue(ctx.Saga.CorrelationId)));
+
+    private static void LogStale(FederationState saga, string what, int round, Guid roundId, ILogger logger) =>
+        logger.LogWarning(
+            "Federation {FederationId} ignored a {What} of round {Round} ({RoundId}): not the round in progress",
+            saga.CorrelationId, what, round, roundId);
 
     private static void RecordCompletedRound(FederationState saga, RoundCompleted message, ILogger logger)
     {

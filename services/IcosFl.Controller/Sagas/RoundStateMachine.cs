@@ -125,7 +125,7 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                 .Then(ctx => RecordDecline(ctx.Saga, ctx.Message))
                 .If(ctx => ctx.Saga.AllSelectedAnswered(), all => ConcludeCollecting(all, atDeadline: false)),
             When(LivenessCheck.Received)
-                .Activity(x => x.OfType<GiveUpOnOfflineWorkersActivity>())
+                .Activity(x => x.OfInstanceType<GiveUpOnOfflineWorkersActivity>())
                 .IfElse(ctx => ctx.Saga.AllSelectedAnswered(),
                     all => ConcludeCollecting(all, atDeadline: false),
                     wait => wait.Schedule(LivenessCheck, ctx => new RoundLivenessCheckDue(ctx.Saga.CorrelationId))),
@@ -197,7 +197,7 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                     "Federation {FederationId} round {Round} ({RoundId}): evaluation deadline with {Reported} of {Evaluators} reports",
                     ctx.Saga.FederationId, ctx.Saga.Round, ctx.Saga.CorrelationId, ctx.Saga.Evaluations.Count, ctx.Saga.Evaluators.Count))));
 
-        During(Aggregating, Evaluating, Completed, TimedOut, Failed,
+        During(new[] { Aggregating, Evaluating, Completed, TimedOut, Failed },
             When(UpdateSubmitted)
                 .Then(ctx => logger.LogWarning(
                     "Federation {FederationId} round {Round} ({RoundId}): late update from {WorkerId} ignored, the round is {State}",

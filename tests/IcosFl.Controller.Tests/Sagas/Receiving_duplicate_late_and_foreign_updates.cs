@@ -108,13 +108,10 @@ public sealed class Receiving_duplicate_late_and_foreign_updates
         var started = await h.PublishedAsync<RoundStarted>(3, m => m.FederationId == id);
 
         var global = await h.Transport.UnpackAsync(started[0].GlobalWeights);
-        var poisoned = new ModelWeights(global.Tensors.Select((t, i) => i == 0
-            ? t with { Data = t.Data.Select((v, j) => j == 3 ? float.NaN : v).ToArray() }
-            : t).ToList());
         await h.Harness.Bus.Publish(new WeightUpdateSubmitted
         {
             FederationId = id, RoundId = started[0].RoundId, Round = 1, WorkerId = started[0].WorkerId,
-            Weights = await RawPayloadAsync(poisoned), NumExamples = 10, Metrics = new TrainMetrics(0.1, 1, 1),
+            Weights = WithNaN(global, elementOfFirstTensor: 3), NumExamples = 10, Metrics = new TrainMetrics(0.1, 1, 1),
         });
         await h.SubmitAsync(started[1], started[1].WorkerId, delta: 1f, numExamples: 10);
         await h.SubmitAsync(started[2], started[2].WorkerId, delta: 1f, numExamples: 10);
@@ -126,13 +123,20 @@ public sealed class Receiving_duplicate_late_and_foreign_updates
         Assert.Contains(global.Tensors[0].Name, rejected.Reason);
     }
 
-    /// <summary>A payload that skips the sender-side checks, as a broken or hostile worker would send.</summary>
-    private static Task<WeightsPayload> RawPayloadAsync(ModelWeights weights)
+    /// <summary>
+    /// A payload with a NaN in it, as a broken or hostile worker would send: the codec refuses to encode
+    /// NaN, so the float's bytes are overwritten after encoding (and the checksum recomputed).
+    /// </summary>
+    private static WeightsPayload WithNaN(ModelWeights weights, int elementOfFirstTensor)
     {
         var bytes = Infrastructure.Weights.WeightCodec.Encode(weights);
-        return Task.FromResult(new WeightsPayload
+        var target = BitConverter.GetBytes(weights.Tensors[0].Data[elementOfFirstTensor]);
+        var at = bytes.AsSpan().IndexOf(target);
+        Assert.True(at >= 0);
+        BitConverter.GetBytes(float.NaN).CopyTo(bytes, at);
+        return new WeightsPayload
         {
             Inline = bytes, Length = bytes.Length, Checksum = Infrastructure.Weights.WeightTransport.Checksum(bytes),
-        });
+        };
     }
 }

@@ -14,10 +14,18 @@ public sealed class Starting_an_invalid_federation
 
         Assert.True(await h.Harness.Published.Any<Fault<StartFederation>>(m => m.Context.Message.Message.FederationId == id));
         var fault = h.Harness.Published.Select<Fault<StartFederation>>().Single().Context.Message;
-        Assert.Contains("metric", fault.Exceptions[0].Message);
-        Assert.Contains("bogus", fault.Exceptions[0].Message);
+        var messages = string.Join(" | ", fault.Exceptions.SelectMany(Flatten).Select(e => e.Message));
+        Assert.Contains("metric", messages);
+        Assert.Contains("bogus", messages);
+        Assert.Contains(fault.Exceptions.SelectMany(Flatten), e => e.ExceptionType.EndsWith("InvalidFederationRequestException"));
         Assert.Null(h.Federations.Sagas.Contains(id));
         Assert.False(await h.Harness.Published.Any<FederationStarted>());
+    }
+
+    private static IEnumerable<ExceptionInfo> Flatten(ExceptionInfo e)
+    {
+        for (var x = e; x is not null; x = x.InnerException)
+            yield return x;
     }
 
     [Fact]
@@ -29,7 +37,7 @@ public sealed class Starting_an_invalid_federation
         await h.PublishedAsync<RoundStarted>(2, m => m.FederationId == id);
 
         await h.Harness.Bus.Publish(new StartFederation { FederationId = id, RunConfig = RunConfig.Default });
-        Assert.True(await h.Harness.Consumed.Any<StartFederation>(m => m.Context.Message.FederationId == id && m.Context.Message.RunConfig!.NumServerRounds == 10));
+        Assert.True(await h.Harness.Consumed.Any<Messages.FederationRequested>(m => m.Context.Message.FederationId == id && m.Context.Message.RunConfig.NumServerRounds == 10));
         Assert.Single(h.Harness.Published.Select<FederationStarted>(m => m.Context.Message.FederationId == id));
         Assert.Equal(1, h.Federations.Sagas.Contains(id)!.RunConfig.NumServerRounds);
     }

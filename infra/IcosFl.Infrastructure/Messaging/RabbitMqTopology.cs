@@ -1,0 +1,37 @@
+using IcosFl.Contracts;
+using MassTransit;
+using RabbitMQ.Client;
+
+namespace IcosFl.Infrastructure.Messaging;
+
+/// <summary>
+/// IcosFl's exchanges on RabbitMQ. Every message type has its own exchange (MassTransit's default),
+/// so round-start, weight-update and heartbeat traffic are separate and visible in the management UI.
+/// Round-start and evaluation requests carry global weights to one worker each: their exchanges are
+/// direct, routed by the addressee's worker id, so a worker that was not selected never receives them.
+/// </summary>
+public static class RabbitMqTopology
+{
+    public static void UseIcosFlTopology(this IRabbitMqBusFactoryConfigurator cfg)
+    {
+        cfg.Publish<RoundStarted>(p => p.ExchangeType = ExchangeType.Direct);
+        cfg.Send<RoundStarted>(s => s.UseRoutingKeyFormatter(ctx => ctx.Message.WorkerId));
+        cfg.Publish<EvaluationRequested>(p => p.ExchangeType = ExchangeType.Direct);
+        cfg.Send<EvaluationRequested>(s => s.UseRoutingKeyFormatter(ctx => ctx.Message.WorkerId));
+    }
+
+    /// <summary>Binds a worker's queue to the addressed exchanges with its own id as routing key.</summary>
+    public static void BindAddressedToWorker(this IRabbitMqReceiveEndpointConfigurator endpoint, string workerId)
+    {
+        endpoint.Bind<RoundStarted>(b =>
+        {
+            b.ExchangeType = ExchangeType.Direct;
+            b.RoutingKey = workerId;
+        });
+        endpoint.Bind<EvaluationRequested>(b =>
+        {
+            b.ExchangeType = ExchangeType.Direct;
+            b.RoutingKey = workerId;
+        });
+    }
+}
