@@ -162,7 +162,7 @@ public static class LocalTraining
 
     private static Tensor ProximalTerm(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> global, double mu)
     {
-        var sum = zeros(1);
+        var sum = tensor(0f);
         for (int i = 0; i < parameters.Count; i++)
         {
             sum = sum + (parameters[i] - global[i]).square().sum();

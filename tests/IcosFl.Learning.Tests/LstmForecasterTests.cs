@@ -80,6 +80,7 @@ public sealed class LstmForecasterTests
         Assert.Equal(weights.Tensors.Select(t => t.Name), back.Tensors.Select(t => t.Name));
         Assert.Equal(weights.Tensors.Select(t => t.Shape), back.Tensors.Select(t => t.Shape));
         Assert.Equal(Flatten(weights), Flatten(back));
+        Assert.Equal(Flatten(weights), Flatten(model.GetWeights())); // reading leaves the model intact
     }
 
     [Fact]
