@@ -44,8 +44,8 @@ public sealed class LocalTrainingTests(ITestOutputHelper output)
     [Fact]
     public void A_trained_model_beats_persistence_on_a_smooth_series()
     {
-        var series = Waves(1000);
-        var config = Quick with { LocalEpochs = 30 };
+        var series = Waves(600);
+        var config = Quick with { LocalEpochs = 15, LearningRate = 0.03 };
         var global = LocalTraining.InitialWeights(config);
 
         var before = LocalTraining.Evaluate(global, series, config);
@@ -53,8 +53,8 @@ public sealed class LocalTrainingTests(ITestOutputHelper output)
         var after = LocalTraining.Evaluate(trained.Weights, series, config);
 
         output.WriteLine($"RMSE initial {before.Rmse:F3}, trained {after.Rmse:F3}, persistence {after.PersistenceRmse:F3}; train {trained.DurationMs:F0} ms");
-        Assert.Equal(200 - 10, after.NumExamples);
-        Assert.True(after.Rmse < after.PersistenceRmse / 2, $"trained RMSE {after.Rmse} vs persistence {after.PersistenceRmse}");
+        Assert.Equal(120 - 10, after.NumExamples);
+        Assert.True(after.Rmse < after.PersistenceRmse / 3, $"trained RMSE {after.Rmse} vs persistence {after.PersistenceRmse}");
         Assert.True(after.Rmse < before.Rmse / 4, $"trained RMSE {after.Rmse} vs initial {before.Rmse}");
         Assert.Equal(after.Mse, after.Rmse * after.Rmse, 9);
     }
