@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 
 namespace IcosFl.Contracts;
@@ -222,6 +223,12 @@ public static class RunConfigParser
 
             if (i >= text.Length || text[i] != '=')
             {
+                if (double.TryParse(key, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+                {
+                    throw new RunConfigException(key,
+                        $"run-config entry '{key}' is a number without a key: write key=VALUE, with '.' for decimals (0.5, not 0,5)");
+                }
+
                 throw RunConfigKeys.Find(key) is null
                     ? UnknownKey(key)
                     : new RunConfigException(RunConfigKeys.Find(key)!.Name, $"run-config key '{key}' has no value: write {key}=VALUE");

@@ -115,6 +115,7 @@ public class Rejecting_run_config
         Assert.Equal("run-config key 'metric': the value's \" quote is never closed", Rejects("metric=\"memory_usage").Message);
         Assert.Equal("run-config key 'metric': unexpected 'x' after the closing quote", Rejects("metric=\"memory_usage\"x").Message);
         Assert.StartsWith("unknown run-config key 'rounds' (did you mean 'num-server-rounds'?)", Rejects("rounds").Message);
+        Assert.Equal("run-config entry '5' is a number without a key: write key=VALUE, with '.' for decimals (0.5, not 0,5)", Rejects("learning-rate=0,5").Message);
     }
 
     [Fact]
