@@ -288,7 +288,7 @@ namespace IcosFl.Build
                     var importance = outcome == VersionNeedPatchOutcome.Patched
                         ? Microsoft.Build.Framework.MessageImportance.Normal
                         : Microsoft.Build.Framework.MessageImportance.Low;
-                    Log.LogMessage(importance, "{0}: {1} ({2} marked weak so the loader accepts an older libstdc++).", path, outcome, VersionName);
+                    Log.LogMessage(importance, "{0}: {1} (version need {2} weak, so an older libstdc++ loads it).", path, outcome, VersionName);
                 }
                 catch (System.Exception e) when (e is System.IO.IOException || e is System.UnauthorizedAccessException)
                 {

@@ -57,8 +57,7 @@ public static class LocalTraining
         using var model = new LstmForecaster(config.HiddenLayerSize, config.NumLayers);
         model.LoadWeights(global);
         var parameters = model.parameters().ToArray();
-        // PyTorch's Adam defaults (TorchSharp's beta2 default differs), as ICOS-FL trains with torch.optim.Adam.
-        using var optimizer = optim.Adam(parameters, config.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
+        using var optimizer = Optimizer(parameters, config.LearningRate);
         var globalValues = config.ProximalMu > 0
             ? parameters.Select(p => p.detach().clone()).ToArray()
             : [];
@@ -157,9 +156,13 @@ public static class LocalTraining
         }
     }
 
+    /// <summary>Adam with PyTorch's defaults (TorchSharp's own beta2 default differs), as ICOS-FL uses torch.optim.Adam.</summary>
+    internal static optim.Optimizer Optimizer(IEnumerable<TorchSharp.Modules.Parameter> parameters, double learningRate) =>
+        optim.Adam(parameters, learningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
+
     private static Tensor ProximalTerm(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> global, double mu)
     {
-        var sum = zeros(1);
+        var sum = tensor(0f);
         for (int i = 0; i < parameters.Count; i++)
         {
             sum = sum + (parameters[i] - global[i]).square().sum();

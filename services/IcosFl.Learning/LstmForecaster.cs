@@ -46,11 +46,12 @@ public sealed class LstmForecaster : nn.Module<Tensor, Tensor>
     /// <summary>The parameters as named float32 tensors, in state_dict order.</summary>
     public ModelWeights GetWeights()
     {
+        using var scope = NewDisposeScope();
         var parameters = named_parameters().ToDictionary(p => p.name, p => p.parameter);
         var tensors = new List<NamedTensor>();
         foreach (var spec in LstmLayout.Tensors(HiddenSize, NumLayers))
         {
-            using var values = parameters[spec.Name].detach().contiguous();
+            var values = parameters[spec.Name].detach().contiguous();
             tensors.Add(new NamedTensor(spec.Name, (int[])spec.Shape.Clone(), values.data<float>().ToArray()));
         }
 

@@ -56,14 +56,17 @@ public static class SyntheticFleet
         {
             double angle = 2 * Math.PI * t / periodSamples + phase;
             double cycle = amplitude * (Math.Sin(angle) + harmonic * Math.Sin(2 * angle + 1));
-            correlatedNoise = 0.7 * correlatedNoise + noise * Gaussian(random);
+            // Slow drift (correlated) plus sampling jitter (white): the jitter is what a model that looks at
+            // the whole window can average away and a persistence forecast cannot.
+            correlatedNoise = 0.7 * correlatedNoise + 0.5 * noise * Gaussian(random);
+            double jitter = noise * Gaussian(random);
             if (burstLeft == 0 && random.NextDouble() < burstChance)
             {
                 burstLeft = random.Next(5, 30);
                 burst = span * Between(random, 0.08, 0.25);
             }
 
-            double value = level + cycle + correlatedNoise + (burstLeft > 0 ? burst : 0);
+            double value = level + cycle + correlatedNoise + jitter + (burstLeft > 0 ? burst : 0);
             burstLeft = Math.Max(0, burstLeft - 1);
             series[t] = (float)Math.Clamp(value, profile.Floor, profile.Ceiling);
         }

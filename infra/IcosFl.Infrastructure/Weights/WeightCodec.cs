@@ -91,11 +91,10 @@ public static class WeightCodec
             if (byteCount > 0)
             {
                 var destination = writer.GetSpan(byteCount)[..byteCount];
-                MemoryMarshal.AsBytes(tensor.Data.AsSpan()).CopyTo(destination);
-                if (!BitConverter.IsLittleEndian)
+                var nonFinite = CopyOut(tensor.Data, destination);
+                if (nonFinite >= 0)
                 {
-                    var words = MemoryMarshal.Cast<byte, int>(destination);
-                    BinaryPrimitives.ReverseEndianness(words, words);
+                    throw NonFinite(tensor.Data[nonFinite], nonFinite, i, tensor.Name);
                 }
 
                 writer.Advance(byteCount);
@@ -283,14 +282,12 @@ public static class WeightCodec
         }
 
         float[] values = elements == 0 ? [] : GC.AllocateUninitializedArray<float>((int)elements);
-        data.CopyTo(MemoryMarshal.AsBytes(values.AsSpan()));
-        if (!BitConverter.IsLittleEndian)
+        var nonFinite = CopyIn(data.IsSingleSegment ? data.FirstSpan : data.ToArray(), values);
+        if (nonFinite >= 0)
         {
-            var words = MemoryMarshal.Cast<float, int>(values.AsSpan());
-            BinaryPrimitives.ReverseEndianness(words, words);
+            throw NonFinite(values[nonFinite], nonFinite, index, name);
         }
 
-        CheckFinite(values, index, name);
         return new NamedTensor(name, shape, values);
     }
 
@@ -332,7 +329,6 @@ public static class WeightCodec
                 $"shape {FormatShape(tensor.Shape)} describes {elements} float32 values but data has {tensor.Data.Length}");
         }
 
-        CheckFinite(tensor.Data, index, tensor.Name);
         return nameBytes;
     }
 
@@ -371,14 +367,60 @@ public static class WeightCodec
         return elements;
     }
 
-    private static void CheckFinite(ReadOnlySpan<float> values, int index, string? name)
+    // Copy a cache-sized chunk, then scan it for NaN/infinity while it is still in cache: one pass over memory.
+    private const int ChunkFloats = 16 * 1024;
+
+    /// <summary>Copies floats out as little-endian bytes; returns the index of the first non-finite value, or -1.</summary>
+    private static int CopyOut(ReadOnlySpan<float> source, Span<byte> destination)
     {
-        var at = IndexOfNonFinite(values);
-        if (at >= 0)
+        for (var start = 0; start < source.Length; start += ChunkFloats)
         {
-            var what = float.IsNaN(values[at]) ? "NaN" : values[at] > 0 ? "+Infinity" : "-Infinity";
-            throw Problem(index, name, $"element {at} is {what}; weights must be finite");
+            var chunk = source.Slice(start, Math.Min(ChunkFloats, source.Length - start));
+            var bytes = destination.Slice(start * sizeof(float), chunk.Length * sizeof(float));
+            MemoryMarshal.AsBytes(chunk).CopyTo(bytes);
+            if (!BitConverter.IsLittleEndian)
+            {
+                var words = MemoryMarshal.Cast<byte, int>(bytes);
+                BinaryPrimitives.ReverseEndianness(words, words);
+            }
+
+            var at = IndexOfNonFinite(chunk);
+            if (at >= 0)
+            {
+                return start + at;
+            }
         }
+
+        return -1;
+    }
+
+    /// <summary>Copies little-endian bytes in as floats; returns the index of the first non-finite value, or -1.</summary>
+    private static int CopyIn(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        for (var start = 0; start < destination.Length; start += ChunkFloats)
+        {
+            var chunk = destination.Slice(start, Math.Min(ChunkFloats, destination.Length - start));
+            source.Slice(start * sizeof(float), chunk.Length * sizeof(float)).CopyTo(MemoryMarshal.AsBytes(chunk));
+            if (!BitConverter.IsLittleEndian)
+            {
+                var words = MemoryMarshal.Cast<float, int>(chunk);
+                BinaryPrimitives.ReverseEndianness(words, words);
+            }
+
+            var at = IndexOfNonFinite(chunk);
+            if (at >= 0)
+            {
+                return start + at;
+            }
+        }
+
+        return -1;
+    }
+
+    private static WeightPayloadException NonFinite(float value, int element, int index, string? name)
+    {
+        var what = float.IsNaN(value) ? "NaN" : value > 0 ? "+Infinity" : "-Infinity";
+        return Problem(index, name, $"element {element} is {what}; weights must be finite");
     }
 
     /// <summary>Index of the first NaN or infinity (exponent bits all ones), scanned a vector at a time.</summary>

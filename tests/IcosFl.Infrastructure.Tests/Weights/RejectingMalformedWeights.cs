@@ -299,6 +299,19 @@ public class Rejecting_malformed_weights
     }
 
     [Fact]
+    public void Should_find_a_nan_far_into_a_large_tensor()
+    {
+        var values = Values(100_000, 4);
+        values[70_001] = float.NaN;
+
+        var decodeError = Rejects(PayloadOf(("big", "float32", [100_000], LittleEndian(values))));
+        var encodeError = Assert.Throws<WeightPayloadException>(() => WeightCodec.Encode(new ModelWeights([new NamedTensor("big", [100_000], values)])));
+
+        Assert.Equal("tensor 0 'big': element 70001 is NaN; weights must be finite", decodeError.Message);
+        Assert.Equal(decodeError.Message, encodeError.Message);
+    }
+
+    [Fact]
     public void Should_refuse_to_encode_weights_it_would_refuse_to_decode()
     {
         static string EncodeError(params NamedTensor[] tensors) =>
