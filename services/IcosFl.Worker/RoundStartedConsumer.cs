@@ -68,7 +68,17 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
             return;
         }
 
-        var payload = await transport.PackAsync(result.Weights, $"{m.RoundId:N}:{node.WorkerId}", context.CancellationToken);
+        WeightsPayload payload;
+        try
+        {
+            payload = await transport.PackAsync(result.Weights, $"{m.RoundId:N}:{node.WorkerId}", context.CancellationToken);
+        }
+        catch (WeightPayloadException e)
+        {
+            // Training diverged (NaN or infinite weights): say so rather than send an update nobody can use.
+            await Decline(context, $"local training produced unusable weights: {e.Message}");
+            return;
+        }
         logger.LogInformation(
             "{WorkerId} trained round {Round}: {NumExamples} examples, {Epochs} epochs, loss {TrainLoss}, {DurationMs} ms",
             node.WorkerId, m.Round, result.NumExamples, result.Epochs, result.Loss, result.DurationMs);
