@@ -8,6 +8,9 @@ public sealed class FedMedian : FedAvg
 {
     public override string Name => StrategyNames.FedMedian;
 
+    // A sort puts NaN at one end, so it need not reach the result: scan first.
+    protected override bool NonFiniteValuesReachTheResult => false;
+
     protected override Combination Combine(RoundContext round, ModelWeights global, IReadOnlyList<ClientUpdate> accepted, ModelWeights? serverState) =>
         new(Aggregation.Median(accepted.Select(u => u.Weights).ToArray()), null, accepted, []);
 }

@@ -13,6 +13,9 @@ public sealed class FedTrimmedAvg(double trimBeta) : FedAvg
 
     public double TrimBeta { get; } = trimBeta;
 
+    // A sort puts NaN at one end, so it need not reach the result: scan first.
+    protected override bool NonFiniteValuesReachTheResult => false;
+
     protected override Combination Combine(RoundContext round, ModelWeights global, IReadOnlyList<ClientUpdate> accepted, ModelWeights? serverState) =>
         new(Aggregation.TrimmedMean(accepted.Select(u => u.Weights).ToArray(), TrimBeta), null, accepted, []);
 }

@@ -19,6 +19,9 @@ public class Krum(int numMaliciousClients, int numClientsToKeep) : FedAvg
     /// <summary>How many lowest-scoring updates are averaged; 0 means 1 (classic Krum).</summary>
     public int NumClientsToKeep { get; } = numClientsToKeep;
 
+    // A NaN distance would upset the scores rather than reach the result: scan first.
+    protected sealed override bool NonFiniteValuesReachTheResult => false;
+
     protected sealed override Combination Combine(RoundContext round, ModelWeights global, IReadOnlyList<ClientUpdate> accepted, ModelWeights? serverState)
     {
         var scores = Aggregation.KrumScores(accepted.Select(u => u.Weights).ToArray(), NumMaliciousClients);
