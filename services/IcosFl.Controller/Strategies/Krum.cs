@@ -33,7 +33,7 @@ public class Krum(int numMaliciousClients, int numClientsToKeep) : FedAvg
             .Where(i => !kept.Contains(i))
             .Select(i => new RejectedUpdate(
                 accepted[i].WorkerId,
-                $"left out by {Name}: score {scores[i]:G6} (squared distance to its {closest} closest updates) is not among the {keep} lowest"))
+                $"left out by {Name}: score {scores[i]:G6} (sum of squared distances to its {closest} closest updates) is not among the {keep} lowest"))
             .ToArray();
         return new(Average(used), null, used, leftOut);
     }

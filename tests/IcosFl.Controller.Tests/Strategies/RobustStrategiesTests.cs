@@ -29,7 +29,7 @@ public class RobustStrategiesTests
         Assert.Equal([1f, 1f], result.Global.Tensors[0].Data);
         Assert.Equal(["center"], result.Used);
         Assert.Equal(["h1", "h2", "h3", "h4", "attacker"], result.Rejected.Select(r => r.WorkerId));
-        Assert.Contains("left out by krum: score 1.25 (squared distance to its 3 closest updates) is not among the 1 lowest", result.Rejected[0].Reason);
+        Assert.Contains("left out by krum: score 1.25 (sum of squared distances to its 3 closest updates) is not among the 1 lowest", result.Rejected[0].Reason);
     }
 
     [Fact]
