@@ -29,6 +29,9 @@ public static class Aggregation
     /// <summary>Elements per float32 partial sum in reductions (small enough to keep float error negligible).</summary>
     public const int ReductionBlock = 4096;
 
+    /// <summary>Elements of the output accumulated at a time in the weighted average (64 KiB: fits in L2).</summary>
+    public const int AccumulationBlock = 16384;
+
     // ---- weighted average (FedAvg) ----
 
     /// <summary>
@@ -81,11 +84,18 @@ public static class Aggregation
             }
         }
 
-        TensorPrimitives.Multiply(inputs[0], factors[0], destination);
-        for (var i = 1; i < inputs.Count; i++)
+        // Block by block, so the block of the destination stays in cache while every input streams through
+        // it once; per element the operations and their order are those of whole-span passes.
+        for (var start = 0; start < destination.Length; start += AccumulationBlock)
         {
-            // MultiplyAdd rounds the product and then the sum, like numpy's out += x * w.
-            TensorPrimitives.MultiplyAdd(inputs[i], factors[i], destination, destination);
+            var length = Math.Min(AccumulationBlock, destination.Length - start);
+            var block = destination.Slice(start, length);
+            TensorPrimitives.Multiply(inputs[0].AsSpan(start, length), factors[0], block);
+            for (var i = 1; i < inputs.Count; i++)
+            {
+                // MultiplyAdd rounds the product and then the sum, like numpy's out += x * w.
+                TensorPrimitives.MultiplyAdd(inputs[i].AsSpan(start, length), factors[i], block, block);
+            }
         }
     }
 

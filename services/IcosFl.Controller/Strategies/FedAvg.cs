@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using IcosFl.Contracts;
 using StrategyNames = IcosFl.Contracts.Strategies;
 
@@ -33,11 +34,36 @@ public class FedAvg : IStrategy
     /// Validates every update (<see cref="UpdateValidator"/>), combines the valid ones and reports the
     /// example-weighted training loss of those used.
     /// </summary>
+    /// <remarks>
+    /// When <see cref="NonFiniteValuesReachTheResult"/>, the scan of every update for NaN/Inf is deferred:
+    /// a non-finite value in any update makes such a result non-finite, so the scan runs only when the
+    /// result shows one, and the combination is then redone without the updates it names. The outcome is
+    /// the same as scanning first; on large models it saves a full read of every update.
+    /// </remarks>
     /// <exception cref="AggregationException">No update is valid, or the server state does not fit the model.</exception>
     public AggregationResult AggregateTrain(RoundContext round, ModelWeights global, IReadOnlyList<ClientUpdate> updates, ModelWeights? serverState)
     {
-        var (accepted, rejected) = Screen(round, global, updates);
+        var deferValueScan = NonFiniteValuesReachTheResult;
+        var (accepted, rejected) = Screen(round, global, updates, checkValues: !deferValueScan);
         var combination = Combine(round, global, accepted, serverState);
+        var finiteResult = IsFinite(combination.Global);
+        if (deferValueScan && !finiteResult)
+        {
+            // Rare path: screen everything again as if values had been scanned first, and recombine.
+            (accepted, rejected) = Screen(round, global, updates, checkValues: true);
+            combination = Combine(round, global, accepted, serverState);
+            finiteResult = IsFinite(combination.Global);
+        }
+
+        if (!finiteResult)
+        {
+            // Every update is finite, so the overflow or NaN comes from the arithmetic or the server state.
+            throw new AggregationException(
+                $"Round {round.Round} (attempt {round.Attempt}): {Name} produced a model with NaN or infinite values from finite updates " +
+                "(values too large for float32, or a server state holding NaN/Inf).",
+                rejected);
+        }
+
         return new AggregationResult(
             combination.Global,
             combination.ServerState,
@@ -86,9 +112,17 @@ public class FedAvg : IStrategy
     protected static ModelWeights Average(IReadOnlyList<ClientUpdate> updates) =>
         Aggregation.WeightedAverage(updates.Select(u => u.Weights).ToArray(), updates.Select(u => (double)u.NumExamples).ToArray());
 
+    /// <summary>
+    /// True when a NaN or infinity in any accepted update always makes <see cref="Combine"/>'s model
+    /// non-finite (true for averages: a positive weight keeps NaN and infinities). Lets
+    /// <see cref="AggregateTrain"/> defer the value scan; strategies that sort or select (median, Krum)
+    /// must return false.
+    /// </summary>
+    protected virtual bool NonFiniteValuesReachTheResult => true;
+
     /// <summary>Splits updates into valid ones and rejections; throws when none is valid.</summary>
     internal static (IReadOnlyList<ClientUpdate> Accepted, IReadOnlyList<RejectedUpdate> Rejected) Screen(
-        RoundContext round, ModelWeights global, IReadOnlyList<ClientUpdate> updates)
+        RoundContext round, ModelWeights global, IReadOnlyList<ClientUpdate> updates, bool checkValues = true)
     {
         var accepted = new List<ClientUpdate>(updates.Count);
         var rejected = new List<RejectedUpdate>();
@@ -96,7 +130,7 @@ public class FedAvg : IStrategy
         foreach (var update in updates)
         {
             var problem = seen.Add(update.WorkerId)
-                ? UpdateValidator.FindProblem(global, update, round.Config)
+                ? UpdateValidator.FindProblem(global, update, round.Config, checkValues)
                 : "sent a second update in the same round; only the first counts";
             if (problem is null)
             {
@@ -110,16 +144,24 @@ public class FedAvg : IStrategy
 
         if (accepted.Count == 0)
         {
-            var reasons = rejected.Count == 0
-                ? "no updates arrived"
-                : string.Join("; ", rejected.Select(r => $"{r.WorkerId} {r.Reason}"));
-            throw new AggregationException(
-                $"Round {round.Round} (attempt {round.Attempt}): none of the {updates.Count} updates can be aggregated: {reasons}.",
-                rejected);
+            throw NothingToAggregate(round, updates.Count, rejected);
         }
 
         return (accepted, rejected);
     }
+
+    private static AggregationException NothingToAggregate(RoundContext round, int updateCount, IReadOnlyList<RejectedUpdate> rejected)
+    {
+        var reasons = rejected.Count == 0
+            ? "no updates arrived"
+            : string.Join("; ", rejected.Select(r => $"{r.WorkerId} {r.Reason}"));
+        return new AggregationException(
+            $"Round {round.Round} (attempt {round.Attempt}): none of the {updateCount} updates can be aggregated: {reasons}.",
+            rejected);
+    }
+
+    private static bool IsFinite(ModelWeights model) =>
+        model.Tensors.All(t => TensorPrimitives.IsFiniteAll<float>(t.Data));
 
     private static double TrainLoss(IReadOnlyList<ClientUpdate> used) =>
         Aggregation.WeightedMean(used.Select(u => u.Metrics.Loss).ToArray(), used.Select(u => (double)u.NumExamples).ToArray());

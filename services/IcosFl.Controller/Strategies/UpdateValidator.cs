@@ -11,7 +11,11 @@ namespace IcosFl.Controller.Strategies;
 public static class UpdateValidator
 {
     /// <summary>Why <paramref name="update"/> cannot be aggregated against <paramref name="global"/>, or null when it can.</summary>
-    public static string? FindProblem(ModelWeights global, ClientUpdate update, RunConfig config)
+    public static string? FindProblem(ModelWeights global, ClientUpdate update, RunConfig config) =>
+        FindProblem(global, update, config, checkValues: true);
+
+    /// <param name="checkValues">false skips the scan for NaN/Inf (for callers that detect them another way).</param>
+    internal static string? FindProblem(ModelWeights global, ClientUpdate update, RunConfig config, bool checkValues)
     {
         if (update.NumExamples <= 0)
         {
@@ -54,7 +58,7 @@ public static class UpdateValidator
             }
 
             // Vectorised check first; the element-by-element search only runs when something is wrong.
-            if (!TensorPrimitives.IsFiniteAll<float>(tensor.Data))
+            if (checkValues && !TensorPrimitives.IsFiniteAll<float>(tensor.Data))
             {
                 var index = Array.FindIndex(tensor.Data, v => !float.IsFinite(v));
                 var value = tensor.Data[index];

@@ -101,4 +101,71 @@ public class FedAvgTests
         Assert.Null(summary.Metrics);
         Assert.Empty(summary.Evaluators);
     }
+
+    [Theory]
+    [InlineData("fedavg")]
+    [InlineData("fedavgm")]
+    [InlineData("fedadam")]
+    [InlineData("fedmedian")]
+    [InlineData("krum")]
+    public void Should_leave_out_a_non_finite_update_in_every_strategy_and_keep_the_rejections_in_arrival_order(string name)
+    {
+        var config = RunConfig.Default with { Strategy = name, ServerMomentum = 0.5 };
+        var updates = new[]
+        {
+            Model.Update("first", Model.Of([2f, 4f], [6f]), examples: 1),
+            Model.Update("inf", Model.Of([2f, 4f], [float.NegativeInfinity]), examples: 1),
+            Model.Update("short", Model.Single(1f), examples: 1),
+            Model.Update("second", Model.Of([2f, 4f], [6f]), examples: 1),
+        };
+
+        var result = StrategyFactory.Create(config).AggregateTrain(Model.Round(1, config), Global, updates, null);
+
+        Assert.Equal(["inf", "short"], result.Rejected.Take(2).Select(r => r.WorkerId));
+        Assert.Equal("tensor 'b' holds -Infinity at element 0", result.Rejected[0].Reason);
+        Assert.All(Model.Flat(result.Global), v => Assert.True(float.IsFinite(v)));
+        Assert.DoesNotContain("inf", result.Used);
+    }
+
+    [Fact]
+    public void Should_throw_when_only_non_finite_updates_remain_after_the_deferred_scan()
+    {
+        var updates = new[] { Model.Update("nan", Model.Of([float.NaN, 0f], [0f])), Model.Update("short", Model.Single(1f)) };
+
+        var error = Assert.Throws<AggregationException>(() => new FedAvg().AggregateTrain(Model.Round(2), Global, updates, null));
+
+        Assert.Equal(["nan", "short"], error.Rejected.Select(r => r.WorkerId));
+        Assert.Contains("nan tensor 'w' holds NaN at element 0", error.Message);
+    }
+
+    [Fact]
+    public void Should_refuse_to_publish_an_overflowed_model_from_finite_updates()
+    {
+        var updates = new[]
+        {
+            Model.Update("a", Model.Of([float.MaxValue, 0f], [0f]), examples: 1),
+            Model.Update("b", Model.Of([float.MaxValue, 0f], [0f]), examples: 1),
+        };
+        var config = RunConfig.Default with { Strategy = "fedavgm", ServerLearningRate = 4.0 };
+
+        var error = Assert.Throws<AggregationException>(() => StrategyFactory.Create(config).AggregateTrain(Model.Round(1, config), Global, updates, null));
+
+        Assert.Contains("fedavgm produced a model with NaN or infinite values from finite updates", error.Message);
+    }
+
+    [Fact]
+    public void Should_aggregate_fedprox_exactly_as_fedavg()
+    {
+        var updates = new[]
+        {
+            Model.Update("a", Model.Of([0.1f, 0.2f], [0.3f]), examples: 3, loss: 0.7),
+            Model.Update("b", Model.Of([0.7f, 0.5f], [0.9f]), examples: 5, loss: 0.2),
+        };
+
+        var fedAvg = new FedAvg().AggregateTrain(Model.Round(), Global, updates, null);
+        var fedProx = new FedProx(0.1).AggregateTrain(Model.Round(), Global, updates, null);
+
+        Assert.Equal(Model.Flat(fedAvg.Global), Model.Flat(fedProx.Global));
+        Assert.Equal(fedAvg.TrainLoss, fedProx.TrainLoss);
+    }
 }
