@@ -68,10 +68,12 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
             return;
         }
 
+        // (global, trained) -> what is sent; only simulated adversaries rewrite it.
+        var outgoing = node.Adversary is { } adversary ? adversary(global, result.Weights) : result.Weights;
         WeightsPayload payload;
         try
         {
-            payload = await transport.PackAsync(result.Weights, $"{m.RoundId:N}:{node.WorkerId}", context.CancellationToken);
+            payload = await transport.PackAsync(outgoing, $"{m.RoundId:N}:{node.WorkerId}", context.CancellationToken);
         }
         catch (WeightPayloadException e)
         {

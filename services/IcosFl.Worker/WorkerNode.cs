@@ -1,9 +1,14 @@
+using IcosFl.Contracts;
 using IcosFl.Learning.NodeData;
 
 namespace IcosFl.Worker;
 
 /// <summary>One worker: who it is and the node data it trains on. Several may live in one process (embedded mode).</summary>
-public sealed record WorkerNode(WorkerOptions Options, INodeDataSource Data)
+/// <param name="Adversary">
+/// Simulation only: rewrites this worker's trained weights before they are sent (scaled, sign-flipped,
+/// NaN), to test how strategies withstand a broken or hostile node. Null for every real worker.
+/// </param>
+public sealed record WorkerNode(WorkerOptions Options, INodeDataSource Data, Func<ModelWeights, ModelWeights, ModelWeights>? Adversary = null)
 {
     public string WorkerId => Options.WorkerId;
 
