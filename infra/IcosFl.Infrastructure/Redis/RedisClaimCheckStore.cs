@@ -1,0 +1,62 @@
+using IcosFl.Infrastructure.Weights;
+using StackExchange.Redis;
+
+namespace IcosFl.Infrastructure.Redis;
+
+/// <summary>
+/// The claim-check store in Redis: a payload is split into chunks (Redis strings are limited to
+/// 512 MB, and smaller values keep the server responsive), all written with the same time to live.
+/// Layout: "{key}:n" holds the chunk count and total length, "{key}:{i}" the chunks.
+/// </summary>
+public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunkBytes = RedisClaimCheckStore.DefaultChunkBytes) : IClaimCheckStore
+{
+    public const int DefaultChunkBytes = 8 * 1024 * 1024;
+
+    private IDatabase Db => redis.GetDatabase();
+
+    public async Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        var count = (int)((payload.Length + chunkBytes - 1) / chunkBytes);
+        var writes = new List<Task>(count + 1);
+        for (var i = 0; i < count; i++)
+        {
+            var chunk = payload.Slice(i * chunkBytes, Math.Min(chunkBytes, payload.Length - i * chunkBytes));
+            writes.Add(Db.StringSetAsync($"{key}:{i}", chunk, timeToLive));
+        }
+        await Task.WhenAll(writes);
+        // The header goes last: a reader that finds it finds every chunk (until they expire together).
+        await Db.StringSetAsync($"{key}:n", $"{count}:{payload.Length}", timeToLive);
+    }
+
+    public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var header = await Db.StringGetAsync($"{key}:n");
+        if (header.IsNull)
+            return null;
+        var parts = header.ToString().Split(':');
+        var count = int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
+        var length = long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+        var result = new byte[length];
+        var offset = 0;
+        for (var i = 0; i < count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var chunk = (byte[]?)await Db.StringGetAsync($"{key}:{i}");
+            if (chunk is null || offset + chunk.Length > length)
+                return null; // expired between the header and this chunk, or overwritten: treat as missing
+            chunk.CopyTo(result, offset);
+            offset += chunk.Length;
+        }
+        return offset == length ? result : null;
+    }
+
+    public async Task DeleteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var header = await Db.StringGetAsync($"{key}:n");
+        if (header.IsNull)
+            return;
+        var count = int.Parse(header.ToString().Split(':')[0], System.Globalization.CultureInfo.InvariantCulture);
+        var keys = Enumerable.Range(0, count).Select(i => (RedisKey)$"{key}:{i}").Append($"{key}:n").ToArray();
+        await Db.KeyDeleteAsync(keys);
+    }
+}
