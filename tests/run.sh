@@ -147,11 +147,31 @@ EOF
     chmod 755 "$servers_dir/rabbitmq-ctl" "$servers_dir/redis-ctl"
 }
 
+# A run killed before its EXIT trap (SIGKILL, a lost machine session) leaves its servers running.
+# Each run records its own pid; servers of runs that are gone are stopped here, live runs (another
+# worktree testing at the same time) are left alone.
+stop_servers_of_dead_runs() {
+    local dir owner
+    for dir in /tmp/icosfl-test-servers.*; do
+        [[ -d "$dir" && -f "$dir/owner.pid" ]] || continue
+        owner="$(cat "$dir/owner.pid")"
+        if [[ -e "/proc/$owner" ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$owner/status" 2>/dev/null; then
+            continue
+        fi
+        log "stopping servers left by an earlier run that died ($dir)"
+        [[ -x "$dir/rabbitmq-ctl" ]] && "$dir/rabbitmq-ctl" kill || true
+        [[ -x "$dir/redis-ctl" ]] && "$dir/redis-ctl" kill || true
+        rm -rf "$dir"
+    done
+}
+
 start_private_servers() {
     install_servers_when_missing
+    stop_servers_of_dead_runs
 
     servers_dir="$(mktemp -d /tmp/icosfl-test-servers.XXXXXX)"
     chmod 755 "$servers_dir"
+    echo "$$" >"$servers_dir/owner.pid"
     mkdir -p "$servers_dir/rabbitmq/mnesia" "$servers_dir/rabbitmq/log" "$servers_dir/redis"
 
     rabbit_port=$(free_port)
