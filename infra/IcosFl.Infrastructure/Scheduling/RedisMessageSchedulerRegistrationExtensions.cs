@@ -35,7 +35,10 @@ public static class RedisMessageSchedulerRegistrationExtensions
 
         configurator.TryAddSingleton(options);
         configurator.TryAddSingleton(provider => new ScheduledMessageStore(provider.GetRequiredService<IConnectionMultiplexer>(), options));
-        configurator.AddConsumer<ScheduleMessageConsumer>().Endpoint(endpoint => endpoint.Name = options.QueueName);
+        // A Redis blip must not lose a saga's timeout: retry storing it for about half a minute.
+        configurator.AddConsumer<ScheduleMessageConsumer>(consumer =>
+                consumer.UseMessageRetry(r => r.Intervals(100, 500, 1000, 2000, 5000, 10000, 15000)))
+            .Endpoint(endpoint => endpoint.Name = options.QueueName);
         configurator.AddMessageScheduler(options.SchedulerAddress);
         configurator.AddHostedService(provider => new ScheduledMessageDispatcher(
             provider.GetRequiredService<ScheduledMessageStore>(),

@@ -101,12 +101,25 @@ public sealed class TestServers : IAsyncLifetime
 
         await Task.WhenAll(_rabbitMqContainer.StartAsync(), _redisContainer.StartAsync());
 
-        BrokerUri = new Uri(_rabbitMqContainer.GetConnectionString());
-        ManagementUri = new Uri($"http://{_rabbitMqContainer.Hostname}:{_rabbitMqContainer.GetMappedPublicPort(managementPort)}");
-        RedisConfiguration = _redisContainer.GetConnectionString();
-        // A restarted container gets new host ports; tests that restart servers must re-read the addresses.
-        RabbitMq = new ServerControl("RabbitMQ", () => _rabbitMqContainer.StopAsync(), () => _rabbitMqContainer.StartAsync());
-        Redis = new ServerControl("Redis", () => _redisContainer.StopAsync(), () => _redisContainer.StartAsync());
+        void ReadAddresses()
+        {
+            BrokerUri = new Uri(_rabbitMqContainer.GetConnectionString());
+            ManagementUri = new Uri($"http://{_rabbitMqContainer.Hostname}:{_rabbitMqContainer.GetMappedPublicPort(managementPort)}");
+            RedisConfiguration = _redisContainer.GetConnectionString();
+        }
+
+        ReadAddresses();
+        // A restarted container gets new host ports: the addresses are read again after each start.
+        RabbitMq = new ServerControl("RabbitMQ", () => _rabbitMqContainer.StopAsync(), async () =>
+        {
+            await _rabbitMqContainer.StartAsync();
+            ReadAddresses();
+        });
+        Redis = new ServerControl("Redis", () => _redisContainer.StopAsync(), async () =>
+        {
+            await _redisContainer.StartAsync();
+            ReadAddresses();
+        });
         Source = "Testcontainers";
     }
 
