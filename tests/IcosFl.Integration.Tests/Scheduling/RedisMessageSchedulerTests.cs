@@ -1,0 +1,230 @@
+using IcosFl.Infrastructure.Sagas;
+using IcosFl.Infrastructure.Scheduling;
+using IcosFl.Integration.Tests.Sagas;
+using IcosFl.Integration.Tests.Servers;
+using MassTransit;
+using MassTransit.Scheduling;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using StackExchange.Redis;
+
+namespace IcosFl.Integration.Tests.Scheduling;
+
+/// <summary>
+/// A state machine's Schedule/Unschedule through the Redis scheduler: sagas and scheduled messages in
+/// the real Redis, the bus in memory (the scheduler does not depend on the transport) or on RabbitMQ.
+/// </summary>
+[Collection(ServersCollection.Name)]
+public sealed class RedisMessageSchedulerTests
+{
+    static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+    static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+    // A scheduled message is sent when its time has come, rounded to whole milliseconds in Redis.
+    static readonly TimeSpan Rounding = TimeSpan.FromMilliseconds(2);
+
+    readonly TestServers _servers;
+    readonly string _prefix = $"icosfl-test:{Guid.NewGuid():N}:";
+    readonly string _schedulerQueue = $"icosfl-scheduler-{Guid.NewGuid():N}";
+    readonly MessageRecorder<DeadlineReached> _reached = new();
+    readonly MessageRecorder<DeadlineDisarmed> _disarmed = new();
+    readonly MessageRecorder<ReceivedDeadline> _expiredDirect = new();
+
+    public RedisMessageSchedulerTests(TestServers servers)
+    {
+        _servers = servers;
+    }
+
+    Task<IHost> StartController(BusTransport transport = BusTransport.InMemory, string? endpointPrefix = null) =>
+        TestBus.StartAsync(_servers, transport, x =>
+            {
+                x.AddSagaStateMachine<DeadlineStateMachine, DeadlineState, DeadlineStateDefinition>().RedisRepository(o => o.KeyPrefix = _prefix);
+                x.AddRedisMessageScheduler(o =>
+                {
+                    o.KeyPrefix = _prefix;
+                    o.QueueName = _schedulerQueue;
+                    o.PollInterval = PollInterval;
+                });
+                x.AddConsumer<RecordingConsumer<DeadlineReached>>();
+                x.AddConsumer<RecordingConsumer<DeadlineDisarmed>>();
+            },
+            useRedisScheduler: true,
+            endpointPrefix: endpointPrefix,
+            services: s => s.AddSingleton(_reached).AddSingleton(_disarmed));
+
+    ScheduledMessageStore SchedulerStore(IHost host) => host.Services.GetRequiredService<ScheduledMessageStore>();
+
+    RedisSagaStore<DeadlineState> Sagas(IHost host) => host.Services.GetRequiredService<RedisSagaStore<DeadlineState>>();
+
+    [Fact]
+    public async Task Should_fire_a_saga_schedule_when_it_is_due()
+    {
+        var host = await StartController();
+        try
+        {
+            var timerId = Guid.NewGuid();
+            var delay = TimeSpan.FromMilliseconds(800);
+
+            await host.Services.GetRequiredService<IBus>().Publish(new ArmDeadline { TimerId = timerId, DelayMilliseconds = (int)delay.TotalMilliseconds });
+            var reached = Assert.Single(await _reached.WaitUntilAsync(m => m.Count == 1, Patience, "DeadlineReached"));
+
+            var elapsed = reached.ReachedAtUtc - reached.ArmedAtUtc;
+            Assert.Equal(timerId, reached.TimerId);
+            Assert.InRange(elapsed, delay - Rounding, delay + PollInterval + TimeSpan.FromSeconds(2));
+            var saga = await Sagas(host).GetAsync(timerId);
+            Assert.Equal("Reached", saga!.CurrentState);
+            Assert.Null(saga.DeadlineTokenId);
+            Assert.Equal(0, await SchedulerStore(host).CountAsync());
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Should_not_send_a_deadline_that_the_saga_unscheduled()
+    {
+        var host = await StartController();
+        var delivered = new DeliveryRecorder<DeadlineExpired>();
+        var armed = new DeliveryRecorder<ArmDeadline>();
+        try
+        {
+            var bus = host.Services.GetRequiredService<IBus>();
+            bus.ConnectConsumeMessageObserver(delivered);
+            bus.ConnectConsumeMessageObserver(armed);
+            var cancelled = Guid.NewGuid();
+            var kept = Guid.NewGuid();
+
+            await bus.Publish(new ArmDeadline { TimerId = cancelled, DelayMilliseconds = 700 });
+            await armed.Delivered.WaitUntilAsync(m => m.Count == 1, Patience, "the saga to take ArmDeadline");
+            await bus.Publish(new DisarmDeadline { TimerId = cancelled });
+            await _disarmed.WaitUntilAsync(m => m.Count == 1, Patience, "DeadlineDisarmed");
+            var cancelledSaga = (await Sagas(host).GetAsync(cancelled))!;
+            // A later deadline: once it has fired, the cancelled (earlier) one would have fired too.
+            await bus.Publish(new ArmDeadline { TimerId = kept, DelayMilliseconds = 1400 });
+            await _reached.WaitUntilAsync(m => m.Count == 1, Patience, "the kept DeadlineReached");
+
+            Assert.Equal(kept, Assert.Single(_reached.Messages).TimerId);
+            Assert.Equal([kept], delivered.Delivered.Messages.Select(m => m.TimerId));
+            Assert.Equal("Off", cancelledSaga.CurrentState);
+            Assert.Null(cancelledSaga.DeadlineTokenId);
+            Assert.Equal(0, await SchedulerStore(host).CountAsync());
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Should_fire_a_deadline_scheduled_before_the_controller_restarted()
+    {
+        var timerId = Guid.NewGuid();
+        var delay = TimeSpan.FromMilliseconds(1500);
+        var stored = new DeliveryRecorder<ScheduleMessage>();
+
+        var first = await StartController();
+        try
+        {
+            var bus = first.Services.GetRequiredService<IBus>();
+            bus.ConnectConsumeMessageObserver(stored);
+            await bus.Publish(new ArmDeadline { TimerId = timerId, DelayMilliseconds = (int)delay.TotalMilliseconds });
+            await stored.Delivered.WaitUntilAsync(m => m.Count == 1, Patience, "the ScheduleMessage command to be stored");
+        }
+        finally
+        {
+            await first.StopAsync();
+        }
+
+        var second = await StartController();
+        try
+        {
+            Assert.Empty(_reached.Messages);
+            var reached = Assert.Single(await _reached.WaitUntilAsync(m => m.Count == 1, Patience, "DeadlineReached after the restart"));
+
+            Assert.Equal(timerId, reached.TimerId);
+            Assert.InRange(reached.ReachedAtUtc - reached.ArmedAtUtc, delay - Rounding, delay + PollInterval + TimeSpan.FromSeconds(3));
+            Assert.Equal("Reached", (await Sagas(second).GetAsync(timerId))!.CurrentState);
+            Assert.Equal(0, await SchedulerStore(second).CountAsync());
+        }
+        finally
+        {
+            await second.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Should_fire_a_saga_schedule_over_rabbitmq()
+    {
+        var host = await StartController(BusTransport.RabbitMq, endpointPrefix: $"t{Guid.NewGuid():N}"[..9]);
+        try
+        {
+            var timerId = Guid.NewGuid();
+            var delay = TimeSpan.FromMilliseconds(1000);
+
+            await host.Services.GetRequiredService<IBus>().Publish(new ArmDeadline { TimerId = timerId, DelayMilliseconds = (int)delay.TotalMilliseconds });
+            var reached = Assert.Single(await _reached.WaitUntilAsync(m => m.Count == 1, Patience, "DeadlineReached over RabbitMQ"));
+
+            Assert.Equal(timerId, reached.TimerId);
+            Assert.InRange(reached.ReachedAtUtc - reached.ArmedAtUtc, delay - Rounding, delay + PollInterval + TimeSpan.FromSeconds(3));
+            Assert.Equal("Reached", (await Sagas(host).GetAsync(timerId))!.CurrentState);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Should_deliver_a_message_scheduled_through_IMessageScheduler_with_its_headers()
+    {
+        var host = await TestBus.StartAsync(_servers, BusTransport.InMemory, x =>
+            {
+                x.AddRedisMessageScheduler(o =>
+                {
+                    o.KeyPrefix = _prefix;
+                    o.QueueName = _schedulerQueue;
+                    o.PollInterval = PollInterval;
+                });
+                x.AddConsumer<HeaderReadingConsumer>();
+            },
+            useRedisScheduler: true,
+            services: s => s.AddSingleton(_expiredDirect));
+        try
+        {
+            var scheduler = host.Services.GetRequiredService<IMessageScheduler>();
+            var timerId = Guid.NewGuid();
+            var scheduledAt = DateTime.UtcNow;
+
+            await scheduler.SchedulePublish(scheduledAt.AddMilliseconds(300), new DeadlineExpired { TimerId = timerId },
+                Pipe.Execute<SendContext>(c => c.Headers.Set("x-round", "7")));
+            var delivered = Assert.Single(await _expiredDirect.WaitUntilAsync(m => m.Count == 1, Patience, "the scheduled DeadlineExpired"));
+
+            Assert.Equal(timerId, delivered.Message.TimerId);
+            Assert.Equal("7", delivered.Round);
+            Assert.True(DateTime.UtcNow - scheduledAt >= TimeSpan.FromMilliseconds(300) - Rounding);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    public sealed record ReceivedDeadline(DeadlineExpired Message, string? Round);
+
+    public sealed class HeaderReadingConsumer : IConsumer<DeadlineExpired>
+    {
+        readonly MessageRecorder<ReceivedDeadline> _recorder;
+
+        public HeaderReadingConsumer(MessageRecorder<ReceivedDeadline> recorder)
+        {
+            _recorder = recorder;
+        }
+
+        public Task Consume(ConsumeContext<DeadlineExpired> context)
+        {
+            _recorder.Record(new ReceivedDeadline(context.Message, context.Headers.Get<string>("x-round")));
+            return Task.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using IcosFl.Infrastructure.Scheduling;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using StackExchange.Redis;
+
+namespace IcosFl.Integration.Tests.Servers;
+
+public enum BusTransport
+{
+    InMemory,
+    RabbitMq,
+}
+
+/// <summary>
+/// A host with one MassTransit bus, as a controller process would run it: Redis from the test
+/// servers, the bus started before <see cref="StartAsync"/> returns, hosted services (the scheduler's
+/// dispatcher) running until the host stops.
+/// </summary>
+public static class TestBus
+{
+    public static async Task<IHost> StartAsync(TestServers servers, BusTransport transport, Action<IBusRegistrationConfigurator> configure,
+        bool useRedisScheduler = false, string? endpointPrefix = null, Action<IServiceCollection>? services = null)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddLogging();
+        builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(servers.RedisConfiguration));
+        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        {
+            o.WaitUntilStarted = true;
+            o.StopTimeout = TimeSpan.FromSeconds(10);
+        });
+        services?.Invoke(builder.Services);
+
+        builder.Services.AddMassTransit(x =>
+        {
+            configure(x);
+            var formatter = new KebabCaseEndpointNameFormatter(endpointPrefix, false);
+
+            switch (transport)
+            {
+                case BusTransport.InMemory:
+                    x.UsingInMemory((context, cfg) =>
+                    {
+                        if (useRedisScheduler)
+                            cfg.UseRedisMessageScheduler(context);
+                        cfg.ConfigureEndpoints(context, formatter);
+                    });
+                    break;
+                case BusTransport.RabbitMq:
+                    x.UsingRabbitMq((context, cfg) =>
+                    {
+                        cfg.Host(servers.BrokerUri);
+                        if (useRedisScheduler)
+                            cfg.UseRedisMessageScheduler(context);
+                        cfg.ConfigureEndpoints(context, formatter);
+                    });
+                    break;
+            }
+        });
+
+        var host = builder.Build();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await host.StartAsync(timeout.Token);
+        return host;
+    }
+
+    /// <summary>Stops the host like a process shutting down, then releases it.</summary>
+    public static async Task StopAsync(this IHost host)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await host.StopAsync(timeout.Token);
+        host.Dispose();
+    }
+}

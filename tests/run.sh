@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# The project's test command: `tests/run.sh [extra dotnet test args]`.
+#
+# Integration tests need RabbitMQ (with the management plugin) and Redis. Where a Docker engine
+# answers, the test fixtures start them with Testcontainers and this script starts nothing.
+# Elsewhere (these Debian build machines, CI) it installs the Debian packages when missing,
+# starts a private RabbitMQ and a private Redis on free loopback ports inside a temp folder,
+# exports their addresses (ICOSFL_TEST_*), runs `dotnet test`, and always stops them again.
+# Servers already named by the caller (ICOSFL_TEST_BROKER and ICOSFL_TEST_REDIS both set) are used
+# as they are.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+log() { printf '[tests/run.sh] %s\n' "$*" >&2; }
+
+now_ms() { date +%s%3N; }
+
+# A port nothing listens on now. Random in a high range so parallel runs rarely pick the same one;
+# the server start still fails loudly if it was taken in between.
+free_port() {
+    local port
+    for _ in $(seq 1 50); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    log "no free loopback port found after 50 tries"
+    return 1
+}
+
+install_servers_when_missing() {
+    local missing=()
+    [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || missing+=(rabbitmq-server)
+    command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+    ((${#missing[@]} == 0)) && return 0
+    if [[ "$(id -u)" != 0 ]]; then
+        log "missing ${missing[*]} and not root: install them (apt-get install ${missing[*]}) or run as root"
+        return 1
+    fi
+    log "installing ${missing[*]} (apt-get)"
+    local started
+    started=$(now_ms)
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    log "installed ${missing[*]} in $(( $(now_ms) - started )) ms"
+}
+
+# Writes the start|stop scripts the tests use to take the servers down and up again.
+write_control_scripts() {
+    cat >"$servers_dir/rabbitmq-ctl" <<EOF
+#!/usr/bin/env bash
+# Starts or stops the private test RabbitMQ of this tests/run.sh run: rabbitmq-ctl start|stop|kill
+set -euo pipefail
+export RABBITMQ_NODENAME='$RABBITMQ_NODENAME'
+export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+export RABBITMQ_NODE_PORT='$rabbit_port'
+export RABBITMQ_DIST_PORT='$rabbit_dist_port'
+export ERL_EPMD_PORT='$epmd_port'
+export RABBITMQ_MNESIA_BASE='$servers_dir/rabbitmq/mnesia'
+export RABBITMQ_LOG_BASE='$servers_dir/rabbitmq/log'
+export RABBITMQ_ENABLED_PLUGINS_FILE='$servers_dir/rabbitmq/enabled_plugins'
+export RABBITMQ_CONFIG_FILE='$servers_dir/rabbitmq/rabbitmq.conf'
+export RABBITMQ_PID_FILE='$servers_dir/rabbitmq/rabbitmq.pid'
+export RABBITMQ_CONF_ENV_FILE='$servers_dir/rabbitmq/rabbitmq-env.conf'
+pid_file="\$RABBITMQ_PID_FILE"
+# kill -0 also succeeds on a zombie, which a container without a reaping init keeps around.
+alive() { [[ -e /proc/\$1 ]] && ! grep -q '^State:[[:space:]]*Z' /proc/\$1/status 2>/dev/null; }
+wait_port() { # port seconds
+    local deadline=\$((SECONDS + \$2))
+    until (exec 3<>"/dev/tcp/127.0.0.1/\$1") 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            echo "rabbitmq-ctl: port \$1 not open after \$2 s; log: \$RABBITMQ_LOG_BASE" >&2
+            tail -n 30 "\$RABBITMQ_LOG_BASE"/*.log >&2 2>/dev/null || true
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+case "\${1:-}" in
+    start)
+        if [[ -s "\$pid_file" ]] && alive "\$(cat "\$pid_file")"; then exit 0; fi
+        rm -f "\$pid_file"
+        # The server drops to the rabbitmq user; su keeps the RABBITMQ_* variables.
+        setsid su rabbitmq -s /bin/sh -c /usr/lib/rabbitmq/bin/rabbitmq-server \\
+            >"\$RABBITMQ_LOG_BASE/stdout.log" 2>&1 </dev/null &
+        wait_port '$rabbit_port' 90
+        wait_port '$rabbit_management_port' 60
+        ;;
+    stop|kill)
+        if [[ -s "\$pid_file" ]]; then
+            pid="\$(cat "\$pid_file")"
+            # SIGTERM is RabbitMQ's graceful shutdown (about 6 s); kill is an abrupt crash.
+            if [[ "\$1" == stop ]]; then
+                kill -TERM "\$pid" 2>/dev/null || true
+                for _ in \$(seq 1 300); do alive "\$pid" || break; sleep 0.1; done
+            fi
+            kill -KILL "\$pid" 2>/dev/null || true
+            for _ in \$(seq 1 50); do alive "\$pid" || break; sleep 0.1; done
+            rm -f "\$pid_file"
+        fi
+        ;;
+    *) echo "usage: rabbitmq-ctl start|stop|kill" >&2; exit 2 ;;
+esac
+EOF
+
+    cat >"$servers_dir/redis-ctl" <<EOF
+#!/usr/bin/env bash
+# Starts or stops the private test Redis of this tests/run.sh run: redis-ctl start|stop|kill
+# Append-only persistence, so a stop/start keeps the data (as a deployed Redis would).
+set -euo pipefail
+dir='$servers_dir/redis'
+pid_file="\$dir/redis.pid"
+# kill -0 also succeeds on a zombie, which a container without a reaping init keeps around.
+alive() { [[ -e /proc/\$1 ]] && ! grep -q '^State:[[:space:]]*Z' /proc/\$1/status 2>/dev/null; }
+case "\${1:-}" in
+    start)
+        if [[ -s "\$pid_file" ]] && alive "\$(cat "\$pid_file")"; then exit 0; fi
+        rm -f "\$pid_file"
+        redis-server --port '$redis_port' --bind 127.0.0.1 --dir "\$dir" --appendonly yes --save '' \\
+            --daemonize yes --pidfile "\$pid_file" --logfile "\$dir/redis.log"
+        deadline=\$((SECONDS + 30))
+        until (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null; do
+            if ((SECONDS >= deadline)); then echo "redis-ctl: port $redis_port not open; see \$dir/redis.log" >&2; exit 1; fi
+            sleep 0.1
+        done
+        ;;
+    stop|kill)
+        if [[ -s "\$pid_file" ]]; then
+            pid="\$(cat "\$pid_file")"
+            # SIGTERM flushes the append-only file first; kill is an abrupt crash.
+            if [[ "\$1" == stop ]]; then
+                kill -TERM "\$pid" 2>/dev/null || true
+                for _ in \$(seq 1 100); do alive "\$pid" || break; sleep 0.05; done
+            fi
+            kill -KILL "\$pid" 2>/dev/null || true
+            for _ in \$(seq 1 50); do alive "\$pid" || break; sleep 0.05; done
+            rm -f "\$pid_file"
+        fi
+        ;;
+    *) echo "usage: redis-ctl start|stop|kill" >&2; exit 2 ;;
+esac
+EOF
+    chmod 755 "$servers_dir/rabbitmq-ctl" "$servers_dir/redis-ctl"
+}
+
+# A run killed before its EXIT trap (SIGKILL, a lost machine session) leaves its servers running.
+# Each run records its own pid; servers of runs that are gone are stopped here, live runs (another
+# worktree testing at the same time) are left alone.
+stop_servers_of_dead_runs() {
+    local dir owner
+    for dir in /tmp/icosfl-test-servers.*; do
+        [[ -d "$dir" && -f "$dir/owner.pid" ]] || continue
+        owner="$(cat "$dir/owner.pid")"
+        if [[ -e "/proc/$owner" ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$owner/status" 2>/dev/null; then
+            continue
+        fi
+        log "stopping servers left by an earlier run that died ($dir)"
+        [[ -x "$dir/rabbitmq-ctl" ]] && "$dir/rabbitmq-ctl" kill || true
+        [[ -x "$dir/redis-ctl" ]] && "$dir/redis-ctl" kill || true
+        rm -rf "$dir"
+    done
+}
+
+start_private_servers() {
+    install_servers_when_missing
+    stop_servers_of_dead_runs
+
+    servers_dir="$(mktemp -d /tmp/icosfl-test-servers.XXXXXX)"
+    chmod 755 "$servers_dir"
+    echo "$$" >"$servers_dir/owner.pid"
+    mkdir -p "$servers_dir/rabbitmq/mnesia" "$servers_dir/rabbitmq/log" "$servers_dir/redis"
+
+    rabbit_port=$(free_port)
+    rabbit_dist_port=$(free_port)
+    rabbit_management_port=$(free_port)
+    epmd_port=$(free_port)
+    redis_port=$(free_port)
+    # A node name of its own per run, so a stale node of an earlier run never answers for this one.
+    RABBITMQ_NODENAME="icosfl-test-$$-$RANDOM@localhost"
+
+    printf '[rabbitmq_management].\n' >"$servers_dir/rabbitmq/enabled_plugins"
+    cat >"$servers_dir/rabbitmq/rabbitmq.conf" <<EOF
+listeners.tcp.default = 127.0.0.1:$rabbit_port
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $rabbit_management_port
+EOF
+    : >"$servers_dir/rabbitmq/rabbitmq-env.conf"
+    chown -R rabbitmq:rabbitmq "$servers_dir/rabbitmq"
+
+    write_control_scripts
+
+    local started
+    started=$(now_ms)
+    "$servers_dir/redis-ctl" start
+    log "Redis up on 127.0.0.1:$redis_port in $(( $(now_ms) - started )) ms"
+    started=$(now_ms)
+    "$servers_dir/rabbitmq-ctl" start
+    log "RabbitMQ up on 127.0.0.1:$rabbit_port (management $rabbit_management_port) in $(( $(now_ms) - started )) ms"
+
+    export ICOSFL_TEST_BROKER="amqp://guest:guest@127.0.0.1:$rabbit_port/"
+    export ICOSFL_TEST_RABBITMQ_MANAGEMENT="http://127.0.0.1:$rabbit_management_port"
+    export ICOSFL_TEST_REDIS="127.0.0.1:$redis_port"
+    export ICOSFL_TEST_RABBITMQ_CTL="$servers_dir/rabbitmq-ctl"
+    export ICOSFL_TEST_REDIS_CTL="$servers_dir/redis-ctl"
+}
+
+stop_private_servers() {
+    [[ -n "${servers_dir:-}" && -d "$servers_dir" ]] || return 0
+    # Their data is thrown away, so no graceful shutdown is needed.
+    "$servers_dir/rabbitmq-ctl" kill || log "RabbitMQ did not stop"
+    "$servers_dir/redis-ctl" kill || log "Redis did not stop"
+    # The Erlang port mapper on this run's own port was started by this run's node.
+    ERL_EPMD_PORT="$epmd_port" epmd -kill >/dev/null 2>&1 || true
+    rm -rf "$servers_dir"
+}
+
+servers_dir=""
+if [[ -n "${ICOSFL_TEST_BROKER:-}" && -n "${ICOSFL_TEST_REDIS:-}" ]]; then
+    log "using the servers named by ICOSFL_TEST_BROKER=$ICOSFL_TEST_BROKER and ICOSFL_TEST_REDIS=$ICOSFL_TEST_REDIS"
+elif docker info >/dev/null 2>&1; then
+    log "a Docker engine answers: the test fixtures start RabbitMQ and Redis with Testcontainers"
+else
+    trap stop_private_servers EXIT
+    trap 'exit 130' INT TERM
+    start_private_servers
+fi
+
+set +e
+dotnet test IcosFl.sln -c Release "$@"
+status=$?
+set -e
+exit "$status"
