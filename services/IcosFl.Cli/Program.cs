@@ -4,6 +4,12 @@ using IcosFl.Cli.Commands;
 
 var root = new RootCommand("icosfl: federated learning of node resource forecasts (controller, workers, simulation)");
 root.Subcommands.Add(SimulateCommand.Create());
+root.Subcommands.Add(ControllerCommand.Create());
+root.Subcommands.Add(WorkerCommand.Create());
+root.Subcommands.Add(StartCommand.Create());
+root.Subcommands.Add(StatusCommand.Create());
+root.Subcommands.Add(LsCommand.Create());
+root.Subcommands.Add(StopCommand.Create());
 
 var parseResult = root.Parse(args);
 if (parseResult.Errors.Count > 0)

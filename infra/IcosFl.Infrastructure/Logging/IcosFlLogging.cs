@@ -32,6 +32,8 @@ public static class IcosFlLogging
             .MinimumLevel.Is(options.MinimumLevel)
             .MinimumLevel.Override("MassTransit", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            // Optimistic-concurrency conflicts on saga instances are expected and retried; not worth a warning each.
+            .Filter.ByExcluding(e => e.Level <= LogEventLevel.Warning && e.Exception is MassTransit.ConcurrencyException)
             .Enrich.FromLogContext()
             .Enrich.WithProperty("Service", options.Service)
             .Enrich.WithProperty("MachineName", Environment.MachineName)

@@ -1,0 +1,46 @@
+using System.CommandLine;
+using IcosFl.Controller;
+using IcosFl.Controller.Status;
+using IcosFl.Controller.Workers;
+using IcosFl.Infrastructure.Messaging;
+
+namespace IcosFl.Cli.Commands;
+
+public static class LsCommand
+{
+    public static Command Create()
+    {
+        var connection = new ConnectionOptions();
+        var json = new Option<bool>("--json") { Description = "Print the list as JSON" };
+        var command = new Command("ls", "List federations (read from Redis)") { json };
+        connection.AddTo(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            var settings = connection.Read(parse);
+            StackExchange.Redis.IConnectionMultiplexer redis;
+            try
+            {
+                redis = await Reachability.ConnectRedisAsync(settings, NodeStartup.ConnectTimeout);
+            }
+            catch (UnreachableException e)
+            {
+                Console.Error.WriteLine($"icosfl ls: {e.Message}");
+                return ExitCodes.Unreachable;
+            }
+            using var _ = redis;
+            var reader = new FederationStatusReader(new RedisSagaReader(redis), new RedisWorkerRegistry(redis), new ControllerOptions(),
+                TimeProvider.System);
+            var all = await reader.ListAsync();
+            if (parse.GetValue(json))
+                Console.Out.WriteLine(CliJson.Serialize(all.Select(f => new
+                {
+                    f.FederationId, f.State, f.Phase, f.Round, f.NumServerRounds, f.Metric, f.Strategy, f.CreatedAt, f.Reason,
+                })));
+            else
+                foreach (var f in all)
+                    Console.Out.WriteLine($"{f.FederationId}  {f.State,-9}  round {f.Round}/{f.NumServerRounds}  {f.Strategy} on {f.Metric}  created {f.CreatedAt:u}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

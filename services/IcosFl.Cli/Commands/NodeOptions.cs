@@ -1,0 +1,63 @@
+using System.CommandLine;
+using IcosFl.Infrastructure.Logging;
+using IcosFl.Infrastructure.Messaging;
+using Serilog.Events;
+
+namespace IcosFl.Cli.Commands;
+
+/// <summary>Options every command that talks to a deployed federation shares: where the servers are.</summary>
+public sealed class ConnectionOptions
+{
+    public Option<string?> Broker { get; } = new("--broker")
+    {
+        Description = $"RabbitMQ amqp URI (default: $ICOSFL_BROKER or {ConnectionSettings.DefaultBroker})",
+    };
+    public Option<string?> Redis { get; } = new("--redis")
+    {
+        Description = $"Redis configuration string (default: $ICOSFL_REDIS or {ConnectionSettings.DefaultRedis})",
+    };
+    public Option<string?> Seq { get; } = new("--seq") { Description = "Seq URL for logs (default: $ICOSFL_SEQ_URL; none)" };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Broker);
+        command.Options.Add(Redis);
+        command.Options.Add(Seq);
+    }
+
+    public ConnectionSettings Read(ParseResult parse) =>
+        ConnectionSettings.FromEnvironment(parse.GetValue(Broker), parse.GetValue(Redis), parse.GetValue(Seq));
+}
+
+/// <summary>Logging options of the long-running node commands.</summary>
+public sealed class NodeLoggingOptions
+{
+    public Option<LogEventLevel> Level { get; } = new("--log-level")
+    {
+        Description = "Lowest level of log events written",
+        DefaultValueFactory = _ => LogEventLevel.Information,
+    };
+    public Option<string?> LogDir { get; } = new("--log-dir")
+    {
+        Description = "Folder of the compact-JSON (CLEF) log files (default: $ICOSFL_LOG_DIR or .icosfl/logs)",
+    };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Level);
+        command.Options.Add(LogDir);
+    }
+
+    public LoggingOptions Read(ParseResult parse, string service, ConnectionSettings settings)
+    {
+        var dir = parse.GetValue(LogDir) ?? Environment.GetEnvironmentVariable("ICOSFL_LOG_DIR") ?? Path.Combine(".icosfl", "logs");
+        return new LoggingOptions
+        {
+            Service = service,
+            ConsoleLevel = parse.GetValue(Level),
+            MinimumLevel = parse.GetValue(Level),
+            ClefFile = Path.Combine(dir, $"{service}-.clef"),
+            SeqUrl = settings.SeqUrl,
+        };
+    }
+}

@@ -1,0 +1,79 @@
+using System.CommandLine;
+using IcosFl.Infrastructure.Logging;
+using IcosFl.Learning.NodeData;
+using IcosFl.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serilog;
+
+namespace IcosFl.Cli.Commands;
+
+public static class WorkerCommand
+{
+    public static Command Create()
+    {
+        var connection = new ConnectionOptions();
+        var logging = new NodeLoggingOptions();
+        var id = new Option<string?>("--id") { Description = "This worker's id (default: $ICOSFL_WORKER_ID or the host name)" };
+        var interval = new Option<double>("--heartbeat-interval")
+        {
+            Description = "Seconds between heartbeats",
+            DefaultValueFactory = _ => 10,
+        };
+        var syntheticNode = new Option<int?>("--synthetic-node")
+        {
+            Description = "Index of this node's synthetic series (default: derived from the worker id)",
+        };
+        var points = new Option<int>("--points") { Description = "Synthetic points on this node", DefaultValueFactory = _ => 2000 };
+        var seed = new Option<int>("--data-seed") { Description = "Seed of the synthetic data", DefaultValueFactory = _ => 42 };
+        var command = new Command("worker", "Host a worker until stopped (SIGTERM/Ctrl-C): heartbeats, local training, evaluation")
+        {
+            id, interval, syntheticNode, points, seed,
+        };
+        connection.AddTo(command);
+        logging.AddTo(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            var settings = connection.Read(parse);
+            var workerId = parse.GetValue(id) ?? Environment.GetEnvironmentVariable("ICOSFL_WORKER_ID") ?? Environment.MachineName;
+            if (string.IsNullOrWhiteSpace(workerId) || workerId.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            {
+                Console.Error.WriteLine($"icosfl worker: --id must be a non-empty name without spaces, got '{workerId}'");
+                return ExitCodes.BadUsage;
+            }
+            if (parse.GetValue(interval) is var seconds && seconds <= 0)
+            {
+                Console.Error.WriteLine($"icosfl worker: --heartbeat-interval must be positive, got {seconds}");
+                return ExitCodes.BadUsage;
+            }
+            var redis = await NodeStartup.ConnectAsync(settings, $"worker {workerId}", ct);
+            if (redis is null)
+                return ExitCodes.Unreachable;
+
+            var nodeIndex = parse.GetValue(syntheticNode) ?? 1 + (int)(StableHash(workerId) % 1000);
+            var node = new WorkerNode(
+                new WorkerOptions { WorkerId = workerId, HeartbeatInterval = parse.GetValue(interval) },
+                new SyntheticNodeData(nodeIndex, parse.GetValue(points), parse.GetValue(seed)));
+            var builder = Host.CreateApplicationBuilder();
+            builder.Logging.ClearProviders();
+            builder.Services.AddSerilog(IcosFlLogging.CreateLogger(logging.Read(parse, $"worker-{workerId}", settings)), dispose: true);
+            builder.Services.AddDeployedWorker(settings, redis, node);
+            using var host = builder.Build();
+            host.Services.GetRequiredService<ILogger<WorkerNode>>().LogInformation(
+                "Worker {WorkerId} started on {Host}: broker {Broker}, synthetic node {NodeIndex}",
+                workerId, node.Options.Host, settings.BrokerForDisplay, nodeIndex);
+            await host.RunAsync(ct);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static uint StableHash(string text)
+    {
+        var hash = 2166136261u;
+        foreach (var c in text)
+            hash = (hash ^ c) * 16777619u;
+        return hash;
+    }
+}

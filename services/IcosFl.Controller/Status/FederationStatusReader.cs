@@ -1,0 +1,61 @@
+using IcosFl.Controller.Sagas;
+using IcosFl.Controller.Workers;
+
+namespace IcosFl.Controller.Status;
+
+/// <summary>Where the federation and round sagas can be read from (Redis when deployed).</summary>
+public interface ISagaReader
+{
+    Task<FederationState?> FederationAsync(Guid federationId);
+    Task<IReadOnlyList<FederationState>> FederationsAsync();
+    Task<RoundState?> RoundAsync(Guid roundId);
+}
+
+/// <summary>Builds what operators see of a federation from its saga, its round in progress and the worker registry.</summary>
+public sealed class FederationStatusReader(ISagaReader sagas, IWorkerRegistry registry, ControllerOptions options, TimeProvider clock)
+{
+    public async Task<FederationStatus?> GetAsync(Guid federationId)
+    {
+        var saga = await sagas.FederationAsync(federationId);
+        if (saga is null)
+            return null;
+        var workers = await WorkersAsync();
+        RoundState? current = saga.CurrentRoundId is { } id ? await sagas.RoundAsync(id) : null;
+        return Build(saga, current, workers);
+    }
+
+    public async Task<IReadOnlyList<FederationStatus>> ListAsync()
+    {
+        var all = await sagas.FederationsAsync();
+        var workers = await WorkersAsync();
+        return all.OrderBy(f => f.CreatedAt).Select(f => Build(f, null, workers)).ToList();
+    }
+
+    public async Task<IReadOnlyList<WorkerStatus>> WorkersAsync()
+    {
+        var now = clock.GetUtcNow();
+        return (await registry.ListAsync())
+            .Select(w => new WorkerStatus(w.WorkerId, w.Host, w.IsAlive(now, options.HeartbeatPatience), w.LastHeartbeat, w.DataPoints))
+            .ToList();
+    }
+
+    public static FederationStatus Build(FederationState saga, RoundState? current, IReadOnlyList<WorkerStatus> workers)
+    {
+        var rounds = saga.Rounds
+            .Select(r => new RoundStatus(r.Round, r.Attempt, r.RoundId, r.State, r.Participants, r.TrainLoss, r.EvalLoss,
+                r.CentralizedEval?.Rmse, r.DurationMs, r.Reason, r.Rejected))
+            .ToList();
+        if (current is not null)
+            rounds.Add(new RoundStatus(current.Round, current.Attempt, current.CorrelationId, current.CurrentState,
+                current.Updates.Select(u => u.WorkerId).ToList(), null, null, null, null, null, current.Rejected));
+        var state = saga.CurrentState switch
+        {
+            "Completed" or "Failed" or "Stopped" => saga.CurrentState,
+            _ => "Running",
+        };
+        var completed = saga.Rounds.Count(r => r.State == "Completed");
+        return new FederationStatus(saga.CorrelationId, state, saga.CurrentState,
+            state == "Running" ? saga.Round : completed, saga.RunConfig.NumServerRounds, saga.RunConfig.Metric,
+            saga.RunConfig.Strategy, rounds, workers, saga.Reason, saga.CreatedAt, saga.UpdatedAt);
+    }
+}

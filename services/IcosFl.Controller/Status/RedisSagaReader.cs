@@ -1,0 +1,18 @@
+using IcosFl.Controller.Sagas;
+using IcosFl.Infrastructure.Sagas;
+using StackExchange.Redis;
+
+namespace IcosFl.Controller.Status;
+
+/// <summary>Reads the controller's sagas straight from Redis (the CLI needs no controller to answer).</summary>
+public sealed class RedisSagaReader(IConnectionMultiplexer redis, string keyPrefix = "icosfl:") : ISagaReader
+{
+    private readonly RedisSagaStore<FederationState> _federations = new(redis, new RedisSagaRepositoryOptions { KeyPrefix = keyPrefix });
+    private readonly RedisSagaStore<RoundState> _rounds = new(redis, new RedisSagaRepositoryOptions { KeyPrefix = keyPrefix });
+
+    public Task<FederationState?> FederationAsync(Guid federationId) => _federations.GetAsync(federationId);
+
+    public Task<IReadOnlyList<FederationState>> FederationsAsync() => _federations.ListAsync();
+
+    public Task<RoundState?> RoundAsync(Guid roundId) => _rounds.GetAsync(roundId);
+}

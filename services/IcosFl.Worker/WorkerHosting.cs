@@ -1,0 +1,41 @@
+using IcosFl.Infrastructure.Messaging;
+using IcosFl.Infrastructure.Redis;
+using IcosFl.Infrastructure.Weights;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+namespace IcosFl.Worker;
+
+public static class WorkerHosting
+{
+    /// <summary>
+    /// A deployed worker: its own queue on RabbitMQ (bound to the round-start and evaluation exchanges
+    /// with its id as routing key), heartbeats, and Redis only for claim-check payloads of large models.
+    /// </summary>
+    public static IServiceCollection AddDeployedWorker(this IServiceCollection services, ConnectionSettings settings,
+        IConnectionMultiplexer redis, WorkerNode node)
+    {
+        services.AddSingleton(redis);
+        services.AddSingleton<IClaimCheckStore>(new RedisClaimCheckStore(redis));
+        services.AddSingleton(new WeightTransportOptions());
+        services.AddSingleton<WeightTransport>();
+        services.AddIcosFlWorkers([node]);
+        services.AddMassTransit(x =>
+        {
+            x.UsingRabbitMq((context, cfg) =>
+            {
+                cfg.Host(new Uri(settings.Broker));
+                cfg.UseIcosFlTopology();
+                cfg.ReceiveEndpoint(WorkerRegistration.EndpointName(node.WorkerId), e =>
+                {
+                    // Training is CPU-bound: one round at a time per worker.
+                    e.PrefetchCount = 4;
+                    e.ConcurrentMessageLimit = 1;
+                    e.ConfigureWorkerEndpoint(context, node);
+                });
+            });
+        });
+        return services;
+    }
+}
