@@ -122,10 +122,11 @@ case "\${1:-}" in
         rm -f "\$pid_file"
         redis-server --port '$redis_port' --bind 127.0.0.1 --dir "\$dir" --appendonly yes --save '' \\
             --daemonize yes --pidfile "\$pid_file" --logfile "\$dir/redis.log"
+        # Ready means PONG: while Redis reloads its append-only file it answers LOADING.
         deadline=\$((SECONDS + 30))
-        until (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null; do
-            if ((SECONDS >= deadline)); then echo "redis-ctl: port $redis_port not open; see \$dir/redis.log" >&2; exit 1; fi
-            sleep 0.1
+        until [[ "\$(redis-cli -p '$redis_port' ping 2>/dev/null)" == PONG ]]; do
+            if ((SECONDS >= deadline)); then echo "redis-ctl: Redis on port $redis_port not ready after 30 s; see \$dir/redis.log" >&2; exit 1; fi
+            sleep 0.05
         done
         ;;
     stop|kill)

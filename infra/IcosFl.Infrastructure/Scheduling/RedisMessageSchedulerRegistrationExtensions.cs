@@ -44,7 +44,8 @@ public static class RedisMessageSchedulerRegistrationExtensions
             provider.GetRequiredService<ScheduledMessageStore>(),
             provider.GetRequiredService<IBus>(),
             options,
-            provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ScheduledMessageDispatcher>>()));
+            provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ScheduledMessageDispatcher>>(),
+            provider.GetService<TimeProvider>()));
         return configurator;
     }
 

@@ -34,7 +34,7 @@ public sealed class RedisMessageSchedulerTests
         _servers = servers;
     }
 
-    Task<IHost> StartController(BusTransport transport = BusTransport.InMemory, string? endpointPrefix = null) =>
+    Task<IHost> StartController(BusTransport transport = BusTransport.InMemory, string? endpointPrefix = null, TimeProvider? clock = null) =>
         TestBus.StartAsync(_servers, transport, x =>
             {
                 x.AddSagaStateMachine<DeadlineStateMachine, DeadlineState, DeadlineStateDefinition>().RedisRepository(o => o.KeyPrefix = _prefix);
@@ -49,7 +49,12 @@ public sealed class RedisMessageSchedulerTests
             },
             useRedisScheduler: true,
             endpointPrefix: endpointPrefix,
-            services: s => s.AddSingleton(_reached).AddSingleton(_disarmed));
+            services: s =>
+            {
+                s.AddSingleton(_reached).AddSingleton(_disarmed);
+                if (clock is not null)
+                    s.AddSingleton(clock);
+            });
 
     ScheduledMessageStore SchedulerStore(IHost host) => host.Services.GetRequiredService<ScheduledMessageStore>();
 
@@ -103,6 +108,7 @@ public sealed class RedisMessageSchedulerTests
             // A later deadline: once it has fired, the cancelled (earlier) one would have fired too.
             await bus.Publish(new ArmDeadline { TimerId = kept, DelayMilliseconds = 1400 });
             await _reached.WaitUntilAsync(m => m.Count == 1, Patience, "the kept DeadlineReached");
+            await delivered.Delivered.WaitUntilAsync(m => m.Any(d => d.TimerId == kept), Patience, "the kept DeadlineExpired delivery");
 
             Assert.Equal(kept, Assert.Single(_reached.Messages).TimerId);
             Assert.Equal([kept], delivered.Delivered.Messages.Select(m => m.TimerId));
@@ -146,6 +152,42 @@ public sealed class RedisMessageSchedulerTests
             Assert.InRange(reached.ReachedAtUtc - reached.ArmedAtUtc, delay - Rounding, delay + PollInterval + TimeSpan.FromSeconds(3));
             Assert.Equal("Reached", (await Sagas(second).GetAsync(timerId))!.CurrentState);
             Assert.Equal(0, await SchedulerStore(second).CountAsync());
+        }
+        finally
+        {
+            await second.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Should_fire_at_once_a_deadline_that_passed_while_no_controller_ran()
+    {
+        var timerId = Guid.NewGuid();
+        var stored = new DeliveryRecorder<ScheduleMessage>();
+
+        // This controller's dispatcher lives an hour in the past, so it never sees the deadline due.
+        var first = await StartController(clock: new ClockAnHourBehind());
+        try
+        {
+            var bus = first.Services.GetRequiredService<IBus>();
+            bus.ConnectConsumeMessageObserver(stored);
+            await bus.Publish(new ArmDeadline { TimerId = timerId, DelayMilliseconds = 1 });
+            await stored.Delivered.WaitUntilAsync(m => m.Count == 1, Patience, "the ScheduleMessage command to be stored");
+        }
+        finally
+        {
+            await first.StopAsync();
+        }
+
+        var startedAt = DateTime.UtcNow;
+        var second = await StartController();
+        try
+        {
+            var reached = Assert.Single(await _reached.WaitUntilAsync(m => m.Count == 1, Patience, "the overdue DeadlineReached"));
+
+            Assert.Equal(timerId, reached.TimerId);
+            Assert.True(stored.Delivered.Messages[0].ScheduledTime < startedAt, "the deadline was not yet overdue when the second controller started");
+            Assert.InRange(reached.ReachedAtUtc - startedAt, TimeSpan.Zero, TimeSpan.FromSeconds(5));
         }
         finally
         {
@@ -208,6 +250,11 @@ public sealed class RedisMessageSchedulerTests
         {
             await host.StopAsync();
         }
+    }
+
+    sealed class ClockAnHourBehind : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow().AddHours(-1);
     }
 
     public sealed record ReceivedDeadline(DeadlineExpired Message, string? Round);
