@@ -16,6 +16,9 @@ public sealed record FederationRequested
 /// <summary>Scheduled while a federation waits for enough live workers.</summary>
 public sealed record QuorumCheckDue(Guid FederationId);
 
+/// <summary>Scheduled when a round opens: fires only if the round never reported back.</summary>
+public sealed record RoundOverdue(Guid FederationId, Guid RoundId);
+
 /// <summary>The federation saga opened a round; the round saga starts from it.</summary>
 public sealed record RoundOpened
 {

@@ -17,6 +17,7 @@ public sealed class FederationState : SagaStateMachineInstance, ISagaVersion
     public int Attempt { get; set; }
     public Guid? CurrentRoundId { get; set; }
     public Guid? QuorumCheckTokenId { get; set; }
+    public Guid? RoundWatchdogTokenId { get; set; }
     /// <summary>Live workers seen at the last quorum check (to log changes only).</summary>
     public int LastAliveCount { get; set; } = -1;
 

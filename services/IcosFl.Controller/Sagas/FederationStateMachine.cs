@@ -23,9 +23,13 @@ public sealed class FederationStateMachine : MassTransitStateMachine<FederationS
     public Event<RoundFailed> RoundFailed { get; private set; } = null!;
 
     public Schedule<FederationState, QuorumCheckDue> QuorumCheck { get; private set; } = null!;
+    public Schedule<FederationState, RoundOverdue> RoundWatchdog { get; private set; } = null!;
+
+    private readonly ILogger<FederationStateMachine> _logger;
 
     public FederationStateMachine(ControllerOptions options, ILogger<FederationStateMachine> logger)
     {
+        _logger = logger;
         InstanceState(x => x.CurrentState);
 
         Event(() => StartRequested, e => e.CorrelateById(m => m.Message.FederationId));
@@ -51,6 +55,14 @@ public sealed class FederationStateMachine : MassTransitStateMachine<FederationS
             s.Received = r => r.CorrelateById(m => m.Message.FederationId);
         });
 
+        // Should a round never report back (its opening lost with a controller that died at the wrong
+        // moment), the federation does not wait forever: the round counts as failed and is retried.
+        Schedule(() => RoundWatchdog, x => x.RoundWatchdogTokenId, s =>
+        {
+            s.DelayProvider = ctx => TimeSpan.FromSeconds(3 * ctx.Saga.RunConfig.RoundTimeout + 30);
+            s.Received = r => r.CorrelateById(m => m.Message.FederationId);
+        });
+
         // Late, duplicate and stale messages are expected in a distributed federation: never an error.
         OnUnhandledEvent(ctx =>
         {
@@ -70,6 +82,7 @@ public sealed class FederationStateMachine : MassTransitStateMachine<FederationS
             When(RoundCompleted)
                 .IfElse(ctx => ctx.Message.RoundId == ctx.Saga.CurrentRoundId,
                     current => current
+                        .Unschedule(RoundWatchdog)
                         .Then(ctx => RecordCompletedRound(ctx.Saga, ctx.Message, logger))
                         .IfElse(ctx => ctx.Saga.Round > ctx.Saga.RunConfig.NumServerRounds,
                             done => done
@@ -87,27 +100,22 @@ public sealed class FederationStateMachine : MassTransitStateMachine<FederationS
                     stale => stale.Then(ctx => LogStale(ctx.Saga, "completion", ctx.Message.Round, ctx.Message.RoundId, logger))),
             When(RoundFailed)
                 .IfElse(ctx => ctx.Message.RoundId == ctx.Saga.CurrentRoundId,
-                    current => current
-                        .Then(ctx => RecordFailedRound(ctx.Saga, ctx.Message, logger))
-                        .IfElse(ctx => ctx.Saga.Attempt > ctx.Saga.RunConfig.RoundRetries + 1,
-                            give => give
-                                .Then(ctx => ctx.Saga.Reason =
-                                    $"round {ctx.Saga.Round} failed {ctx.Saga.Attempt - 1} times (round-retries={ctx.Saga.RunConfig.RoundRetries}); last: {ctx.Message.Reason}")
-                                .PublishAsync(ctx => ctx.Init<FederationFailed>(new FederationFailed
-                                {
-                                    FederationId = ctx.Saga.CorrelationId,
-                                    Reason = ctx.Saga.Reason!,
-                                    CompletedRounds = ctx.Saga.Round - 1,
-                                    FailedAt = DateTimeOffset.UtcNow,
-                                }))
-                                .Then(ctx => logger.LogError("Federation {FederationId} failed: {Reason}", ctx.Saga.CorrelationId, ctx.Saga.Reason))
-                                .TransitionTo(Failed),
-                            retry => OpenNextRound(retry)),
-                    stale => stale.Then(ctx => LogStale(ctx.Saga, "failure", ctx.Message.Round, ctx.Message.RoundId, logger))));
+                    current => RetryOrFail(current
+                        .Unschedule(RoundWatchdog)
+                        .Then(ctx => RecordFailedRound(ctx.Saga, ctx.Message.Round, ctx.Message.RoundId, ctx.Message.Attempt,
+                            ctx.Message.Reason, logger))),
+                    stale => stale.Then(ctx => LogStale(ctx.Saga, "failure", ctx.Message.Round, ctx.Message.RoundId, logger))),
+            When(RoundWatchdog.Received)
+                .IfElse(ctx => ctx.Message.RoundId == ctx.Saga.CurrentRoundId,
+                    overdue => RetryOrFail(overdue
+                        .Then(ctx => RecordFailedRound(ctx.Saga, ctx.Saga.Round, ctx.Message.RoundId, ctx.Saga.Attempt,
+                            $"no result within {3 * ctx.Saga.RunConfig.RoundTimeout + 30:0} s (3 x round-timeout + 30 s)", logger))),
+                    stale => stale));
 
         During(WaitingForQuorum, Running,
             When(StopRequested)
                 .Unschedule(QuorumCheck)
+                .Unschedule(RoundWatchdog)
                 .Then(ctx =>
                 {
                     ctx.Saga.Reason = ctx.Message.Reason ?? "stopped by operator";
@@ -136,8 +144,27 @@ public sealed class FederationStateMachine : MassTransitStateMachine<FederationS
             .TransitionTo(WaitingForQuorum)
             .Activity(x => x.OfInstanceType<OpenRoundActivity>())
             .IfElse(ctx => ctx.Saga.CurrentRoundId.HasValue,
-                opened => opened.TransitionTo(Running),
+                opened => opened
+                    .Schedule(RoundWatchdog, ctx => new RoundOverdue(ctx.Saga.CorrelationId, ctx.Saga.CurrentRoundId!.Value))
+                    .TransitionTo(Running),
                 waiting => waiting.Schedule(QuorumCheck, ctx => new QuorumCheckDue(ctx.Saga.CorrelationId)));
+
+    /// <summary>After a failed attempt: retry the round (up to round-retries), or give the federation up.</summary>
+    private EventActivityBinder<FederationState, T> RetryOrFail<T>(EventActivityBinder<FederationState, T> binder) where T : class =>
+        binder.IfElse(ctx => ctx.Saga.Attempt > ctx.Saga.RunConfig.RoundRetries + 1,
+            give => give
+                .Then(ctx => ctx.Saga.Reason =
+                    $"round {ctx.Saga.Round} failed {ctx.Saga.Attempt - 1} times (round-retries={ctx.Saga.RunConfig.RoundRetries}); last: {ctx.Saga.Rounds[^1].Reason}")
+                .PublishAsync(ctx => ctx.Init<FederationFailed>(new FederationFailed
+                {
+                    FederationId = ctx.Saga.CorrelationId,
+                    Reason = ctx.Saga.Reason!,
+                    CompletedRounds = ctx.Saga.Round - 1,
+                    FailedAt = DateTimeOffset.UtcNow,
+                }))
+                .Then(ctx => _logger.LogError("Federation {FederationId} failed: {Reason}", ctx.Saga.CorrelationId, ctx.Saga.Reason))
+                .TransitionTo(Failed),
+            retry => OpenNextRound(retry));
 
     private static void LogStale(FederationState saga, string what, int round, Guid roundId, ILogger logger) =>
         logger.LogWarning(
@@ -165,14 +192,13 @@ public sealed class FederationStateMachine : MassTransitStateMachine<FederationS
             saga.CorrelationId, message.Round, message.Participants.Count, message.TrainLoss, message.EvalLoss);
     }
 
-    private static void RecordFailedRound(FederationState saga, RoundFailed message, ILogger logger)
+    private static void RecordFailedRound(FederationState saga, int round, Guid roundId, int attempt, string reason, ILogger logger)
     {
-        saga.Rounds.Add(new RoundSummary(message.Round, message.RoundId, message.Attempt, "Failed", [], null, null, null,
-            null, message.Reason, []));
+        saga.Rounds.Add(new RoundSummary(round, roundId, attempt, "Failed", [], null, null, null, null, reason, []));
         saga.CurrentRoundId = null;
         saga.Attempt++;
         saga.UpdatedAt = DateTimeOffset.UtcNow;
         logger.LogWarning("Federation {FederationId} round {Round} attempt {Attempt} failed: {Reason}",
-            saga.CorrelationId, message.Round, message.Attempt, message.Reason);
+            saga.CorrelationId, round, attempt, reason);
     }
 }

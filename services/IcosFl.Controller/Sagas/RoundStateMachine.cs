@@ -143,7 +143,12 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                 atDeadline: true));
 
         During(Aggregating,
+            RequestAggregation(When(Deadline.Received)
+                .Then(ctx => logger.LogWarning(
+                    "Federation {FederationId} round {Round} ({RoundId}): no aggregation result by the deadline; asking again",
+                    ctx.Saga.FederationId, ctx.Saga.Round, ctx.Saga.CorrelationId))),
             When(Aggregated)
+                .Unschedule(Deadline)
                 .Then(ctx =>
                 {
                     var saga = ctx.Saga;
@@ -178,6 +183,7 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                         .TransitionTo(Evaluating),
                     done => Complete(done)),
             When(AggregationFailed)
+                .Unschedule(Deadline)
                 .Then(ctx =>
                 {
                     ctx.Saga.Rejected.AddRange(ctx.Message.Rejected);
@@ -209,20 +215,7 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
         binder
             .Unschedule(LivenessCheck)
             .IfElse(ctx => ctx.Saga.Updates.Count >= ctx.Saga.RunConfig.MinFitClients,
-                aggregate => aggregate
-                    .Unschedule(Deadline)
-                    .PublishAsync(ctx => ctx.Init<AggregateRound>(new AggregateRound
-                    {
-                        FederationId = ctx.Saga.FederationId,
-                        RoundId = ctx.Saga.CorrelationId,
-                        Round = ctx.Saga.Round,
-                        Attempt = ctx.Saga.Attempt,
-                        RunConfig = ctx.Saga.RunConfig,
-                        GlobalWeights = ctx.Saga.GlobalWeights!,
-                        ServerState = ctx.Saga.ServerState,
-                        Updates = ctx.Saga.Updates,
-                    }))
-                    .TransitionTo(Aggregating),
+                aggregate => RequestAggregation(aggregate).TransitionTo(Aggregating),
                 fail => fail
                     .Unschedule(Deadline)
                     .Then(ctx => ctx.Saga.Reason =
@@ -236,6 +229,26 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                     .Then(ctx => _logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}) failed: {Reason}",
                         ctx.Saga.FederationId, ctx.Saga.Round, ctx.Saga.CorrelationId, ctx.Saga.Reason))
                     .IfElse(_ => atDeadline, t => t.TransitionTo(TimedOut), f => f.TransitionTo(Failed)));
+
+    /// <summary>
+    /// Asks the aggregator for the new model. The deadline is set again as a watchdog: should the
+    /// request be lost (a controller dying between storing the round and publishing), the deadline
+    /// asks again; the aggregator is idempotent and only its first answer counts.
+    /// </summary>
+    private EventActivityBinder<RoundState, T> RequestAggregation<T>(EventActivityBinder<RoundState, T> binder) where T : class =>
+        binder
+            .Schedule(Deadline, ctx => new RoundDeadlineReached(ctx.Saga.CorrelationId))
+            .PublishAsync(ctx => ctx.Init<AggregateRound>(new AggregateRound
+            {
+                FederationId = ctx.Saga.FederationId,
+                RoundId = ctx.Saga.CorrelationId,
+                Round = ctx.Saga.Round,
+                Attempt = ctx.Saga.Attempt,
+                RunConfig = ctx.Saga.RunConfig,
+                GlobalWeights = ctx.Saga.GlobalWeights!,
+                ServerState = ctx.Saga.ServerState,
+                Updates = ctx.Saga.Updates,
+            }));
 
     private EventActivityBinder<RoundState, T> Complete<T>(EventActivityBinder<RoundState, T> binder) where T : class =>
         binder
