@@ -19,7 +19,10 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
         var m = context.Message;
         // On RabbitMQ the routing key already limits delivery to the addressee; in memory every worker sees it.
         if (m.WorkerId != node.WorkerId)
+        {
+            logger.LogDebug("{WorkerId} ignored a round start addressed to {Addressee}", node.WorkerId, m.WorkerId);
             return;
+        }
 
         using var scope = logger.BeginScope(new Dictionary<string, object>
         {

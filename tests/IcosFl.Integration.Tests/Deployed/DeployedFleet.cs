@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using IcosFl.Controller;
+using IcosFl.Controller.Sagas;
+using IcosFl.Controller.Status;
+using IcosFl.Controller.Workers;
+using IcosFl.Integration.Tests.Servers;
+using StackExchange.Redis;
+using Xunit.Abstractions;
+
+namespace IcosFl.Integration.Tests.Deployed;
+
+/// <summary>
+/// A real deployment for one test: the icosfl controller and worker processes, talking through the
+/// test RabbitMQ (a virtual host of the test's own) and Redis (a database of the test's own), so tests
+/// never see each other's workers, queues or sagas.
+/// </summary>
+public sealed class DeployedFleet : IAsyncDisposable
+{
+    private static int _nextDatabase;
+    private readonly TestServers _servers;
+    private readonly ITestOutputHelper _output;
+    private readonly List<(string Name, Process Process)> _processes = [];
+    private readonly int _database;
+
+    private DeployedFleet(TestServers servers, ITestOutputHelper output, string vhost, int database, IConnectionMultiplexer redis)
+    {
+        _servers = servers;
+        _output = output;
+        VirtualHost = vhost;
+        _database = database;
+        Redis = redis;
+        LogDir = Directory.CreateTempSubdirectory("icosfl-deployed-").FullName;
+        Status = new FederationStatusReader(new RedisSagaReader(redis), new RedisWorkerRegistry(redis), new ControllerOptions(),
+            TimeProvider.System);
+    }
+
+    public string VirtualHost { get; }
+    public TestServers ServersForTests => _servers;
+    public IConnectionMultiplexer Redis { get; }
+    public string LogDir { get; }
+    public FederationStatusReader Status { get; }
+
+    public string BrokerUri => new UriBuilder(_servers.BrokerUri) { Path = "/" + Uri.EscapeDataString(VirtualHost) }.Uri.ToString();
+    public string RedisConfiguration => $"{_servers.RedisConfiguration},defaultDatabase={_database}";
+
+    public static async Task<DeployedFleet> CreateAsync(TestServers servers, ITestOutputHelper output)
+    {
+        var vhost = $"icosfl-test-{Guid.NewGuid():N}";
+        using var http = ManagementClient(servers);
+        var user = servers.BrokerUri.UserInfo.Split(':')[0];
+        (await http.PutAsync($"api/vhosts/{Uri.EscapeDataString(vhost)}", null)).EnsureSuccessStatusCode();
+        (await http.PutAsJsonAsync($"api/permissions/{Uri.EscapeDataString(vhost)}/{user}",
+            new { configure = ".*", write = ".*", read = ".*" })).EnsureSuccessStatusCode();
+        // Databases 1..15, round robin; each test starts from an empty one.
+        var database = 1 + (Interlocked.Increment(ref _nextDatabase) % 15);
+        var redis = await ConnectionMultiplexer.ConnectAsync($"{servers.RedisConfiguration},defaultDatabase={database},allowAdmin=true");
+        foreach (var endpoint in redis.GetEndPoints())
+            await redis.GetServer(endpoint).FlushDatabaseAsync(database);
+        return new DeployedFleet(servers, output, vhost, database, redis);
+    }
+
+    public static HttpClient ManagementClient(TestServers servers)
+    {
+        var user = Uri.UnescapeDataString(servers.BrokerUri.UserInfo.Split(':')[0]);
+        var password = Uri.UnescapeDataString(servers.BrokerUri.UserInfo.Split(':')[1]);
+        var http = new HttpClient { BaseAddress = servers.ManagementUri, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization =
+            new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+        return http;
+    }
+
+    public Process StartController(params string[] extra) =>
+        Start("controller", ["controller", .. extra]);
+
+    public Process StartWorker(string id, params string[] extra) =>
+        Start(id, ["worker", "--id", id, "--heartbeat-interval", "1", .. extra]);
+
+    private Process Start(string name, string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "icosfl.dll"));
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
+        info.ArgumentList.Add("--broker");
+        info.ArgumentList.Add(BrokerUri);
+        info.ArgumentList.Add("--redis");
+        info.ArgumentList.Add(RedisConfiguration);
+        info.ArgumentList.Add("--log-dir");
+        info.ArgumentList.Add(LogDir);
+        info.Environment["ICOSFL_CONNECT_TIMEOUT"] = "30";
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {name}");
+        // Drain the pipes so a chatty process never blocks on a full one; keep the tail for failures.
+        process.OutputDataReceived += (_, e) => { };
+        process.ErrorDataReceived += (_, e) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        lock (_processes)
+            _processes.Add((name, process));
+        return process;
+    }
+
+    /// <summary>SIGKILL: no goodbye, no flush, as when a node loses power.</summary>
+    public static void KillHard(Process process)
+    {
+        process.Kill(entireProcessTree: true);
+        process.WaitForExit(10_000);
+    }
+
+    /// <summary>Runs the CLI once (start, status, ...) against this fleet and returns its stdout.</summary>
+    public async Task<string> RunCliAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "icosfl.dll"));
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
+        info.ArgumentList.Add("--broker");
+        info.ArgumentList.Add(BrokerUri);
+        info.ArgumentList.Add("--redis");
+        info.ArgumentList.Add(RedisConfiguration);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(process.ExitCode == 0, $"icosfl {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
+        return (await stdout).Trim();
+    }
+
+    /// <summary>Polls the federation's status (read from Redis as `icosfl status` does) until the condition holds.</summary>
+    public async Task<FederationStatus> WaitForAsync(Guid federationId, Func<FederationStatus, bool> condition, TimeSpan timeout, string what)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        FederationStatus? last = null;
+        while (stopwatch.Elapsed < timeout)
+        {
+            last = await Status.GetAsync(federationId);
+            if (last is not null && condition(last))
+                return last;
+            if (last is { State: "Failed" or "Stopped" })
+                break;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"federation {federationId}: {what} not reached within {timeout}; last status: " +
+            (last is null ? "none" : Cli.Commands.StatusCommand.Describe(last)) + Environment.NewLine + LogTail());
+    }
+
+    public Task<FederationState?> SagaAsync(Guid federationId) => new RedisSagaReader(Redis).FederationAsync(federationId);
+
+    public string LogTail(int lines = 40)
+    {
+        var sb = new StringBuilder();
+        foreach (var file in Directory.EnumerateFiles(LogDir, "*.clef"))
+        {
+            sb.AppendLine($"--- {Path.GetFileName(file)}");
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            var all = reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            foreach (var line in all.Where(l => !l.Contains("\"@l\":\"Debug\"")).TakeLast(lines))
+                sb.AppendLine(line);
+        }
+        return sb.ToString();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var (_, process) in _processes)
+        {
+            try
+            {
+                if (!process.HasExited)
+                    KillHard(process);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+            process.Dispose();
+        }
+        try
+        {
+            using var http = ManagementClient(_servers);
+            await http.DeleteAsync($"api/vhosts/{Uri.EscapeDataString(VirtualHost)}");
+        }
+        catch (HttpRequestException e)
+        {
+            _output.WriteLine($"could not delete vhost {VirtualHost}: {e.Message}");
+        }
+        Redis.Dispose();
+    }
+}

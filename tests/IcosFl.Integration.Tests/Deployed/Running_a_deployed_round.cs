@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using IcosFl.Integration.Tests.Servers;
+using Xunit.Abstractions;
+
+namespace IcosFl.Integration.Tests.Deployed;
+
+[Collection(ServersCollection.Name)]
+public sealed class Running_a_deployed_round(TestServers servers, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Should_deliver_round_starts_with_the_global_weights_only_to_the_selected_workers()
+    {
+        await using var fleet = await DeployedFleet.CreateAsync(servers, output);
+        fleet.StartController();
+        foreach (var w in new[] { "w1", "w2", "w3" })
+            fleet.StartWorker(w, "--log-level", "Debug");
+        // fraction-fit 0.5 of 3 = 1 < min-fit-clients 2: two of the three are selected.
+        var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config",
+            "num-server-rounds=1 fraction-fit=0.5 min-fit-clients=2 min-evaluate-clients=9 local-epochs=1"));
+
+        var done = await fleet.WaitForAsync(id, s => s.State == "Completed", TimeSpan.FromMinutes(3), "completion");
+        var selected = done.Rounds.Single(r => r.State == "Completed").Participants;
+        Assert.Equal(2, selected.Count);
+        var unselected = Assert.Single(new[] { "w1", "w2", "w3" }.Except(selected));
+
+        foreach (var w in selected)
+            Assert.Contains($"\"{w} trained round", WorkerLog(fleet, w).Replace("\\\"", "\""));
+        // The routing key kept the message away from the unselected worker: it never even saw it to ignore it.
+        var log = WorkerLog(fleet, unselected);
+        Assert.DoesNotContain("addressed to", log);
+        Assert.DoesNotContain("trained round", log);
+    }
+
+    [Fact]
+    public async Task Should_ship_log_events_to_seq_with_federation_round_and_worker_ids()
+    {
+        using var seq = new SeqStandIn();
+        await using var fleet = await DeployedFleet.CreateAsync(servers, output);
+        fleet.StartController("--seq", seq.Url);
+        fleet.StartWorker("w1", "--seq", seq.Url);
+        fleet.StartWorker("w2", "--seq", seq.Url);
+        var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config", "num-server-rounds=1 local-epochs=1"));
+        await fleet.WaitForAsync(id, s => s.State == "Completed", TimeSpan.FromMinutes(3), "completion");
+
+        // The sinks batch (every 2 s): wait for the workers' training events to arrive.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline && !seq.Events.Any(e => Has(e, "WorkerId") && Has(e, "RoundId") && Has(e, "FederationId")))
+            await Task.Delay(250);
+
+        var ofFederation = seq.Events.Where(e => Has(e, "FederationId") && e.GetProperty("FederationId").ToString() == id.ToString()).ToList();
+        Assert.NotEmpty(ofFederation);
+        Assert.Contains(ofFederation, e => Has(e, "RoundId") && Has(e, "WorkerId"));
+        Assert.Contains(ofFederation, e => e.GetProperty("Service").GetString() == "controller" && Has(e, "RoundId"));
+        Assert.All(seq.Events, e => Assert.True(Has(e, "@t") && (Has(e, "@mt") || Has(e, "@m"))));
+    }
+
+    private static bool Has(JsonElement e, string name) => e.TryGetProperty(name, out _);
+
+    private static string WorkerLog(DeployedFleet fleet, string worker) =>
+        string.Concat(Directory.EnumerateFiles(fleet.LogDir, $"worker-{worker}-*.clef").Select(f =>
+        {
+            using var stream = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return new StreamReader(stream).ReadToEnd();
+        }));
+
+    /// <summary>An HTTP listener on loopback standing in for Seq's ingestion endpoint; keeps every CLEF event posted.</summary>
+    private sealed class SeqStandIn : IDisposable
+    {
+        private readonly HttpListener _listener = new();
+        private readonly CancellationTokenSource _stop = new();
+
+        public SeqStandIn()
+        {
+            var port = FreePort();
+            Url = $"http://127.0.0.1:{port}/";
+            _listener.Prefixes.Add(Url);
+            _listener.Start();
+            _ = Task.Run(ServeAsync);
+        }
+
+        public string Url { get; }
+        public ConcurrentQueue<JsonElement> EventsQueue { get; } = new();
+        public IReadOnlyList<JsonElement> Events => EventsQueue.ToList();
+
+        private async Task ServeAsync()
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception) when (_stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                using (var reader = new StreamReader(context.Request.InputStream))
+                {
+                    var body = await reader.ReadToEndAsync();
+                    if (context.Request.Url!.AbsolutePath.EndsWith("/ingest/clef", StringComparison.Ordinal))
+                        foreach (var line in body.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                            EventsQueue.Enqueue(JsonDocument.Parse(line).RootElement.Clone());
+                }
+                context.Response.StatusCode = 201;
+                context.Response.Close();
+            }
+        }
+
+        private static int FreePort()
+        {
+            using var socket = new TcpListener(IPAddress.Loopback, 0);
+            socket.Start();
+            return ((IPEndPoint)socket.LocalEndpoint).Port;
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _listener.Stop();
+            _listener.Close();
+        }
+    }
+}
