@@ -6,6 +6,11 @@ namespace IcosFl.Cli.Commands;
 /// <summary>A short-lived bus for commands that only publish (start, stop).</summary>
 public static class Publishing
 {
+    /// <summary>
+    /// Publishes as mandatory: when no queue is bound to the message's exchange (no controller has ever
+    /// run on this broker and vhost), RabbitMQ returns the message and this throws
+    /// <see cref="NobodyListeningException"/> instead of the command vanishing.
+    /// </summary>
     public static async Task PublishAsync<T>(ConnectionSettings settings, T message, CancellationToken ct) where T : class
     {
         var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
@@ -18,7 +23,16 @@ public static class Publishing
         await bus.StartAsync(startTimeout.Token);
         try
         {
-            await bus.Publish(message, ct);
+            await bus.Publish(message, context =>
+            {
+                if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
+                    rabbit.Mandatory = true;
+            }, ct);
+        }
+        catch (MessageReturnedException)
+        {
+            throw new NobodyListeningException(
+                $"nobody listens for {typeof(T).Name} on {settings.BrokerForDisplay}: start the controller (icosfl controller) on this broker and vhost first");
         }
         finally
         {
@@ -26,3 +40,5 @@ public static class Publishing
         }
     }
 }
+
+public sealed class NobodyListeningException(string message) : Exception(message);

@@ -32,7 +32,15 @@ public static class StartCommand
                 return ExitCodes.Unreachable;
             }
             var id = NewId.NextGuid();
-            await Publishing.PublishAsync(settings, new StartFederation { FederationId = id, RunConfig = config, RequestedBy = Environment.UserName }, ct);
+            try
+            {
+                await Publishing.PublishAsync(settings, new StartFederation { FederationId = id, RunConfig = config, RequestedBy = Environment.UserName }, ct);
+            }
+            catch (NobodyListeningException e)
+            {
+                Console.Error.WriteLine($"icosfl start: {e.Message}");
+                return ExitCodes.Unreachable;
+            }
             Console.Out.WriteLine(parse.GetValue(json) ? CliJson.Serialize(new { federationId = id }) : id.ToString());
             return ExitCodes.Success;
         });

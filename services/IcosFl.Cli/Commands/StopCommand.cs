@@ -20,11 +20,19 @@ public static class StopCommand
                 Console.Error.WriteLine($"icosfl stop: {problem}");
                 return ExitCodes.Unreachable;
             }
-            await Publishing.PublishAsync(settings, new StopFederation
+            try
             {
-                FederationId = parse.GetValue(id),
-                Reason = parse.GetValue(reason) ?? $"stopped by {Environment.UserName} with icosfl stop",
-            }, ct);
+                await Publishing.PublishAsync(settings, new StopFederation
+                {
+                    FederationId = parse.GetValue(id),
+                    Reason = parse.GetValue(reason) ?? $"stopped by {Environment.UserName} with icosfl stop",
+                }, ct);
+            }
+            catch (NobodyListeningException e)
+            {
+                Console.Error.WriteLine($"icosfl stop: {e.Message}");
+                return ExitCodes.Unreachable;
+            }
             Console.Error.WriteLine($"stop requested for federation {parse.GetValue(id)}");
             return ExitCodes.Success;
         });

@@ -107,6 +107,29 @@ public sealed class DeployedFleet : IAsyncDisposable
         return process;
     }
 
+    /// <summary>
+    /// Waits until the controller consumes StartFederation and the given workers are alive in its
+    /// registry (their heartbeats reached it), so a federation started now sees them.
+    /// </summary>
+    public async Task ReadyAsync(params string[] workers)
+    {
+        using var http = ManagementClient(_servers);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (true)
+        {
+            var response = await http.GetAsync($"api/queues/{Uri.EscapeDataString(VirtualHost)}/icosfl-start-federation");
+            var consumers = response.IsSuccessStatusCode
+                ? (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).TryGetProperty("consumers", out var c) ? c.GetInt32() : 0
+                : 0;
+            var alive = (await Status.WorkersAsync()).Where(w => w.Alive).Select(w => w.Id).ToHashSet();
+            if (consumers > 0 && workers.All(alive.Contains))
+                return;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"fleet not ready after 90 s: controller consumers {consumers}, workers alive [{string.Join(", ", alive)}]\n{LogTail()}");
+            await Task.Delay(200);
+        }
+    }
+
     /// <summary>SIGKILL: no goodbye, no flush, as when a node loses power.</summary>
     public static void KillHard(Process process)
     {

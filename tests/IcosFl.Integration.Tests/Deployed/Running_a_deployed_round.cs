@@ -17,6 +17,7 @@ public sealed class Running_a_deployed_round(TestServers servers, ITestOutputHel
         fleet.StartController();
         foreach (var w in new[] { "w1", "w2", "w3" })
             fleet.StartWorker(w, "--log-level", "Debug");
+        await fleet.ReadyAsync("w1", "w2", "w3");
         // fraction-fit 0.5 of 3 = 1 < min-fit-clients 2: two of the three are selected.
         var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config",
             "num-server-rounds=1 fraction-fit=0.5 min-fit-clients=2 min-evaluate-clients=9 local-epochs=1"));
@@ -27,7 +28,9 @@ public sealed class Running_a_deployed_round(TestServers servers, ITestOutputHel
         var unselected = Assert.Single(new[] { "w1", "w2", "w3" }.Except(selected));
 
         foreach (var w in selected)
-            Assert.Contains($"\"{w} trained round", WorkerLog(fleet, w).Replace("\\\"", "\""));
+            Assert.Contains(Events(WorkerLog(fleet, w)), e =>
+                e.GetProperty("@mt").GetString()!.StartsWith("{WorkerId} trained round", StringComparison.Ordinal)
+                && e.GetProperty("WorkerId").GetString() == w);
         // The routing key kept the message away from the unselected worker: it never even saw it to ignore it.
         var log = WorkerLog(fleet, unselected);
         Assert.DoesNotContain("addressed to", log);
@@ -42,6 +45,7 @@ public sealed class Running_a_deployed_round(TestServers servers, ITestOutputHel
         fleet.StartController("--seq", seq.Url);
         fleet.StartWorker("w1", "--seq", seq.Url);
         fleet.StartWorker("w2", "--seq", seq.Url);
+        await fleet.ReadyAsync("w1", "w2");
         var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config", "num-server-rounds=1 local-epochs=1"));
         await fleet.WaitForAsync(id, s => s.State == "Completed", TimeSpan.FromMinutes(3), "completion");
 
@@ -56,6 +60,9 @@ public sealed class Running_a_deployed_round(TestServers servers, ITestOutputHel
         Assert.Contains(ofFederation, e => e.GetProperty("Service").GetString() == "controller" && Has(e, "RoundId"));
         Assert.All(seq.Events, e => Assert.True(Has(e, "@t") && (Has(e, "@mt") || Has(e, "@m"))));
     }
+
+    private static IEnumerable<JsonElement> Events(string clef) =>
+        clef.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
 
     private static bool Has(JsonElement e, string name) => e.TryGetProperty(name, out _);
 
@@ -101,7 +108,9 @@ public sealed class Running_a_deployed_round(TestServers servers, ITestOutputHel
                 using (var reader = new StreamReader(context.Request.InputStream))
                 {
                     var body = await reader.ReadToEndAsync();
-                    if (context.Request.Url!.AbsolutePath.EndsWith("/ingest/clef", StringComparison.Ordinal))
+                    // Serilog.Sinks.Seq posts CLEF (one JSON event a line) to Seq's raw-events endpoint.
+                    var path = context.Request.Url!.AbsolutePath;
+                    if (path.EndsWith("/api/events/raw", StringComparison.Ordinal) || path.EndsWith("/ingest/clef", StringComparison.Ordinal))
                         foreach (var line in body.Split('\n', StringSplitOptions.RemoveEmptyEntries))
                             EventsQueue.Enqueue(JsonDocument.Parse(line).RootElement.Clone());
                 }

@@ -21,6 +21,7 @@ public sealed class Starting_a_federation_from_any_amqp_client(TestServers serve
         fleet.StartController();
         fleet.StartWorker("w1");
         fleet.StartWorker("w2");
+        await fleet.ReadyAsync("w1", "w2");
         var id = Guid.NewGuid();
 
         await PublishAsync(fleet, $$"""

@@ -20,6 +20,7 @@ public sealed class Surviving_node_failures(TestServers servers, ITestOutputHelp
         await using var fleet = await DeployedFleet.CreateAsync(servers, output);
         fleet.StartController();
         var workers = new[] { "w1", "w2", "w3" }.ToDictionary(id => id, id => fleet.StartWorker(id));
+        await fleet.ReadyAsync("w1", "w2", "w3");
         var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config", RunConfig));
 
         await fleet.WaitForAsync(id, s => s.Phase == "Running" && s.Round == 2, FederationTimeout, "round 2 in progress");
@@ -40,6 +41,7 @@ public sealed class Surviving_node_failures(TestServers servers, ITestOutputHelp
         var controller = fleet.StartController();
         foreach (var w in new[] { "w1", "w2", "w3" })
             fleet.StartWorker(w);
+        await fleet.ReadyAsync("w1", "w2", "w3");
         var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config", RunConfig));
 
         await fleet.WaitForAsync(id, s => s.Phase == "Running" && s.Round == 3, FederationTimeout, "round 3 in progress");
@@ -63,6 +65,7 @@ public sealed class Surviving_node_failures(TestServers servers, ITestOutputHelp
         fleet.StartController();
         foreach (var w in new[] { "w1", "w2", "w3" })
             fleet.StartWorker(w);
+        await fleet.ReadyAsync("w1", "w2", "w3");
         var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config", RunConfig + " round-retries=5"));
 
         await fleet.WaitForAsync(id, s => s.Phase == "Running" && s.Round == 2, FederationTimeout, "round 2 in progress");
