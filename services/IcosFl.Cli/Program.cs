@@ -5,6 +5,7 @@ using IcosFl.Cli.Commands;
 var root = new RootCommand("icosfl: federated learning of node resource forecasts (controller, workers, simulation)");
 root.Subcommands.Add(SimulateCommand.Create());
 root.Subcommands.Add(DataCommand.Create());
+root.Subcommands.Add(ExperimentCommand.Create());
 
 var parseResult = root.Parse(args);
 if (parseResult.Errors.Count > 0)
