@@ -32,6 +32,8 @@ public sealed record RunConfig
     /// <summary>How many times a failed round is retried before the federation fails.</summary>
     public int RoundRetries { get; init; } = 3;
     public int Seed { get; init; } = 42;
+    /// <summary>Steps ahead a forecast reaches (100 x 3 s = 5 minutes, as ICOS-FL promises).</summary>
+    public int ForecastHorizon { get; init; } = 100;
 
     // Strategy keys (Flower's names and defaults)
     public string Strategy { get; init; } = Strategies.FedAvg;

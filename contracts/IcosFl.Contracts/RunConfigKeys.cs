@@ -28,6 +28,7 @@ public static class RunConfigKeys
     public const string RoundTimeout = "round-timeout";
     public const string RoundRetries = "round-retries";
     public const string Seed = "seed";
+    public const string ForecastHorizon = "forecast-horizon";
 
     // Strategy keys (Flower's names)
     public const string Strategy = "strategy";
@@ -66,6 +67,7 @@ public static class RunConfigKeys
         RunConfigKey.Number(RoundTimeout, "Seconds a round waits for updates before aggregating what arrived", Interval.Positive, c => c.RoundTimeout, (c, v) => c with { RoundTimeout = v }),
         RunConfigKey.Int(RoundRetries, "Times a failed round is retried before the federation fails", 0, c => c.RoundRetries, (c, v) => c with { RoundRetries = v }),
         RunConfigKey.Int(Seed, "Seed for worker sampling, initial weights and shuffling", null, c => c.Seed, (c, v) => c with { Seed = v }),
+        RunConfigKey.Int(ForecastHorizon, "Steps ahead a multi-step forecast reaches (100 x 3 s = 5 minutes)", 1, c => c.ForecastHorizon, (c, v) => c with { ForecastHorizon = v }),
         RunConfigKey.Choice(Strategy, "Aggregation strategy", Strategies.All, c => c.Strategy, (c, v) => c with { Strategy = v }),
         RunConfigKey.Number(ProximalMu, "FedProx: weight of the proximal term (0 behaves as FedAvg)", Interval.NonNegative, c => c.ProximalMu, (c, v) => c with { ProximalMu = v }),
         RunConfigKey.Number(ServerLearningRate, "FedAvgM: server-side learning rate", Interval.Positive, c => c.ServerLearningRate, (c, v) => c with { ServerLearningRate = v }),

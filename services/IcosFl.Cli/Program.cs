@@ -10,6 +10,8 @@ root.Subcommands.Add(StartCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(LsCommand.Create());
 root.Subcommands.Add(StopCommand.Create());
+root.Subcommands.Add(DataCommand.Create());
+root.Subcommands.Add(ExperimentCommand.Create());
 
 var parseResult = root.Parse(args);
 if (parseResult.Errors.Count > 0)

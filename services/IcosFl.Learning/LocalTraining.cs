@@ -50,9 +50,31 @@ public static class LocalTraining
     {
         ArgumentNullException.ThrowIfNull(global);
         ValidateTraining(config);
-        var stopwatch = Stopwatch.StartNew();
-        var windows = PreparedSeries.Prepare(series, config).Train;
+        return TrainOnWindows(global, PreparedSeries.Prepare(series, config).Train, config, seed, cancellationToken);
+    }
 
+    /// <summary>
+    /// Trains one model on the pooled training windows of several series (the centralized baseline of the
+    /// quality experiment): each series split and scaled on its own training part, as each node does, then
+    /// all windows shuffled together.
+    /// </summary>
+    public static TrainResult TrainPooled(
+        ModelWeights global, IReadOnlyList<IReadOnlyList<float>> seriesSet, RunConfig config, int seed, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(global);
+        ArgumentNullException.ThrowIfNull(seriesSet);
+        ValidateTraining(config);
+        if (seriesSet.Count == 0)
+            throw new ArgumentException("Pooled training needs at least one series.", nameof(seriesSet));
+        var parts = seriesSet.Select(s => PreparedSeries.Prepare(s, config).Train).ToList();
+        var pooled = new WindowSet(parts.SelectMany(w => w.Inputs).ToArray(), parts.SelectMany(w => w.Targets).ToArray(), config.TimeStep);
+        return TrainOnWindows(global, pooled, config, seed, cancellationToken);
+    }
+
+    private static TrainResult TrainOnWindows(
+        ModelWeights global, WindowSet windows, RunConfig config, int seed, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
         using var model = new LstmForecaster(config.HiddenLayerSize, config.NumLayers);
         model.LoadWeights(global);

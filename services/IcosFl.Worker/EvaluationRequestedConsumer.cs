@@ -24,7 +24,9 @@ public sealed class EvaluationRequestedConsumer(WorkerNode node, WeightTransport
         string? declined = null;
         var series = node.Data.GetSeries(m.RunConfig.Metric);
         if (series is null)
-            declined = $"metric {m.RunConfig.Metric} is not available on this node";
+            declined = node.Data.UnavailableReason(m.RunConfig.Metric) is { } why
+                ? $"metric {m.RunConfig.Metric} is not available on this node: {why}"
+                : $"metric {m.RunConfig.Metric} is not available on this node";
         else
         {
             try

@@ -38,7 +38,10 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
         var series = node.Data.GetSeries(m.RunConfig.Metric);
         if (series is null)
         {
-            await Decline(context, $"metric {m.RunConfig.Metric} is not available on this node");
+            var why = node.Data.UnavailableReason(m.RunConfig.Metric);
+            await Decline(context, why is null
+                ? $"metric {m.RunConfig.Metric} is not available on this node"
+                : $"metric {m.RunConfig.Metric} is not available on this node: {why}");
             return;
         }
 

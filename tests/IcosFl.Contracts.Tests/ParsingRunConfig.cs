@@ -43,7 +43,7 @@ public class Parsing_run_config
             ["min-fit-clients"] = "2", ["min-evaluate-clients"] = "2", ["min-available-clients"] = "2",
             ["hidden-layer-size"] = "10", ["time-step"] = "10", ["num-layers"] = "1", ["metric"] = "cpu_usage",
             ["batch-size"] = "64", ["train-test-split"] = "0.8", ["local-epochs"] = "5", ["learning-rate"] = "0.001",
-            ["round-timeout"] = "120.0", ["round-retries"] = "3", ["seed"] = "42", ["strategy"] = "fedavg",
+            ["round-timeout"] = "120.0", ["round-retries"] = "3", ["seed"] = "42", ["forecast-horizon"] = "100", ["strategy"] = "fedavg",
             ["proximal-mu"] = "0.0", ["server-learning-rate"] = "1.0", ["server-momentum"] = "0.0", ["eta"] = "0.1",
             ["eta-l"] = "0.1", ["beta-1"] = "0.9", ["beta-2"] = "0.99", ["tau"] = "0.001", ["trim-beta"] = "0.2",
             ["num-malicious-clients"] = "0", ["num-clients-to-keep"] = "0", ["max-update-norm"] = "0.0",

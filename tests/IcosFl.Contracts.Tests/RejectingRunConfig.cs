@@ -32,6 +32,7 @@ public class Rejecting_run_config
         { "learning-rate=", "learning-rate", "run-config key 'learning-rate': must be a number > 0, got ''" },
         { "round-timeout=0", "round-timeout", "run-config key 'round-timeout': must be a number > 0, got '0'" },
         { "round-retries=-1", "round-retries", "run-config key 'round-retries': must be an integer >= 0, got '-1'" },
+        { "forecast-horizon=0", "forecast-horizon", "run-config key 'forecast-horizon': must be an integer >= 1, got '0'" },
         { "seed=1.5", "seed", "run-config key 'seed': must be an integer, got '1.5'" },
         { "metric=bogus", "metric", "run-config key 'metric': 'bogus' is not one of cpu_usage, memory_usage, power_consumption" },
         { "metric=\"memory usage\"", "metric", "run-config key 'metric': 'memory usage' is not one of cpu_usage, memory_usage, power_consumption" },

@@ -8,4 +8,7 @@ public interface INodeDataSource
 
     /// <summary>Points held per metric (for heartbeats).</summary>
     IReadOnlyDictionary<string, int> DataPoints();
+
+    /// <summary>Why the node has no series of <paramref name="metric"/> (e.g. "no Intel RAPL on this machine"), when it knows.</summary>
+    string? UnavailableReason(string metric) => null;
 }

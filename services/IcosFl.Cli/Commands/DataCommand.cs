@@ -1,0 +1,211 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using IcosFl.Learning.NodeData;
+
+namespace IcosFl.Cli.Commands;
+
+/// <summary>`icosfl data import|show|collect`: a node's local store (one folder per node under the data dir).</summary>
+public static class DataCommand
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public static Command Create()
+    {
+        var command = new Command("data", "A node's own metric history: import a CSV, show what is held, collect samples of this machine");
+        command.Subcommands.Add(Import());
+        command.Subcommands.Add(Show());
+        command.Subcommands.Add(Collect());
+        return command;
+    }
+
+    private static Option<string> NodeOption() => new("--node")
+    {
+        Description = "The node whose store is used (default: this machine's host name)",
+        DefaultValueFactory = _ => Environment.MachineName,
+    };
+
+    private static Option<string> DataDirOption() => new("--data-dir")
+    {
+        Description = "Folder holding one store folder per node (default: $ICOSFL_DATA_DIR or .icosfl/data)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ICOSFL_DATA_DIR") is { Length: > 0 } d ? d : Path.Combine(".icosfl", "data"),
+    };
+
+    private static Option<string> RetentionOption() => new("--retention")
+    {
+        Description = "History kept per metric, back from its newest point: e.g. 24h, 90m, 3600s",
+        DefaultValueFactory = _ => "24h",
+    };
+
+    private static Command Import()
+    {
+        var file = new Option<FileInfo>("--file", "-f") { Description = "CSV with a header: timestamp and any of cpu_usage, memory_usage, power_consumption, cpu_utilisation", Required = true };
+        var skipBad = new Option<bool>("--skip-bad-rows") { Description = "Store the good rows even when some rows are bad (by default a file with bad rows stores nothing)" };
+        var (node, dataDir, retention) = (NodeOption(), DataDirOption(), RetentionOption());
+        var command = new Command("import", "Load history from a CSV into a node's store; bad rows are reported with their line numbers")
+        {
+            file, node, dataDir, retention, skipBad,
+        };
+        command.SetAction(parse =>
+        {
+            var path = parse.GetValue(file)!;
+            if (!path.Exists)
+                return Fail("data import", $"--file {path.FullName} does not exist");
+            if (!TryOpen(parse.GetValue(dataDir)!, parse.GetValue(node)!, parse.GetValue(retention)!, "data import", out var store))
+                return ExitCodes.BadUsage;
+
+            CsvReadResult csv;
+            try
+            {
+                csv = NodeDataCsv.ReadFile(path.FullName);
+            }
+            catch (FormatException e)
+            {
+                return Fail("data import", $"{path.Name}: {e.Message}");
+            }
+
+            foreach (var error in csv.Errors.Take(20))
+                Console.Error.WriteLine($"icosfl data import: {path.Name} {error}");
+            if (csv.Errors.Count > 20)
+                Console.Error.WriteLine($"icosfl data import: ... and {csv.Errors.Count - 20} more bad rows");
+            if (csv.Errors.Count > 0 && !parse.GetValue(skipBad))
+                return Fail("data import", $"{csv.Errors.Count} of {csv.Rows} rows are bad; nothing was stored (fix them, or pass --skip-bad-rows to store the {csv.Rows - csv.Errors.Count} good rows)");
+
+            var result = store!.Append(csv.Samples);
+            Console.Error.WriteLine(
+                $"icosfl data import: node {store.Node}: {result.Added} points stored from {csv.Rows - csv.Errors.Count} rows" +
+                $" ({result.AlreadyHeld} already held and kept as they were, {result.Dropped} older than the retention dropped) in {store.Directory}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Show()
+    {
+        var json = new Option<bool>("--json") { Description = "Print one JSON document on stdout" };
+        var (node, dataDir, retention) = (NodeOption(), DataDirOption(), RetentionOption());
+        var command = new Command("show", "Summarise a node's store: points per metric, time range, last values, power availability")
+        {
+            node, dataDir, retention, json,
+        };
+        command.SetAction(parse =>
+        {
+            if (!TryOpen(parse.GetValue(dataDir)!, parse.GetValue(node)!, parse.GetValue(retention)!, "data show", out var store))
+                return ExitCodes.BadUsage;
+            var summary = store!.Summarise();
+            if (parse.GetValue(json))
+            {
+                Console.Out.WriteLine(JsonSerializer.Serialize(summary, Json));
+                return ExitCodes.Success;
+            }
+
+            Console.Out.WriteLine($"node {summary.Node} ({summary.Store})");
+            if (summary.Metrics.Count == 0)
+                Console.Out.WriteLine("  no data: import a CSV (icosfl data import) or collect (icosfl data collect)");
+            foreach (var m in summary.Metrics)
+            {
+                Console.Out.WriteLine(m.Points == 0
+                    ? $"  {m.Metric,-18} unavailable: {m.Unavailable ?? "no points"}"
+                    : $"  {m.Metric,-18} {m.Points,7} points  {m.First:u} .. {m.Last:u}  last {m.LastValue!.Value.ToString("G6", CultureInfo.InvariantCulture)}");
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Collect()
+    {
+        var interval = new Option<double>("--scrape-interval") { Description = "Seconds between samples", DefaultValueFactory = _ => 3 };
+        var count = new Option<int>("--count", "-n") { Description = "Samples to take before stopping (0 = until Ctrl+C)", DefaultValueFactory = _ => 0 };
+        var (node, dataDir, retention) = (NodeOption(), DataDirOption(), RetentionOption());
+        var command = new Command("collect", "Sample this machine's metrics (/proc, and Intel RAPL where present) into a node's store, as a worker does")
+        {
+            node, dataDir, retention, interval, count,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            double seconds = parse.GetValue(interval);
+            int samples = parse.GetValue(count);
+            if (!(double.IsFinite(seconds) && seconds > 0))
+                return Fail("data collect", $"--scrape-interval must be a positive number of seconds, got {seconds}");
+            if (samples < 0)
+                return Fail("data collect", $"--count must be 0 or more, got {samples}");
+            if (!TryOpen(parse.GetValue(dataDir)!, parse.GetValue(node)!, parse.GetValue(retention)!, "data collect", out var store))
+                return ExitCodes.BadUsage;
+
+            var collector = new MetricsCollector(MetricsCollector.LinuxSources(), store!);
+            foreach (var source in collector.Sources.Where(s => s.Unavailable is not null))
+                Console.Error.WriteLine($"icosfl data collect: {string.Join(", ", source.Metrics)} unavailable: {source.Unavailable}");
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(seconds));
+            int taken = 0;
+            try
+            {
+                do
+                {
+                    var result = collector.Scrape(DateTimeOffset.UtcNow);
+                    taken++;
+                    var values = string.Join(", ", result.Samples.Select(s => $"{s.Metric} {s.Value.ToString("G6", CultureInfo.InvariantCulture)}"));
+                    Console.Error.WriteLine($"sample {taken}: {(values.Length == 0 ? "nothing yet" : values)}");
+                    foreach (var failure in result.Failures)
+                        Console.Error.WriteLine($"icosfl data collect: {failure.Source} failed: {failure.Problem}");
+                }
+                while ((samples == 0 || taken < samples) && await timer.WaitForNextTickAsync(cancellationToken));
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C: what was sampled is already in the store.
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static bool TryOpen(string dataDir, string node, string retention, string verb, out FileNodeStore? store)
+    {
+        store = null;
+        if (!TryParseSpan(retention, out var span))
+        {
+            Fail(verb, $"--retention '{retention}' is not a positive duration such as 24h, 90m or 3600s");
+            return false;
+        }
+
+        try
+        {
+            store = new FileNodeStore(dataDir, node, StoreLimits.Default with { Retention = span });
+            return true;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException)
+        {
+            Fail(verb, e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>"24h", "90m", "3600s", "2d" (or plain seconds) as a positive time span.</summary>
+    internal static bool TryParseSpan(string text, out TimeSpan span)
+    {
+        span = default;
+        text = text.Trim();
+        if (text.Length == 0)
+            return false;
+        double unit = char.ToLowerInvariant(text[^1]) switch { 'd' => 86400, 'h' => 3600, 'm' => 60, 's' => 1, _ => 0 };
+        var number = unit == 0 ? text : text[..^1];
+        unit = unit == 0 ? 1 : unit;
+        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value) || value <= 0)
+            return false;
+        span = TimeSpan.FromSeconds(value * unit);
+        return true;
+    }
+
+    private static int Fail(string verb, string message)
+    {
+        Console.Error.WriteLine($"icosfl {verb}: {message}");
+        return ExitCodes.BadUsage;
+    }
+}

@@ -1,0 +1,113 @@
+using static TorchSharp.torch;
+
+namespace IcosFl.Learning;
+
+/// <summary>
+/// Multi-step forecasts from the one-step model, recursively: each predicted value is appended to the window
+/// and the oldest value dropped, horizon times. All windows go through the model together, step by step.
+/// </summary>
+public static class MultiStepForecast
+{
+    /// <summary>
+    /// Forecasts <paramref name="horizon"/> steps after each of <paramref name="count"/> scaled windows
+    /// (<paramref name="windows"/> is [count, timeStep] row-major); returns [count, horizon] row-major, scaled.
+    /// </summary>
+    public static float[] Recursive(LstmForecaster model, float[] windows, int count, int timeStep, int horizon)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(windows);
+        ArgumentOutOfRangeException.ThrowIfLessThan(horizon, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeStep, 1);
+        if (windows.Length != count * timeStep)
+            throw new ArgumentException($"{windows.Length} window values do not make {count} windows of {timeStep}.", nameof(windows));
+
+        var forecasts = new float[count * horizon];
+        if (count == 0)
+            return forecasts;
+        model.eval();
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var window = tensor(windows, [count, timeStep, 1]);
+        for (int h = 0; h < horizon; h++)
+        {
+            using var stepScope = NewDisposeScope();
+            var next = model.forward(window);
+            var values = next.data<float>().ToArray();
+            for (int i = 0; i < count; i++)
+                forecasts[i * horizon + h] = values[i];
+            var shifted = cat([window.narrow(1, 1, timeStep - 1), next.reshape(count, 1, 1)], 1);
+            window = shifted.MoveToOuterDisposeScope();
+        }
+
+        return forecasts;
+    }
+}
+
+/// <summary>The naive forecasts a model must beat.</summary>
+public static class Baselines
+{
+    /// <summary>Persistence: every step ahead repeats the last observed value series[origin].</summary>
+    public static float Persistence(IReadOnlyList<float> series, int origin) => series[origin];
+
+    /// <summary>
+    /// Seasonal naive: step h after the last observed point series[origin] repeats the value one season
+    /// earlier, series[origin + h - period x ceil(h / period)], i.e. the latest observed point of the same phase.
+    /// </summary>
+    public static float SeasonalNaive(IReadOnlyList<float> series, int origin, int h, int period)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(h, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(period, 1);
+        int seasonsBack = (h + period - 1) / period;
+        int index = origin + h - period * seasonsBack;
+        if (index < 0)
+            throw new ArgumentOutOfRangeException(nameof(origin), $"Seasonal naive needs {-index} more points of history before index {origin} (period {period}, step {h}).");
+        return series[index];
+    }
+}
+
+/// <summary>
+/// The season of a series: the lag, after the autocorrelation first turns negative, at which it peaks again,
+/// if that peak is clearly seasonal (autocorrelation >= 0.2). Estimated on the training part only.
+/// </summary>
+public static class SeasonalPeriod
+{
+    public const double MinimumAutocorrelation = 0.2;
+
+    public static int? Estimate(ReadOnlySpan<float> values, int maxLag)
+    {
+        int n = values.Length;
+        maxLag = Math.Min(maxLag, n / 2);
+        if (maxLag < 2)
+            return null;
+        double mean = 0;
+        foreach (var v in values)
+            mean += v;
+        mean /= n;
+        double variance = 0;
+        foreach (var v in values)
+            variance += (v - mean) * (v - mean);
+        if (variance == 0)
+            return null;
+
+        bool crossed = false;
+        int best = -1;
+        double bestCorrelation = double.NegativeInfinity;
+        for (int lag = 1; lag <= maxLag; lag++)
+        {
+            double sum = 0;
+            for (int t = lag; t < n; t++)
+                sum += (values[t] - mean) * (values[t - lag] - mean);
+            double correlation = sum / variance;
+            if (!crossed)
+            {
+                crossed = correlation < 0;
+                continue;
+            }
+
+            if (correlation > bestCorrelation)
+                (best, bestCorrelation) = (lag, correlation);
+        }
+
+        return best > 0 && bestCorrelation >= MinimumAutocorrelation ? best : null;
+    }
+}

@@ -1,0 +1,26 @@
+namespace IcosFl.Learning.NodeData;
+
+/// <summary>What appending did: points stored, points whose timestamp was already held (kept as they were), points dropped by the limits.</summary>
+public sealed record AppendResult(int Added, int AlreadyHeld, int Dropped);
+
+/// <summary>One metric of a node store, summarised.</summary>
+/// <param name="Unavailable">Why the node cannot measure this metric (e.g. no RAPL), when it said so; null otherwise.</param>
+public sealed record MetricSummary(string Metric, int Points, DateTimeOffset? First, DateTimeOffset? Last, double? LastValue, string? Unavailable);
+
+/// <summary>What a node holds.</summary>
+public sealed record NodeDataSummary(string Node, string Store, IReadOnlyList<MetricSummary> Metrics);
+
+/// <summary>
+/// A node's own capped metric history that collectors and imports write and training reads.
+/// A metric marked unavailable with no points reads as absent (<see cref="INodeDataSource.GetSeries"/> is null),
+/// with the reason from <see cref="INodeDataSource.UnavailableReason"/>; points, e.g. imported ones, win over the mark.
+/// </summary>
+public interface INodeStore : INodeDataSource
+{
+    AppendResult Append(IReadOnlyList<MetricSample> samples);
+
+    /// <summary>Notes that the node cannot measure <paramref name="metric"/>; null clears the note.</summary>
+    void MarkUnavailable(string metric, string? reason);
+
+    NodeDataSummary Summarise();
+}
