@@ -2,7 +2,6 @@ using System.CommandLine;
 using IcosFl.Controller;
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Messaging;
-using IcosFl.Learning.NodeData;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -21,19 +20,19 @@ public static class ControllerCommand
             Description = "Heartbeat intervals a worker may miss before it counts as offline",
             DefaultValueFactory = _ => 2,
         };
-        var syntheticNode = new Option<int>("--synthetic-node")
+        var data = new NodeDataOptions();
+        var nodeName = new Option<string>("--node")
         {
-            Description = "Index of the synthetic series this node evaluates global models on",
-            DefaultValueFactory = _ => 0,
+            Description = "This node's name (its store folder, its logs)",
+            DefaultValueFactory = _ => Environment.MachineName,
         };
-        var points = new Option<int>("--points") { Description = "Synthetic points on this node", DefaultValueFactory = _ => 2000 };
-        var seed = new Option<int>("--data-seed") { Description = "Seed of the synthetic data", DefaultValueFactory = _ => 42 };
         var command = new Command("controller",
             "Host the controller (federation and round sagas, aggregation) until stopped (SIGTERM/Ctrl-C)")
         {
-            patience, syntheticNode, points, seed,
+            patience, nodeName,
         };
         connection.AddTo(command);
+        data.AddTo(command);
         logging.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -43,6 +42,11 @@ public static class ControllerCommand
                 Console.Error.WriteLine("icosfl controller: --heartbeat-patience must be at least 1");
                 return ExitCodes.BadUsage;
             }
+            if (data.FindProblem(parse) is { } dataProblem)
+            {
+                Console.Error.WriteLine($"icosfl controller: {dataProblem}");
+                return ExitCodes.BadUsage;
+            }
             var redis = await NodeStartup.ConnectAsync(settings, "controller", ct);
             if (redis is null)
                 return ExitCodes.Unreachable;
@@ -50,11 +54,13 @@ public static class ControllerCommand
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
             builder.Services.AddSerilog(IcosFlLogging.CreateLogger(logging.Read(parse, "controller", settings)), dispose: true);
-            builder.Services.AddDeployedController(settings, redis, new ControllerOptions { HeartbeatPatience = parse.GetValue(patience) },
-                new SyntheticNodeData(parse.GetValue(syntheticNode), parse.GetValue(points), parse.GetValue(seed)));
+            // The controller trains nothing but evaluates every global model on its own node's data (synthetic series 0 by default).
+            var (source, described) = data.Register(parse, builder.Services, parse.GetValue(nodeName)!, 0);
+            builder.Services.AddDeployedController(settings, redis,
+                new ControllerOptions { HeartbeatPatience = parse.GetValue(patience), NodeName = parse.GetValue(nodeName)! }, source);
             using var host = builder.Build();
             host.Services.GetRequiredService<ILogger<ControllerOptionsLog>>().LogInformation(
-                "Controller started: broker {Broker}, Redis {Redis}", settings.BrokerForDisplay, settings.Redis);
+                "Controller started: broker {Broker}, Redis {Redis}, data: {NodeData}", settings.BrokerForDisplay, settings.Redis, described);
             await host.RunAsync(ct);
             return ExitCodes.Success;
         });

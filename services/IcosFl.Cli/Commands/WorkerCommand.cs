@@ -1,6 +1,5 @@
 using System.CommandLine;
 using IcosFl.Infrastructure.Logging;
-using IcosFl.Learning.NodeData;
 using IcosFl.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -21,17 +20,13 @@ public static class WorkerCommand
             Description = "Seconds between heartbeats",
             DefaultValueFactory = _ => 10,
         };
-        var syntheticNode = new Option<int?>("--synthetic-node")
-        {
-            Description = "Index of this node's synthetic series (default: derived from the worker id)",
-        };
-        var points = new Option<int>("--points") { Description = "Synthetic points on this node", DefaultValueFactory = _ => 2000 };
-        var seed = new Option<int>("--data-seed") { Description = "Seed of the synthetic data", DefaultValueFactory = _ => 42 };
+        var data = new NodeDataOptions();
         var command = new Command("worker", "Host a worker until stopped (SIGTERM/Ctrl-C): heartbeats, local training, evaluation")
         {
-            id, interval, syntheticNode, points, seed,
+            id, interval,
         };
         connection.AddTo(command);
+        data.AddTo(command);
         logging.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -47,33 +42,28 @@ public static class WorkerCommand
                 Console.Error.WriteLine($"icosfl worker: --heartbeat-interval must be positive, got {seconds}");
                 return ExitCodes.BadUsage;
             }
+            if (data.FindProblem(parse) is { } dataProblem)
+            {
+                Console.Error.WriteLine($"icosfl worker: {dataProblem}");
+                return ExitCodes.BadUsage;
+            }
             var redis = await NodeStartup.ConnectAsync(settings, $"worker {workerId}", ct);
             if (redis is null)
                 return ExitCodes.Unreachable;
 
-            var nodeIndex = parse.GetValue(syntheticNode) ?? 1 + (int)(StableHash(workerId) % 1000);
-            var node = new WorkerNode(
-                new WorkerOptions { WorkerId = workerId, HeartbeatInterval = parse.GetValue(interval) },
-                new SyntheticNodeData(nodeIndex, parse.GetValue(points), parse.GetValue(seed)));
             var builder = Host.CreateApplicationBuilder();
+            var (source, described) = data.Register(parse, builder.Services, workerId, NodeDataOptions.StableIndex(workerId));
+            var node = new WorkerNode(new WorkerOptions { WorkerId = workerId, HeartbeatInterval = parse.GetValue(interval) }, source);
             builder.Logging.ClearProviders();
             builder.Services.AddSerilog(IcosFlLogging.CreateLogger(logging.Read(parse, $"worker-{workerId}", settings)), dispose: true);
             builder.Services.AddDeployedWorker(settings, redis, node);
             using var host = builder.Build();
             host.Services.GetRequiredService<ILogger<WorkerNode>>().LogInformation(
-                "Worker {WorkerId} started on {Host}: broker {Broker}, synthetic node {NodeIndex}",
-                workerId, node.Options.Host, settings.BrokerForDisplay, nodeIndex);
+                "Worker {WorkerId} started on {Host}: broker {Broker}, data: {NodeData}",
+                workerId, node.Options.Host, settings.BrokerForDisplay, described);
             await host.RunAsync(ct);
             return ExitCodes.Success;
         });
         return command;
-    }
-
-    private static uint StableHash(string text)
-    {
-        var hash = 2166136261u;
-        foreach (var c in text)
-            hash = (hash ^ c) * 16777619u;
-        return hash;
     }
 }

@@ -1,0 +1,77 @@
+using System.CommandLine;
+using IcosFl.Learning.NodeData;
+using IcosFl.Worker.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IcosFl.Cli.Commands;
+
+/// <summary>
+/// Where a deployed node's own data comes from: its real metrics, collected into a node-local store
+/// (the default), or a synthetic series (demos and tests, where minutes of real samples are too few).
+/// </summary>
+public sealed class NodeDataOptions
+{
+    public Option<string> Data { get; } = new("--data")
+    {
+        Description = "collect: sample this node's metrics every scrape interval into its store (default; $ICOSFL_DATA); " +
+                      "synthetic: a made-up series (demos, tests)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ICOSFL_DATA") is { Length: > 0 } d ? d : "collect",
+    };
+    public Option<string> DataDir { get; } = new("--data-dir")
+    {
+        Description = "Folder of the node-local stores (default: $ICOSFL_DATA_DIR or .icosfl/data)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ICOSFL_DATA_DIR") is { Length: > 0 } d ? d : Path.Combine(".icosfl", "data"),
+    };
+    public Option<double> ScrapeInterval { get; } = new("--scrape-interval")
+    {
+        Description = "Seconds between metric samples (with --data collect)",
+        DefaultValueFactory = _ => 3,
+    };
+    public Option<int?> SyntheticNode { get; } = new("--synthetic-node")
+    {
+        Description = "With --data synthetic: index of the series (default: derived from the node name)",
+    };
+    public Option<int> Points { get; } = new("--points") { Description = "With --data synthetic: points held", DefaultValueFactory = _ => 2000 };
+    public Option<int> Seed { get; } = new("--data-seed") { Description = "With --data synthetic: seed", DefaultValueFactory = _ => 42 };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Data);
+        command.Options.Add(DataDir);
+        command.Options.Add(ScrapeInterval);
+        command.Options.Add(SyntheticNode);
+        command.Options.Add(Points);
+        command.Options.Add(Seed);
+    }
+
+    /// <summary>Why the options cannot work, or null.</summary>
+    public string? FindProblem(ParseResult parse) => parse.GetValue(Data) switch
+    {
+        "collect" => new MetricsCollectionOptions { ScrapeInterval = parse.GetValue(ScrapeInterval) }.FindProblem(),
+        "synthetic" => parse.GetValue(Points) < 1 ? $"--points must be positive, got {parse.GetValue(Points)}" : null,
+        var other => $"--data must be 'collect' or 'synthetic', got '{other}'",
+    };
+
+    /// <summary>Registers the node's data source (and, when collecting, the scrape service); returns a description for the log.</summary>
+    public (INodeDataSource Source, string Description) Register(ParseResult parse, IServiceCollection services, string node, int defaultSyntheticIndex)
+    {
+        if (parse.GetValue(Data) == "synthetic")
+        {
+            var index = parse.GetValue(SyntheticNode) ?? defaultSyntheticIndex;
+            return (new SyntheticNodeData(index, parse.GetValue(Points), parse.GetValue(Seed)),
+                $"synthetic series {index} ({parse.GetValue(Points)} points)");
+        }
+        var store = new FileNodeStore(parse.GetValue(DataDir)!, node);
+        services.AddNodeMetricsCollection(store, new MetricsCollectionOptions { ScrapeInterval = parse.GetValue(ScrapeInterval) });
+        return (store, $"metrics collected every {parse.GetValue(ScrapeInterval)} s into {store.Directory}");
+    }
+
+    /// <summary>FNV-1a, stable across processes, to spread node names over synthetic series.</summary>
+    public static int StableIndex(string name)
+    {
+        var hash = 2166136261u;
+        foreach (var c in name)
+            hash = (hash ^ c) * 16777619u;
+        return 1 + (int)(hash % 1000);
+    }
+}
