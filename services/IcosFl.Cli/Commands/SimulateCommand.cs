@@ -35,7 +35,7 @@ public static class SimulateCommand
         var adversary = new Option<string[]>("--adversary")
         {
             Description = "Make a worker send a harmful update, for robustness tests (repeatable): " +
-                          "worker-N=scale:K (global + K x delta), worker-N=sign-flip (global - delta), worker-N=nan",
+                          "worker-N=scale:K (global + K x delta), worker-N=sign-flip[:K] (global - K x delta, K = 1 by default), worker-N=nan",
             AllowMultipleArgumentsPerToken = false,
         };
 

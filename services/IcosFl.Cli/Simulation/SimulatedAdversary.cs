@@ -9,7 +9,7 @@ public enum AdversaryKind
     /// <summary>Sends global + K·delta (delta = trained - global): a boosted (model-replacement style) update.</summary>
     Scale,
 
-    /// <summary>Sends global - delta: the update pointing the other way.</summary>
+    /// <summary>Sends global - K·delta (K = 1 unless given): the update pointing the other way, optionally boosted.</summary>
     SignFlip,
 
     /// <summary>Sends NaN in every weight, as diverged training would.</summary>
@@ -18,19 +18,19 @@ public enum AdversaryKind
 
 /// <summary>
 /// One simulated adversary, as given to <c>icosfl simulate --adversary worker-N=KIND</c>:
-/// <c>scale:K</c>, <c>sign-flip</c> or <c>nan</c>. Simulation only: it tests how strategies and
+/// <c>scale:K</c>, <c>sign-flip</c>, <c>sign-flip:K</c> or <c>nan</c>. Simulation only: it tests how strategies and
 /// update validation withstand a node that sends a harmful update.
 /// </summary>
 public sealed record SimulatedAdversary(AdversaryKind Kind, double Factor = 1)
 {
-    public const string Usage = "worker-N=KIND with KIND one of scale:K (K a finite number), sign-flip, nan";
+    public const string Usage = "worker-N=KIND with KIND one of scale:K (K a finite number), sign-flip, sign-flip:K (K > 0), nan";
 
     /// <summary>The update this adversary sends instead of the honest <paramref name="trained"/> weights.</summary>
     public ModelWeights Apply(ModelWeights global, ModelWeights trained)
     {
         ArgumentNullException.ThrowIfNull(global);
         ArgumentNullException.ThrowIfNull(trained);
-        var factor = Kind == AdversaryKind.SignFlip ? -1.0 : Factor;
+        var factor = Kind == AdversaryKind.SignFlip ? -Factor : Factor;
         var tensors = trained.Tensors.Select((t, i) =>
         {
             var data = new float[t.Data.Length];
@@ -54,7 +54,7 @@ public sealed record SimulatedAdversary(AdversaryKind Kind, double Factor = 1)
     public override string ToString() => Kind switch
     {
         AdversaryKind.Scale => "scale:" + Factor.ToString("R", CultureInfo.InvariantCulture),
-        AdversaryKind.SignFlip => "sign-flip",
+        AdversaryKind.SignFlip => Factor == 1 ? "sign-flip" : "sign-flip:" + Factor.ToString("R", CultureInfo.InvariantCulture),
         _ => "nan",
     };
 
@@ -83,6 +83,14 @@ public sealed record SimulatedAdversary(AdversaryKind Kind, double Factor = 1)
                 return new SimulatedAdversary(AdversaryKind.SignFlip);
             case "nan":
                 return new SimulatedAdversary(AdversaryKind.NaN);
+        }
+
+        if (kind.StartsWith("sign-flip:", StringComparison.OrdinalIgnoreCase))
+        {
+            var factor = kind["sign-flip:".Length..];
+            if (double.TryParse(factor, NumberStyles.Float, CultureInfo.InvariantCulture, out var k) && double.IsFinite(k) && k > 0)
+                return new SimulatedAdversary(AdversaryKind.SignFlip, k);
+            throw new FormatException($"--adversary '{text}': sign-flip factor '{factor}' is not a finite number > 0 (e.g. sign-flip:4)");
         }
 
         if (kind.StartsWith("scale:", StringComparison.OrdinalIgnoreCase))
