@@ -20,13 +20,13 @@ public sealed class RobustnessRuns
     {
         NumServerRounds = 4,
         LocalEpochs = 2,
-        LearningRate = 0.01,
+        LearningRate = 0.005,
         Seed = 42,
         NumMaliciousClients = 1,
     };
 
     public const int Workers = 5;
-    public const int Points = 800;
+    public const int Points = 1200;
 
     private readonly ConcurrentDictionary<string, Lazy<Task<SimulationReport>>> runs = new();
 
