@@ -41,6 +41,15 @@ public sealed class Simulated_adversaries
     }
 
     [Fact]
+    public void Should_boost_a_flipped_delta_by_its_factor()
+    {
+        var (_, adversary) = SimulatedAdversary.Parse("worker-5=sign-flip:4");
+
+        Assert.Equal([-1f, -6f, 1.5f], Flat(adversary.Apply(Global, Trained)));
+        Assert.Equal("sign-flip:4", adversary.ToString());
+    }
+
+    [Fact]
     public void Should_send_nan_in_every_weight_and_leave_the_inputs_alone()
     {
         var (_, adversary) = SimulatedAdversary.Parse("worker-1=nan");
@@ -72,6 +81,7 @@ public sealed class Simulated_adversaries
     [InlineData("worker-0=nan", "'worker-0' is not a simulated worker id")]
     [InlineData("worker-5=scale:", "scale factor '' is not a finite number")]
     [InlineData("worker-5=scale:inf", "scale factor 'inf' is not a finite number")]
+    [InlineData("worker-5=sign-flip:0", "sign-flip factor '0' is not a finite number > 0")]
     [InlineData("worker-5=flip", "unknown kind 'flip'")]
     public void Should_refuse_a_malformed_value_quoting_it(string text, string expected)
     {
