@@ -74,12 +74,15 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
             return;
         }
 
-        // (global, trained) -> what is sent; only simulated adversaries rewrite it.
-        var outgoing = node.Adversary is { } adversary ? adversary(global, result.Weights) : result.Weights;
         WeightsPayload payload;
         try
         {
-            payload = await transport.PackAsync(outgoing, $"{m.RoundId:N}:{node.WorkerId}", context.CancellationToken);
+            var key = $"{m.RoundId:N}:{node.WorkerId}";
+            // Only simulated adversaries rewrite the update (global, trained) -> sent, and they send it
+            // unchecked so that NaN reaches the controller's validation; every real worker packs strictly.
+            payload = node.Adversary is { } adversary
+                ? await transport.PackUncheckedAsync(adversary(global, result.Weights), key, context.CancellationToken)
+                : await transport.PackAsync(result.Weights, key, context.CancellationToken);
         }
         catch (WeightPayloadException e)
         {

@@ -42,7 +42,18 @@ public static class WeightCodec
         "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool",
     };
 
-    public static byte[] Encode(ModelWeights weights)
+    /// <summary>Encodes; NaN or infinite values are refused (a <see cref="WeightPayloadException"/> naming the tensor).</summary>
+    public static byte[] Encode(ModelWeights weights) => Encode(weights, refuseNonFinite: true);
+
+    /// <summary>
+    /// Encodes like <see cref="Encode(ModelWeights)"/> but lets NaN and infinities through; names, shapes and
+    /// sizes are still checked. Only for simulated adversaries (<c>icosfl simulate --adversary worker-N=nan</c>),
+    /// which must get non-finite values onto the wire so that the receiver's checks are exercised: a real
+    /// worker never sends what <see cref="Decode"/> would refuse.
+    /// </summary>
+    public static byte[] EncodeUnchecked(ModelWeights weights) => Encode(weights, refuseNonFinite: false);
+
+    private static byte[] Encode(ModelWeights weights, bool refuseNonFinite)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var tensors = weights.Tensors ?? throw new WeightPayloadException("model weights have no tensor list");
@@ -92,7 +103,7 @@ public static class WeightCodec
             {
                 var destination = writer.GetSpan(byteCount)[..byteCount];
                 var nonFinite = CopyOut(tensor.Data, destination);
-                if (nonFinite >= 0)
+                if (nonFinite >= 0 && refuseNonFinite)
                 {
                     throw NonFinite(tensor.Data[nonFinite], nonFinite, i, tensor.Name);
                 }

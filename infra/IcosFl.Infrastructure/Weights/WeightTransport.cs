@@ -19,10 +19,24 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
     /// Encodes; inline when the encoding is at most the threshold, else stored under
     /// "icosfl:weights:{keyHint}:{checksum}" and referenced by that key.
     /// </summary>
-    public async Task<WeightsPayload> PackAsync(ModelWeights weights, string keyHint, CancellationToken cancellationToken = default)
+    public Task<WeightsPayload> PackAsync(ModelWeights weights, string keyHint, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(keyHint);
-        var encoded = WeightCodec.Encode(weights);
+        return PackEncodedAsync(WeightCodec.Encode(weights), keyHint, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="PackAsync"/> with <see cref="WeightCodec.EncodeUnchecked"/>: NaN and infinities go out as they are.
+    /// Only for simulated adversaries, so that the controller's validation meets them.
+    /// </summary>
+    public Task<WeightsPayload> PackUncheckedAsync(ModelWeights weights, string keyHint, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(keyHint);
+        return PackEncodedAsync(WeightCodec.EncodeUnchecked(weights), keyHint, cancellationToken);
+    }
+
+    private async Task<WeightsPayload> PackEncodedAsync(byte[] encoded, string keyHint, CancellationToken cancellationToken)
+    {
         var checksum = Checksum(encoded);
         if (encoded.Length <= options.InlineThresholdBytes)
         {

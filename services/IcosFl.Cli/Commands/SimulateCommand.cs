@@ -32,10 +32,17 @@ public static class SimulateCommand
             DefaultValueFactory = _ => LogEventLevel.Warning,
         };
 
+        var adversary = new Option<string[]>("--adversary")
+        {
+            Description = "Make a worker send a harmful update, for robustness tests (repeatable): " +
+                          "worker-N=scale:K (global + K x delta), worker-N=sign-flip[:K] (global - K x delta, K = 1 by default), worker-N=nan",
+            AllowMultipleArgumentsPerToken = false,
+        };
+
         var command = new Command("simulate",
             "Run a federation in this process: the controller and N workers on MassTransit's in-memory transport, no servers needed")
         {
-            workers, rounds, runConfig, seed, json, points, logLevel,
+            workers, rounds, runConfig, seed, json, points, logLevel, adversary,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -54,8 +61,28 @@ public static class SimulateCommand
                 Console.Error.WriteLine($"icosfl simulate: {e.Message}");
                 return ExitCodes.BadUsage;
             }
+            var adversaries = new Dictionary<string, SimulatedAdversary>();
+            foreach (var text in parse.GetValue(adversary) ?? [])
+            {
+                try
+                {
+                    var (workerId, kind) = SimulatedAdversary.Parse(text);
+                    if (!adversaries.TryAdd(workerId, kind))
+                    {
+                        Console.Error.WriteLine($"icosfl simulate: --adversary {workerId} is given twice ({adversaries[workerId]} and {kind}); one kind per worker");
+                        return ExitCodes.BadUsage;
+                    }
+                }
+                catch (FormatException e)
+                {
+                    Console.Error.WriteLine($"icosfl simulate: {e.Message}");
+                    return ExitCodes.BadUsage;
+                }
+            }
+
             var options = new SimulationOptions
             {
+                Adversaries = adversaries,
                 Workers = parse.GetValue(workers),
                 RunConfig = config,
                 Points = parse.GetValue(points),

@@ -30,7 +30,10 @@ public static class EmbeddedFederation
 
         progress.WriteLine(
             $"simulating federation {federationId}: {options.Workers} workers with synthetic {config.Metric} data " +
-            $"({options.Points} points each), {config.NumServerRounds} rounds of {config.Strategy}");
+            $"({options.Points} points each), {config.NumServerRounds} rounds of {config.Strategy}" +
+            (options.Adversaries.Count == 0
+                ? ""
+                : "; adversaries: " + string.Join(", ", options.AdversariesInWorkerOrder.Select(a => $"{a.Key} {a.Value}"))));
         await host.StartAsync(cancellationToken);
         try
         {
@@ -49,10 +52,11 @@ public static class EmbeddedFederation
                 Data = "synthetic",
                 Workers = options.Workers,
                 Strategy = config.Strategy,
+                Adversaries = options.AdversariesInWorkerOrder.ToDictionary(a => a.Key, a => a.Value.ToString()),
                 State = state,
                 Reason = reason,
                 Rounds = rounds.Select(r => new SimulatedRound(r.Round, r.Participants.Count, r.TrainLoss, r.EvalLoss,
-                    r.CentralizedEval?.Rmse, r.DurationMs, r.Rejected.Select(x => x.WorkerId).ToList())).ToList(),
+                    r.CentralizedEval?.Rmse, r.DurationMs, r.Rejected)).ToList(),
                 Final = last is null ? null : new FinalEvaluation(last.Mse, last.Rmse, last.Mae, last.PersistenceRmse),
                 DurationMs = stopwatch.Elapsed.TotalMilliseconds,
             };
@@ -80,7 +84,8 @@ public static class EmbeddedFederation
         var workers = Enumerable.Range(1, options.Workers)
             .Select(i => new WorkerNode(
                 new WorkerOptions { WorkerId = $"worker-{i}", Host = "simulated", HeartbeatInterval = options.HeartbeatInterval },
-                new SyntheticNodeData(i, options.Points, config.Seed)))
+                new SyntheticNodeData(i, options.Points, config.Seed),
+                options.Adversaries.GetValueOrDefault($"worker-{i}") is { } adversary ? adversary.Apply : null))
             .ToList();
         builder.Services.AddSingleton<INodeDataSource>(new SyntheticNodeData(0, options.Points, config.Seed));
         builder.Services.AddSingleton<IClaimCheckStore, InMemoryClaimCheckStore>();

@@ -1,4 +1,5 @@
 using IcosFl.Contracts;
+using IcosFl.Controller.Strategies;
 using Serilog.Events;
 
 namespace IcosFl.Cli.Simulation;
@@ -16,6 +17,13 @@ public sealed record SimulationOptions
     /// <summary>Seconds between simulated heartbeats.</summary>
     public double HeartbeatInterval { get; init; } = 2;
 
+    /// <summary>Workers (worker-1..worker-N) that send harmful updates instead of their trained weights; empty by default.</summary>
+    public IReadOnlyDictionary<string, SimulatedAdversary> Adversaries { get; init; } = new Dictionary<string, SimulatedAdversary>();
+
+    /// <summary>The adversaries in worker order, as "worker-5=scale:100".</summary>
+    public IEnumerable<KeyValuePair<string, SimulatedAdversary>> AdversariesInWorkerOrder =>
+        Adversaries.OrderBy(a => WorkerNumber(a.Key) ?? int.MaxValue).ThenBy(a => a.Key, StringComparer.Ordinal);
+
     /// <summary>Why this simulation cannot run as asked, or null.</summary>
     public string? FindProblem()
     {
@@ -30,6 +38,25 @@ public sealed record SimulationOptions
             return $"--workers {Workers} is below min-fit-clients={RunConfig.MinFitClients}; start more workers or lower min-fit-clients";
         if (Points < 1)
             return $"--points must be positive, got {Points}";
+        foreach (var (workerId, adversary) in AdversariesInWorkerOrder)
+        {
+            if (WorkerNumber(workerId) is not { } n || n < 1 || n > Workers)
+                return $"--adversary {workerId}={adversary}: no such worker; the simulated workers are worker-1..worker-{Workers}";
+        }
+
+        try
+        {
+            // The strategy's own keys (multikrum's num-clients-to-keep, ...) are checked before anything starts.
+            StrategyFactory.Create(RunConfig);
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
+
         return null;
     }
+
+    private static int? WorkerNumber(string workerId) =>
+        workerId.StartsWith("worker-", StringComparison.Ordinal) && int.TryParse(workerId["worker-".Length..], out var n) ? n : null;
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using IcosFl.Contracts;
 
 namespace IcosFl.Cli.Simulation;
 
@@ -12,6 +13,8 @@ public sealed record SimulationReport
     public required string Data { get; init; }
     public required int Workers { get; init; }
     public required string Strategy { get; init; }
+    /// <summary>Simulated adversaries by worker id, as given to --adversary ("scale:100", "sign-flip", "nan"); empty when all are honest.</summary>
+    public IReadOnlyDictionary<string, string> Adversaries { get; init; } = new Dictionary<string, string>();
     public required string State { get; init; }
     public string? Reason { get; init; }
     public required IReadOnlyList<SimulatedRound> Rounds { get; init; }
@@ -35,7 +38,7 @@ public sealed record SimulatedRound(
     double? EvalLoss,
     double? CentralizedRmse,
     double DurationMs,
-    IReadOnlyList<string> Rejected);
+    IReadOnlyList<RejectedUpdate> Rejected);
 
 /// <summary>The final global model evaluated on the controller's own (held-out) data, in the metric's units.</summary>
 public sealed record FinalEvaluation(double Mse, double Rmse, double Mae, double PersistenceRmse);

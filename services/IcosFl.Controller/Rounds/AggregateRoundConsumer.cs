@@ -58,9 +58,10 @@ public sealed class AggregateRoundConsumer(
                 throw new AggregationException(
                     $"only {updates.Count} readable updates, min-fit-clients is {m.RunConfig.MinFitClients}");
             result = strategy.AggregateTrain(round, global, updates, serverState);
-            if (result.Used.Count < m.RunConfig.MinFitClients)
+            // Valid, not used: Krum uses one update by design, and min-fit-clients is about how many took part.
+            if (result.ValidCount < m.RunConfig.MinFitClients)
                 throw new AggregationException(
-                    $"only {result.Used.Count} valid updates after validation, min-fit-clients is {m.RunConfig.MinFitClients}; " +
+                    $"only {result.ValidCount} valid updates after validation, min-fit-clients is {m.RunConfig.MinFitClients}; " +
                     string.Join("; ", result.Rejected.Select(r => $"{r.WorkerId}: {r.Reason}")));
         }
         catch (AggregationException e)

@@ -69,7 +69,8 @@ public class FedAvg : IStrategy
             combination.ServerState,
             combination.Used.Select(u => u.WorkerId).ToArray(),
             [.. rejected, .. combination.LeftOut],
-            TrainLoss(combination.Used));
+            TrainLoss(combination.Used),
+            accepted.Count);
     }
 
     /// <summary>

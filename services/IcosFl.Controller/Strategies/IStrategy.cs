@@ -42,12 +42,17 @@ public sealed record ClientEvaluation(string WorkerId, EvaluationMetrics Metrics
 /// <param name="Used">Workers whose updates went into <see cref="Global"/>.</param>
 /// <param name="Rejected">Updates left out, each with its reason.</param>
 /// <param name="TrainLoss">Example-weighted mean training loss of the used updates.</param>
+/// <param name="ValidCount">
+/// Updates that passed validation: the used ones plus those the strategy chose to leave out (Krum keeps
+/// one). What min-fit-clients is checked against, since a selecting strategy uses fewer by design.
+/// </param>
 public sealed record AggregationResult(
     ModelWeights Global,
     ModelWeights? ServerState,
     IReadOnlyList<string> Used,
     IReadOnlyList<RejectedUpdate> Rejected,
-    double TrainLoss);
+    double TrainLoss,
+    int ValidCount);
 
 /// <param name="Loss">Example-weighted mean MSE (metric units), null when nobody evaluated.</param>
 public sealed record EvaluationSummary(double? Loss, EvaluationMetrics? Metrics, IReadOnlyList<string> Evaluators);
