@@ -12,6 +12,7 @@ root.Subcommands.Add(LsCommand.Create());
 root.Subcommands.Add(StopCommand.Create());
 root.Subcommands.Add(DataCommand.Create());
 root.Subcommands.Add(ExperimentCommand.Create());
+root.Subcommands.Add(RunConfigCommand.Create());
 
 var parseResult = root.Parse(args);
 if (parseResult.Errors.Count > 0)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using IcosFl.Contracts;
+using IcosFl.Controller.Federations;
 using MassTransit;
 
 namespace IcosFl.Cli.Commands;
@@ -15,12 +16,16 @@ public static class StartCommand
         connection.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            RunConfig config;
+            var id = NewId.NextGuid();
+            StartFederation message;
             try
             {
-                config = RunConfigParser.Parse(parse.GetValue(runConfig));
+                // The controller's own validation, run here first so a bad config is exit 2, not a fault later.
+                var config = RunConfigParser.Parse(parse.GetValue(runConfig));
+                message = new StartFederation { FederationId = id, RunConfig = config, RequestedBy = Environment.UserName };
+                StartFederationConsumer.Resolve(message);
             }
-            catch (RunConfigException e)
+            catch (Exception e) when (e is RunConfigException or InvalidFederationRequestException)
             {
                 Console.Error.WriteLine($"icosfl start: {e.Message}");
                 return ExitCodes.BadUsage;
@@ -31,10 +36,9 @@ public static class StartCommand
                 Console.Error.WriteLine($"icosfl start: {problem}");
                 return ExitCodes.Unreachable;
             }
-            var id = NewId.NextGuid();
             try
             {
-                await Publishing.PublishAsync(settings, new StartFederation { FederationId = id, RunConfig = config, RequestedBy = Environment.UserName }, ct);
+                await Publishing.PublishAsync(settings, message, ct);
             }
             catch (NobodyListeningException e)
             {

@@ -73,10 +73,10 @@ public sealed class DeployedFleet : IAsyncDisposable
     }
 
     public Process StartController(params string[] extra) =>
-        Start("controller", ["controller", .. extra]);
+        Start("controller", ["controller", "--data", "synthetic", .. extra]);
 
     public Process StartWorker(string id, params string[] extra) =>
-        Start(id, ["worker", "--id", id, "--heartbeat-interval", "1", .. extra]);
+        Start(id, ["worker", "--id", id, "--heartbeat-interval", "1", "--data", "synthetic", .. extra]);
 
     private Process Start(string name, string[] args)
     {
