@@ -1,8 +1,4 @@
 using System.CommandLine;
-using IcosFl.Controller;
-using IcosFl.Controller.Status;
-using IcosFl.Controller.Workers;
-using IcosFl.Infrastructure.Messaging;
 
 namespace IcosFl.Cli.Commands;
 
@@ -17,19 +13,10 @@ public static class LsCommand
         command.SetAction(async (parse, ct) =>
         {
             var settings = connection.Read(parse);
-            StackExchange.Redis.IConnectionMultiplexer redis;
-            try
-            {
-                redis = await Reachability.ConnectRedisAsync(settings, NodeStartup.ConnectTimeout);
-            }
-            catch (UnreachableException e)
-            {
-                Console.Error.WriteLine($"icosfl ls: {e.Message}");
+            using var reading = await StatusReading.OpenAsync(settings, "ls");
+            if (reading is null)
                 return ExitCodes.Unreachable;
-            }
-            using var _ = redis;
-            var reader = new FederationStatusReader(new RedisSagaReader(redis), new RedisWorkerRegistry(redis), new ControllerOptions(),
-                TimeProvider.System);
+            var reader = reading.Reader;
             var all = await reader.ListAsync();
             if (parse.GetValue(json))
                 Console.Out.WriteLine(CliJson.Serialize(all.Select(f => new

@@ -1,9 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using IcosFl.Controller;
 using IcosFl.Controller.Status;
-using IcosFl.Controller.Workers;
-using IcosFl.Infrastructure.Messaging;
 
 namespace IcosFl.Cli.Commands;
 
@@ -21,19 +18,10 @@ public static class StatusCommand
         command.SetAction(async (parse, ct) =>
         {
             var settings = connection.Read(parse);
-            StackExchange.Redis.IConnectionMultiplexer redis;
-            try
-            {
-                redis = await Reachability.ConnectRedisAsync(settings, NodeStartup.ConnectTimeout);
-            }
-            catch (UnreachableException e)
-            {
-                Console.Error.WriteLine($"icosfl status: {e.Message}");
+            using var reading = await StatusReading.OpenAsync(settings, "status", parse.GetValue(patience));
+            if (reading is null)
                 return ExitCodes.Unreachable;
-            }
-            using var _ = redis;
-            var reader = new FederationStatusReader(new RedisSagaReader(redis), new RedisWorkerRegistry(redis),
-                new ControllerOptions { HeartbeatPatience = parse.GetValue(patience) }, TimeProvider.System);
+            var reader = reading.Reader;
             var federationId = parse.GetValue(id);
             string? lastPrinted = null;
             while (true)
