@@ -31,7 +31,9 @@ public static class WorkerCommand
         command.SetAction(async (parse, ct) =>
         {
             var settings = connection.Read(parse);
-            var workerId = parse.GetValue(id) ?? Environment.GetEnvironmentVariable("ICOSFL_WORKER_ID") ?? Environment.MachineName;
+            var workerId = parse.GetValue(id)
+                ?? (Environment.GetEnvironmentVariable("ICOSFL_WORKER_ID") is { Length: > 0 } fromEnvironment ? fromEnvironment : null)
+                ?? Environment.MachineName;
             if (string.IsNullOrWhiteSpace(workerId) || workerId.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
             {
                 Console.Error.WriteLine($"icosfl worker: --id must be a non-empty name without spaces, got '{workerId}'");
