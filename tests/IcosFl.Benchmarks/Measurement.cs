@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Text.Encodings.Web;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using System.Text.Json.Serialization;
 
 namespace IcosFl.Benchmarks;
@@ -13,7 +15,7 @@ public sealed record SuiteResult(
     [property: JsonPropertyName("target")] string Target,
     [property: JsonPropertyName("meetsTarget")] bool MeetsTarget)
 {
-    public string ToJson() => JsonSerializer.Serialize(this);
+    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
     public void WriteTable(TextWriter writer)
     {
@@ -58,4 +60,16 @@ public static class Measure
         }
         return times;
     }
+}
+
+public static class BenchLogging
+{
+    /// <summary>
+    /// Errors only, on stderr: stdout holds the figures (JSON with --json). Saga concurrency retries are
+    /// warnings and part of what is measured, not news.
+    /// </summary>
+    public static ILoggingBuilder QuietOnStandardError(this ILoggingBuilder logging) => logging
+        .ClearProviders()
+        .SetMinimumLevel(LogLevel.Error)
+        .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
 }

@@ -127,7 +127,7 @@ public static class OverheadSuite
     private static async Task<IHost> StartControllerAsync(BenchServers servers, IConnectionMultiplexer redis)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.QuietOnStandardError();
         builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
         builder.Services.AddDeployedController(new ConnectionSettings { Broker = servers.Broker.ToString(), Redis = servers.Redis }, redis,
             new ControllerOptions { QuorumPollInterval = TimeSpan.FromMilliseconds(200) }, new NoNodeData());
@@ -139,7 +139,7 @@ public static class OverheadSuite
     private static async Task<IHost> StartFleetAsync(BenchServers servers, string[] workerIds, Observations observed)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.QuietOnStandardError();
         builder.Services.AddSingleton(observed);
         builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
         builder.Services.AddMassTransit(x =>

@@ -104,7 +104,7 @@ public static class TransferSuite
         ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs)>> arrivals)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.QuietOnStandardError();
         builder.Services.AddSingleton(transport).AddSingleton(arrivals);
         builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
         builder.Services.AddMassTransit(x =>
