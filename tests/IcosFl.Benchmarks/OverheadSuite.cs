@@ -1,0 +1,319 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using IcosFl.Contracts;
+using IcosFl.Controller;
+using IcosFl.Infrastructure.Messaging;
+using IcosFl.Learning.NodeData;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+using StackExchange.Redis;
+
+namespace IcosFl.Benchmarks;
+
+/// <summary>
+/// What a round costs beyond training: the deployed controller (federation and round sagas in Redis,
+/// the aggregator, the Redis scheduler) over RabbitMQ, with N workers whose trainer is a no-op (they
+/// answer RoundStarted with the global weights at once, and EvaluationRequested likewise). Since the
+/// slowest training takes 0 ms, the round's own duration (RoundCompleted.DurationMs: opened to
+/// completed, train and evaluate phases) is its overhead. Baseline: the same two fan-out/fan-in
+/// exchanges of N messages done with RabbitMQ.Client alone.
+/// </summary>
+public static class OverheadSuite
+{
+    private const double TargetMs = 200;
+    private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(2);
+
+    public static async Task<SuiteResult> RunAsync(BenchServers servers, bool quick)
+    {
+        int[] fleetSizes = [1, 10, 50, 100];
+        var rounds = quick ? 4 : 11; // the first round is a warm-up and not counted
+        var run = Guid.NewGuid().ToString("N")[..6];
+        var ids = fleetSizes.ToDictionary(n => n, n => Enumerable.Range(1, n).Select(i => $"bench-{run}-{n}-{i}").ToArray());
+        using var redis = await ConnectionMultiplexer.ConnectAsync(servers.Redis);
+        var observed = new Observations();
+
+        using var controller = await StartControllerAsync(servers, redis);
+        using var fleet = await StartFleetAsync(servers, ids.Values.SelectMany(x => x).ToArray(), observed);
+        var bus = fleet.Services.GetRequiredService<IBus>();
+        await using var raw = await RawFanOut.OpenAsync(servers.Broker);
+
+        var rows = new List<IReadOnlyDictionary<string, object>>();
+        double lastOverhead = 0, lastBaseline = 0;
+        foreach (var n in fleetSizes)
+        {
+            using var heartbeats = new CancellationTokenSource();
+            var beating = BeatAsync(bus, ids[n], heartbeats.Token);
+            var federation = Guid.NewGuid();
+            var done = observed.Expect(federation);
+            var wall = Stopwatch.StartNew();
+            await bus.Publish(new StartFederation
+            {
+                FederationId = federation,
+                RequestedBy = "benchmark",
+                RunConfigText = $"num-server-rounds={rounds} min-fit-clients={n} min-available-clients={n} min-evaluate-clients={n} "
+                    + "fraction-fit=1 fraction-evaluate=1 round-timeout=60",
+            });
+            var outcome = await done.WaitAsync(TimeSpan.FromMinutes(5));
+            wall.Stop();
+            await heartbeats.CancelAsync();
+            await beating;
+            // Goodbyes, so the next fleet size's federation does not wait for or select these workers.
+            foreach (var id in ids[n])
+                await bus.Publish(new WorkerStopping { WorkerId = id, Timestamp = DateTimeOffset.UtcNow });
+            if (outcome.Failure is { } failure)
+                throw new InvalidOperationException($"overhead: the federation of {n} workers failed: {failure}");
+
+            var counted = outcome.Rounds.Where(r => r.Round > 1).ToList();
+            if (counted.Any(r => r.Participants.Count != n))
+                throw new InvalidOperationException($"overhead: a round of {n} workers aggregated {string.Join(",", counted.Select(r => r.Participants.Count))} updates");
+            var overhead = Measure.Median(counted.Select(r => r.DurationMs).ToList());
+            var baselineTimes = await Measure.RepeatAsync(quick ? 5 : 11, () => raw.TwoPhasesAsync(n));
+            var baseline = Measure.Median(baselineTimes);
+            rows.Add(new Dictionary<string, object>
+            {
+                ["workers"] = n,
+                ["rounds_measured"] = counted.Count,
+                ["round_median_ms"] = overhead,
+                ["round_max_ms"] = counted.Max(r => r.DurationMs),
+                ["slowest_training_ms"] = 0.0,
+                ["overhead_ms"] = overhead,
+                ["raw_fanout_ms"] = baseline,
+                ["overhead_vs_raw"] = overhead / baseline,
+                ["federation_wall_s"] = wall.Elapsed.TotalSeconds,
+            });
+            (lastOverhead, lastBaseline) = (overhead, baseline);
+        }
+
+        await fleet.StopAsync();
+        await controller.StopAsync();
+        return new SuiteResult("overhead", rows, lastOverhead / lastBaseline,
+            $"round overhead / raw RabbitMQ.Client two-phase fan-out at {fleetSizes[^1]} workers (overhead {lastOverhead:0} ms)",
+            $"overhead <= {TargetMs} ms per round at 100 workers", lastOverhead <= TargetMs);
+    }
+
+    private static async Task BeatAsync(IBus bus, string[] ids, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(HeartbeatInterval);
+        do
+        {
+            foreach (var id in ids)
+            {
+                await bus.Publish(new WorkerHeartbeat
+                {
+                    WorkerId = id, Host = Environment.MachineName, DataPoints = new Dictionary<string, int> { ["cpu_usage"] = 1000 },
+                    Timestamp = DateTimeOffset.UtcNow, IntervalSeconds = HeartbeatInterval.TotalSeconds,
+                }, CancellationToken.None);
+            }
+        }
+        while (await NextTick(timer, cancellationToken));
+    }
+
+    private static async Task<bool> NextTick(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<IHost> StartControllerAsync(BenchServers servers, IConnectionMultiplexer redis)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.QuietOnStandardError();
+        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
+        builder.Services.AddDeployedController(new ConnectionSettings { Broker = servers.Broker.ToString(), Redis = servers.Redis }, redis,
+            new ControllerOptions { QuorumPollInterval = TimeSpan.FromMilliseconds(200) }, new NoNodeData());
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    private static async Task<IHost> StartFleetAsync(BenchServers servers, string[] workerIds, Observations observed)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.QuietOnStandardError();
+        builder.Services.AddSingleton(observed);
+        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
+        builder.Services.AddMassTransit(x =>
+        {
+            x.AddConsumer<NoOpTrainer>();
+            x.AddConsumer<NoOpEvaluator>();
+            x.AddConsumer<FederationObserver>();
+            x.UsingRabbitMq((context, cfg) =>
+            {
+                cfg.Host(servers.Broker);
+                cfg.UseIcosFlTopology();
+                // Every worker of the fleet in one queue, bound by each worker's id exactly as a worker's own queue is.
+                cfg.ReceiveEndpoint($"icosfl-bench-fleet-{Guid.NewGuid():N}", e =>
+                {
+                    e.AutoDelete = true;
+                    e.Durable = false;
+                    e.PrefetchCount = 64;
+                    e.ConfigureConsumeTopology = false;
+                    foreach (var id in workerIds)
+                        e.BindAddressedToWorker(id);
+                    e.ConfigureConsumer<NoOpTrainer>(context);
+                    e.ConfigureConsumer<NoOpEvaluator>(context);
+                });
+                cfg.ReceiveEndpoint($"icosfl-bench-observer-{Guid.NewGuid():N}", e =>
+                {
+                    e.AutoDelete = true;
+                    e.Durable = false;
+                    e.ConfigureConsumer<FederationObserver>(context);
+                });
+            });
+        });
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    public sealed class NoOpTrainer : IConsumer<RoundStarted>
+    {
+        public Task Consume(ConsumeContext<RoundStarted> context) => context.Publish(new WeightUpdateSubmitted
+        {
+            FederationId = context.Message.FederationId, RoundId = context.Message.RoundId, Round = context.Message.Round,
+            WorkerId = context.Message.WorkerId, Weights = context.Message.GlobalWeights, NumExamples = 100,
+            Metrics = new TrainMetrics(0.1, 1, 0),
+        });
+    }
+
+    public sealed class NoOpEvaluator : IConsumer<EvaluationRequested>
+    {
+        public Task Consume(ConsumeContext<EvaluationRequested> context) => context.Publish(new EvaluationReported
+        {
+            FederationId = context.Message.FederationId, RoundId = context.Message.RoundId, Round = context.Message.Round,
+            WorkerId = context.Message.WorkerId, Metrics = new EvaluationMetrics(20, 0.1, 0.316, 0.2, 0.2, 0.447, 0.3),
+        });
+    }
+
+    public sealed class FederationObserver(Observations observed)
+        : IConsumer<RoundCompleted>, IConsumer<FederationCompleted>, IConsumer<FederationFailed>
+    {
+        public Task Consume(ConsumeContext<RoundCompleted> context)
+        {
+            observed.Round(context.Message);
+            return Task.CompletedTask;
+        }
+
+        public Task Consume(ConsumeContext<FederationCompleted> context)
+        {
+            observed.Finish(context.Message.FederationId, null);
+            return Task.CompletedTask;
+        }
+
+        public Task Consume(ConsumeContext<FederationFailed> context)
+        {
+            observed.Finish(context.Message.FederationId, context.Message.Reason);
+            return Task.CompletedTask;
+        }
+    }
+
+    public sealed record Outcome(IReadOnlyList<RoundCompleted> Rounds, string? Failure);
+
+    public sealed class Observations
+    {
+        private readonly ConcurrentDictionary<Guid, ConcurrentQueue<RoundCompleted>> _rounds = new();
+        private readonly ConcurrentDictionary<Guid, TaskCompletionSource<Outcome>> _done = new();
+
+        public Task<Outcome> Expect(Guid federation)
+        {
+            _rounds[federation] = new ConcurrentQueue<RoundCompleted>();
+            return _done.GetOrAdd(federation, _ => new TaskCompletionSource<Outcome>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+
+        public void Round(RoundCompleted round)
+        {
+            if (_rounds.TryGetValue(round.FederationId, out var rounds))
+                rounds.Enqueue(round);
+        }
+
+        public void Finish(Guid federation, string? failure)
+        {
+            if (_done.TryGetValue(federation, out var done))
+                done.TrySetResult(new Outcome([.. _rounds[federation]], failure));
+        }
+    }
+
+    /// <summary>The controller's own data: none, so the round does no centralized evaluation (pure messaging).</summary>
+    private sealed class NoNodeData : INodeDataSource
+    {
+        public IReadOnlyList<float>? GetSeries(string metric) => null;
+
+        public IReadOnlyDictionary<string, int> DataPoints() => new Dictionary<string, int>();
+    }
+
+    /// <summary>The baseline: N small messages out to a queue, each answered at once into a reply queue, twice (train, evaluate).</summary>
+    private sealed class RawFanOut : IAsyncDisposable
+    {
+        private static readonly byte[] Body = new byte[2048]; // about a RoundStarted of a small model
+        private readonly IConnection _connection;
+        private readonly IChannel _channel;
+        private readonly IChannel _worker;
+        private readonly string _requests;
+        private readonly string _replies;
+        private int _expected;
+        private int _received;
+        private TaskCompletionSource? _allReplied;
+
+        private RawFanOut(IConnection connection, IChannel channel, IChannel worker, string requests, string replies)
+        {
+            (_connection, _channel, _worker, _requests, _replies) = (connection, channel, worker, requests, replies);
+        }
+
+        public static async Task<RawFanOut> OpenAsync(Uri broker)
+        {
+            var connection = await new ConnectionFactory { Uri = broker }.CreateConnectionAsync();
+            var channel = await connection.CreateChannelAsync();
+            var worker = await connection.CreateChannelAsync();
+            var requests = (await channel.QueueDeclareAsync($"icosfl-bench-raw-req-{Guid.NewGuid():N}", false, true, true)).QueueName;
+            var replies = (await channel.QueueDeclareAsync($"icosfl-bench-raw-rep-{Guid.NewGuid():N}", false, true, true)).QueueName;
+            await worker.BasicQosAsync(0, 64, false);
+            var pipe = new RawFanOut(connection, channel, worker, requests, replies);
+            var answering = new AsyncEventingBasicConsumer(worker);
+            answering.ReceivedAsync += async (_, d) =>
+            {
+                await worker.BasicPublishAsync("", replies, false, new BasicProperties(), d.Body.ToArray());
+                await worker.BasicAckAsync(d.DeliveryTag, false);
+            };
+            await worker.BasicConsumeAsync(requests, false, answering);
+            var collecting = new AsyncEventingBasicConsumer(channel);
+            collecting.ReceivedAsync += (_, _) =>
+            {
+                if (Interlocked.Increment(ref pipe._received) == pipe._expected)
+                    pipe._allReplied?.TrySetResult();
+                return Task.CompletedTask;
+            };
+            await channel.BasicConsumeAsync(replies, true, collecting);
+            return pipe;
+        }
+
+        public async Task TwoPhasesAsync(int n)
+        {
+            for (var phase = 0; phase < 2; phase++)
+            {
+                _allReplied = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _received = 0;
+                _expected = n;
+                for (var i = 0; i < n; i++)
+                    await _channel.BasicPublishAsync("", _requests, false, new BasicProperties { Persistent = true }, Body);
+                await _allReplied.Task.WaitAsync(TimeSpan.FromMinutes(1));
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _worker.DisposeAsync();
+            await _channel.DisposeAsync();
+            await _connection.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,192 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using IcosFl.Contracts;
+using IcosFl.Infrastructure.Redis;
+using IcosFl.Infrastructure.Weights;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+using StackExchange.Redis;
+
+namespace IcosFl.Benchmarks;
+
+/// <summary>
+/// One weight update from pack to unpacked weights through IcosFl's real path (WeightCodec, the Redis
+/// claim check above 1 MiB, a MassTransit WeightUpdateSubmitted over RabbitMQ, a consumer unpacking and
+/// verifying), beside RabbitMQ.Client publishing the same bytes to a queue and a consumer receiving them.
+/// </summary>
+public static class TransferSuite
+{
+    public static async Task<SuiteResult> RunAsync(BenchServers servers, bool quick)
+    {
+        (int Bytes, int Repetitions)[] sizes = quick
+            ? [(1_000_000, 5), (10_000_000, 3), (100_000_000, 2)]
+            : [(1_000_000, 15), (10_000_000, 9), (100_000_000, 5)];
+        using var redis = await ConnectionMultiplexer.ConnectAsync(servers.Redis);
+        var store = new RedisClaimCheckStore(redis);
+        var transport = new WeightTransport(store, new WeightTransportOptions());
+        var arrivals = new ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs)>>();
+        var queue = $"icosfl-bench-transfer-{Guid.NewGuid():N}";
+        using var host = await StartBusAsync(servers, queue, transport, arrivals);
+        var bus = host.Services.GetRequiredService<IBus>();
+
+        await using var raw = await RawPipe.OpenAsync(servers.Broker);
+        var rows = new List<IReadOnlyDictionary<string, object>>();
+        var ratios = new List<double>();
+        foreach (var (bytes, repetitions) in sizes)
+        {
+            var model = Model(bytes / sizeof(float));
+            List<double> packTimes = [], unpackTimes = [];
+            var icosFl = await Measure.RepeatAsync(repetitions, async () =>
+            {
+                var round = Guid.NewGuid();
+                var arrived = new TaskCompletionSource<(ModelWeights, double)>(TaskCreationOptions.RunContinuationsAsynchronously);
+                arrivals[round] = arrived;
+                var packing = Stopwatch.StartNew();
+                var payload = await transport.PackAsync(model, $"bench:{round:N}");
+                packTimes.Add(packing.Elapsed.TotalMilliseconds);
+                await bus.Publish(new WeightUpdateSubmitted
+                {
+                    FederationId = Guid.Empty, RoundId = round, Round = 1, WorkerId = "bench", Weights = payload,
+                    NumExamples = 1, Metrics = new TrainMetrics(0, 1, 0),
+                });
+                var (weights, unpackMs) = await arrived.Task.WaitAsync(TimeSpan.FromMinutes(2));
+                unpackTimes.Add(unpackMs);
+                if (weights.Tensors[0].Data.Length != model.Tensors[0].Data.Length)
+                    throw new InvalidOperationException("transfer: the unpacked model has another shape");
+                if (payload.ClaimCheckKey is { } key)
+                    await store.DeleteAsync(key);
+            });
+
+            var body = MemoryMarshal.AsBytes(model.Tensors[0].Data.AsSpan()).ToArray();
+            var rawTimes = await Measure.RepeatAsync(repetitions, () => raw.RoundTripAsync(body));
+
+            var icosFlMs = Measure.Median(icosFl);
+            var rawMs = Measure.Median(rawTimes);
+            var ratio = rawMs / icosFlMs;
+            ratios.Add(ratio);
+            rows.Add(new Dictionary<string, object>
+            {
+                ["model_MB"] = bytes / 1e6,
+                ["path"] = bytes > new WeightTransportOptions().InlineThresholdBytes ? "claim check" : "inline",
+                ["icosfl_ms"] = icosFlMs,
+                ["icosfl_MB_per_s"] = bytes / 1e6 / (icosFlMs / 1000),
+                ["raw_ms"] = rawMs,
+                ["raw_MB_per_s"] = bytes / 1e6 / (rawMs / 1000),
+                ["throughput_ratio"] = ratio,
+                ["pack_ms"] = Measure.Median(packTimes),
+                ["unpack_ms"] = Measure.Median(unpackTimes),
+                ["runs"] = repetitions,
+            });
+        }
+
+        await host.StopAsync();
+        var worst = ratios.Min();
+        return new SuiteResult("transfer", rows, worst, "lowest IcosFl / raw RabbitMQ.Client throughput over the model sizes",
+            ">= 0.7", worst >= 0.7);
+    }
+
+    /// <summary>A weights-only model of the given float32 count in one tensor (values from a fixed seed).</summary>
+    private static ModelWeights Model(int parameters)
+    {
+        var data = new float[parameters];
+        var random = new Random(parameters);
+        for (var i = 0; i < data.Length; i++)
+            data[i] = (float)(random.NextDouble() - 0.5);
+        return new ModelWeights([new NamedTensor("weights", [parameters], data)]);
+    }
+
+    private static async Task<IHost> StartBusAsync(BenchServers servers, string queue, WeightTransport transport,
+        ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs)>> arrivals)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.QuietOnStandardError();
+        builder.Services.AddSingleton(transport).AddSingleton(arrivals);
+        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
+        builder.Services.AddMassTransit(x =>
+        {
+            x.AddConsumer<UnpackingConsumer>();
+            x.UsingRabbitMq((context, cfg) =>
+            {
+                cfg.Host(servers.Broker);
+                cfg.ReceiveEndpoint(queue, e =>
+                {
+                    e.AutoDelete = true;
+                    e.Durable = false;
+                    e.ConfigureConsumer<UnpackingConsumer>(context);
+                });
+            });
+        });
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    public sealed class UnpackingConsumer(WeightTransport transport, ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs)>> arrivals)
+        : IConsumer<WeightUpdateSubmitted>
+    {
+        public async Task Consume(ConsumeContext<WeightUpdateSubmitted> context)
+        {
+            if (!arrivals.TryRemove(context.Message.RoundId, out var arrived))
+                return; // another process's update on a shared vhost
+            var unpacking = Stopwatch.StartNew();
+            var weights = await transport.UnpackAsync(context.Message.Weights, context.CancellationToken);
+            arrived.SetResult((weights, unpacking.Elapsed.TotalMilliseconds));
+        }
+    }
+
+    /// <summary>The baseline: RabbitMQ.Client 7 publishing bytes to a queue and consuming them (body copied out, as a consumer must).</summary>
+    private sealed class RawPipe : IAsyncDisposable
+    {
+        private readonly IConnection _connection;
+        private readonly IChannel _publish;
+        private readonly IChannel _consume;
+        private readonly string _queue;
+        private TaskCompletionSource<int>? _arrived;
+
+        private RawPipe(IConnection connection, IChannel publish, IChannel consume, string queue)
+        {
+            (_connection, _publish, _consume, _queue) = (connection, publish, consume, queue);
+        }
+
+        public static async Task<RawPipe> OpenAsync(Uri broker)
+        {
+            // RabbitMQ.Client refuses bodies over 64 MiB unless told otherwise.
+            var connection = await new ConnectionFactory { Uri = broker, MaxInboundMessageBodySize = 256 * 1024 * 1024 }.CreateConnectionAsync();
+            var publish = await connection.CreateChannelAsync();
+            var consume = await connection.CreateChannelAsync();
+            var queue = (await consume.QueueDeclareAsync($"icosfl-bench-raw-{Guid.NewGuid():N}", durable: false, exclusive: true, autoDelete: true)).QueueName;
+            await consume.BasicQosAsync(0, 1, false);
+            var pipe = new RawPipe(connection, publish, consume, queue);
+            var consumer = new AsyncEventingBasicConsumer(consume);
+            consumer.ReceivedAsync += async (_, delivery) =>
+            {
+                var copy = delivery.Body.ToArray();
+                await consume.BasicAckAsync(delivery.DeliveryTag, false);
+                pipe._arrived?.TrySetResult(copy.Length);
+            };
+            await consume.BasicConsumeAsync(queue, false, consumer);
+            return pipe;
+        }
+
+        public async Task RoundTripAsync(byte[] body)
+        {
+            _arrived = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+            await _publish.BasicPublishAsync("", _queue, false, new BasicProperties(), body);
+            var length = await _arrived.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            if (length != body.Length)
+                throw new InvalidOperationException($"raw transfer: sent {body.Length} bytes, received {length}");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _publish.DisposeAsync();
+            await _consume.DisposeAsync();
+            await _connection.DisposeAsync();
+        }
+    }
+}

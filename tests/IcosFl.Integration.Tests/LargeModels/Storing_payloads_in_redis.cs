@@ -1,0 +1,134 @@
+using IcosFl.Contracts;
+using IcosFl.Infrastructure.Redis;
+using IcosFl.Infrastructure.Weights;
+using IcosFl.Integration.Tests.Servers;
+using StackExchange.Redis;
+
+namespace IcosFl.Integration.Tests.LargeModels;
+
+/// <summary>RedisClaimCheckStore on the real Redis: chunk layout, time to live, and what a reader sees when entries are gone.</summary>
+[Collection(ServersCollection.Name)]
+public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifetime
+{
+    private const int Chunk = 1024 * 1024;
+    private IConnectionMultiplexer _redis = null!;
+    private readonly string _key = $"icosfl:test:claim:{Guid.NewGuid():N}";
+
+    private IDatabase Db => _redis.GetDatabase();
+
+    public async Task InitializeAsync() => _redis = await ConnectionMultiplexer.ConnectAsync(servers.RedisConfiguration);
+
+    public async Task DisposeAsync()
+    {
+        await new RedisClaimCheckStore(_redis, Chunk).DeleteAsync(_key);
+        _redis.Dispose();
+    }
+
+    [Fact]
+    public async Task A_payload_is_split_into_chunks_under_one_header_and_read_back_byte_for_byte()
+    {
+        var payload = Bytes(5 * Chunk + 123);
+        var store = new RedisClaimCheckStore(_redis, Chunk);
+
+        await store.PutAsync(_key, payload, TimeSpan.FromMinutes(10));
+
+        Assert.Equal("6:5243003", (string?)await Db.StringGetAsync($"{_key}:n"));
+        for (var i = 0; i < 5; i++)
+            Assert.Equal(Chunk, await Db.StringLengthAsync($"{_key}:{i}"));
+        Assert.Equal(123, await Db.StringLengthAsync($"{_key}:5"));
+        Assert.False(await Db.KeyExistsAsync($"{_key}:6"));
+        Assert.Equal(payload, await store.GetAsync(_key));
+    }
+
+    [Fact]
+    public async Task Every_chunk_and_the_header_carry_the_time_to_live()
+    {
+        var store = new RedisClaimCheckStore(_redis, Chunk);
+        await store.PutAsync(_key, Bytes(3 * Chunk), TimeSpan.FromMinutes(10));
+
+        foreach (var suffix in new[] { "n", "0", "1", "2" })
+        {
+            var ttl = await Db.KeyTimeToLiveAsync($"{_key}:{suffix}");
+            Assert.NotNull(ttl);
+            Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(9.5), TimeSpan.FromMinutes(10));
+        }
+    }
+
+    [Fact]
+    public async Task An_expired_entry_is_a_clear_error_naming_the_key_when_the_weights_are_unpacked()
+    {
+        var store = new RedisClaimCheckStore(_redis, Chunk);
+        var transport = new WeightTransport(store, new WeightTransportOptions { InlineThresholdBytes = 1024, ClaimCheckTimeToLive = TimeSpan.FromMinutes(5) });
+        var payload = await transport.PackAsync(Model(600_000), "expiry");
+        Assert.NotNull(payload.ClaimCheckKey);
+
+        // Redis's own expiry: an expiry time in the past removes the keys at once.
+        foreach (var key in new[] { "n", "0", "1", "2" }.Select(s => (RedisKey)$"{payload.ClaimCheckKey}:{s}"))
+            Assert.True(await Db.KeyExpireAsync(key, DateTime.UtcNow.AddSeconds(-1)));
+
+        var error = await Assert.ThrowsAsync<WeightPayloadException>(() => transport.UnpackAsync(payload));
+        Assert.Equal($"claim-check key '{payload.ClaimCheckKey}' is missing or expired: the weights are no longer in the claim-check store (time-to-live 00:05:00)", error.Message);
+    }
+
+    [Fact]
+    public async Task A_lost_chunk_reads_as_missing_not_as_short_weights()
+    {
+        var store = new RedisClaimCheckStore(_redis, Chunk);
+        await store.PutAsync(_key, Bytes(3 * Chunk), TimeSpan.FromMinutes(10));
+        await Db.KeyDeleteAsync($"{_key}:1");
+
+        Assert.Null(await store.GetAsync(_key));
+    }
+
+    [Fact]
+    public async Task A_header_not_written_by_the_store_is_an_error_naming_key_and_content()
+    {
+        await Db.StringSetAsync($"{_key}:n", "garbage", TimeSpan.FromMinutes(1));
+
+        var error = await Assert.ThrowsAsync<WeightPayloadException>(() => new RedisClaimCheckStore(_redis, Chunk).GetAsync(_key));
+        Assert.Contains($"claim-check key '{_key}'", error.Message);
+        Assert.Contains("holds 'garbage', expected '<chunk count>:<total length>'", error.Message);
+    }
+
+    [Fact]
+    public async Task Deleting_removes_the_header_and_every_chunk()
+    {
+        var store = new RedisClaimCheckStore(_redis, Chunk);
+        await store.PutAsync(_key, Bytes(2 * Chunk + 1), TimeSpan.FromMinutes(10));
+
+        await store.DeleteAsync(_key);
+
+        foreach (var suffix in new[] { "n", "0", "1", "2" })
+            Assert.False(await Db.KeyExistsAsync($"{_key}:{suffix}"), $"{_key}:{suffix} survived the delete");
+        Assert.Null(await store.GetAsync(_key));
+    }
+
+    [Fact]
+    public void A_chunk_size_below_one_byte_is_refused() =>
+        Assert.Equal("chunkBytes", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisClaimCheckStore(_redis, 0)).ParamName);
+
+    internal static byte[] Bytes(int length)
+    {
+        var bytes = new byte[length];
+        new Random(length).NextBytes(bytes);
+        return bytes;
+    }
+
+    /// <summary>A weights-only model of the given number of float32 parameters in four tensors, values from a fixed seed.</summary>
+    internal static ModelWeights Model(int parameters)
+    {
+        var random = new Random(parameters);
+        var tensors = new List<NamedTensor>();
+        var left = parameters;
+        for (var i = 0; i < 4; i++)
+        {
+            var size = i == 3 ? left : parameters / 4;
+            left -= size;
+            var data = new float[size];
+            for (var j = 0; j < size; j++)
+                data[j] = (float)(random.NextDouble() - 0.5);
+            tensors.Add(new NamedTensor($"layer{i}.weight", [size], data));
+        }
+        return new ModelWeights(tensors);
+    }
+}
