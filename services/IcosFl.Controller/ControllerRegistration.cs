@@ -1,3 +1,4 @@
+using IcosFl.Controller.Checkpoints;
 using IcosFl.Controller.Federations;
 using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Sagas;
@@ -30,6 +31,8 @@ public static class ControllerRegistration
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IWorkerRegistry, InMemoryWorkerRegistry>();
+        // Hosts with a checkpoint folder register a FileCheckpointStore before this; the rest keep checkpoints in memory.
+        services.TryAddSingleton<ICheckpointStore, InMemoryCheckpointStore>();
         services.AddScoped<InitializeFederationActivity>();
         services.AddScoped<OpenRoundActivity>();
         services.AddScoped<RecordUpdateActivity>();

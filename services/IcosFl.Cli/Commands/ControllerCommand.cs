@@ -1,5 +1,6 @@
 using System.CommandLine;
 using IcosFl.Controller;
+using IcosFl.Controller.Checkpoints;
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Messaging;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,6 +22,7 @@ public static class ControllerCommand
             DefaultValueFactory = _ => 2,
         };
         var data = new NodeDataOptions();
+        var checkpoints = new CheckpointOptions();
         var nodeName = new Option<string>("--node")
         {
             Description = "This node's name (its store folder, its logs)",
@@ -33,6 +35,7 @@ public static class ControllerCommand
         };
         connection.AddTo(command);
         data.AddTo(command);
+        checkpoints.AddTo(command);
         logging.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -56,11 +59,14 @@ public static class ControllerCommand
             builder.Services.AddSerilog(IcosFlLogging.CreateLogger(logging.Read(parse, "controller", settings)), dispose: true);
             // The controller trains nothing but evaluates every global model on its own node's data (synthetic series 0 by default).
             var (source, described) = data.Register(parse, builder.Services, parse.GetValue(nodeName)!, 0);
+            var checkpointStore = checkpoints.Store(parse);
+            builder.Services.AddSingleton<ICheckpointStore>(checkpointStore);
             builder.Services.AddDeployedController(settings, redis,
                 new ControllerOptions { HeartbeatPatience = parse.GetValue(patience), NodeName = parse.GetValue(nodeName)! }, source);
             using var host = builder.Build();
             host.Services.GetRequiredService<ILogger<ControllerOptionsLog>>().LogInformation(
-                "Controller started: broker {Broker}, Redis {Redis}, data: {NodeData}", settings.BrokerForDisplay, settings.Redis, described);
+                "Controller started: broker {Broker}, Redis {Redis}, data: {NodeData}, checkpoints in {CheckpointDirectory}",
+                settings.BrokerForDisplay, settings.Redis, described, checkpointStore.Directory);
             await host.RunAsync(ct);
             return ExitCodes.Success;
         });

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using IcosFl.Cli.Simulation;
 using IcosFl.Contracts;
+using IcosFl.Controller.Checkpoints;
+using IcosFl.Controller.Federations;
 using Serilog.Events;
 
 namespace IcosFl.Cli.Commands;
@@ -39,24 +41,46 @@ public static class SimulateCommand
             AllowMultipleArgumentsPerToken = false,
         };
 
+        var resume = new Option<string?>("--resume")
+        {
+            Description = "Continue this federation from its latest checkpoint as a new federation: its config (--run-config and --seed " +
+                          "override it), --rounds R more rounds",
+        };
+        var checkpoints = new CheckpointOptions();
+
         var command = new Command("simulate",
             "Run a federation in this process: the controller and N workers on MassTransit's in-memory transport, no servers needed")
         {
-            workers, rounds, runConfig, seed, json, points, logLevel, adversary,
+            workers, rounds, runConfig, seed, json, points, logLevel, adversary, resume,
         };
+        checkpoints.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             RunConfig config;
+            Guid? resumeFrom = null;
             try
             {
-                // Simulation defaults: 5 rounds; explicit flags win over --run-config text.
-                config = RunConfigParser.Parse(parse.GetValue(runConfig), RunConfig.Default with { NumServerRounds = 5 });
+                Checkpoint? checkpoint = null;
+                if (parse.GetValue(resume) is { } resumeText)
+                {
+                    if (!Guid.TryParse(resumeText, out var id))
+                        throw new InvalidFederationRequestException($"--resume '{resumeText}' is not a federation id (a GUID)");
+                    var store = checkpoints.Store(parse);
+                    checkpoint = await store.LoadAsync(id, CheckpointKind.Latest, cancellationToken)
+                        ?? throw new InvalidFederationRequestException($"--resume: no checkpoint of federation {id} in {store.Describe(id)} (see --checkpoint-dir)");
+                    resumeFrom = id;
+                }
+
+                // Simulation defaults: 5 rounds, or when resuming the checkpoint's config; explicit flags win over --run-config text.
+                config = RunConfigParser.Parse(parse.GetValue(runConfig), checkpoint?.RunConfig ?? RunConfig.Default with { NumServerRounds = 5 });
                 if (parse.GetValue(rounds) is { } r)
-                    config = RunConfigParser.Parse($"num-server-rounds={r}", config);
+                    config = RunConfigParser.Parse($"num-server-rounds={(checkpoint?.Round ?? 0) + r}", config);
                 if (parse.GetValue(seed) is { } s)
                     config = RunConfigParser.Parse($"seed={s}", config);
+                if (checkpoint is not null)
+                    StartFederationConsumer.ResolveResume(new StartFederation { FederationId = Guid.NewGuid(), RunConfig = config }, checkpoint);
             }
-            catch (RunConfigException e)
+            catch (Exception e) when (e is RunConfigException or InvalidFederationRequestException or InvalidDataException)
             {
                 Console.Error.WriteLine($"icosfl simulate: {e.Message}");
                 return ExitCodes.BadUsage;
@@ -88,6 +112,8 @@ public static class SimulateCommand
                 Points = parse.GetValue(points),
                 Json = parse.GetValue(json),
                 LogLevel = parse.GetValue(logLevel),
+                CheckpointDirectory = parse.GetValue(checkpoints.Directory),
+                ResumeFrom = resumeFrom,
             };
             var problem = options.FindProblem();
             if (problem is not null)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using IcosFl.Contracts;
 using IcosFl.Controller;
+using IcosFl.Controller.Checkpoints;
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning.NodeData;
@@ -31,6 +32,7 @@ public static class EmbeddedFederation
         progress.WriteLine(
             $"simulating federation {federationId}: {options.Workers} workers with synthetic {config.Metric} data " +
             $"({options.Points} points each), {config.NumServerRounds} rounds of {config.Strategy}" +
+            (options.ResumeFrom is { } from ? $", resuming {from}" : "") +
             (options.Adversaries.Count == 0
                 ? ""
                 : "; adversaries: " + string.Join(", ", options.AdversariesInWorkerOrder.Select(a => $"{a.Key} {a.Value}"))));
@@ -38,8 +40,10 @@ public static class EmbeddedFederation
         try
         {
             var bus = host.Services.GetRequiredService<IBus>();
-            await bus.Publish(new StartFederation { FederationId = federationId, RunConfig = config, RequestedBy = "simulate" },
-                cancellationToken);
+            await bus.Publish(new StartFederation
+            {
+                FederationId = federationId, RunConfig = config, RequestedBy = "simulate", ResumeFrom = options.ResumeFrom,
+            }, cancellationToken);
             var (state, reason) = await observer.Ended.WaitAsync(cancellationToken);
             if (reason is not null)
                 progress.WriteLine($"federation {state.ToLowerInvariant()}: {reason}");
@@ -91,6 +95,8 @@ public static class EmbeddedFederation
         builder.Services.AddSingleton<IClaimCheckStore, InMemoryClaimCheckStore>();
         builder.Services.AddSingleton(new WeightTransportOptions());
         builder.Services.AddSingleton<WeightTransport>();
+        if (options.CheckpointDirectory is { } checkpointDirectory)
+            builder.Services.AddSingleton<ICheckpointStore>(new FileCheckpointStore(checkpointDirectory));
         builder.Services.AddIcosFlControllerServices(new ControllerOptions
         {
             QuorumPollInterval = TimeSpan.FromMilliseconds(250),

@@ -16,6 +16,10 @@ public sealed record SimulationOptions
     public LogEventLevel LogLevel { get; init; } = LogEventLevel.Warning;
     /// <summary>Seconds between simulated heartbeats.</summary>
     public double HeartbeatInterval { get; init; } = 2;
+    /// <summary>Where the controller writes checkpoints; null keeps them in memory.</summary>
+    public string? CheckpointDirectory { get; init; }
+    /// <summary>Continue this federation from its latest checkpoint (RunConfig is then that checkpoint's, with overrides).</summary>
+    public Guid? ResumeFrom { get; init; }
 
     /// <summary>Workers (worker-1..worker-N) that send harmful updates instead of their trained weights; empty by default.</summary>
     public IReadOnlyDictionary<string, SimulatedAdversary> Adversaries { get; init; } = new Dictionary<string, SimulatedAdversary>();

@@ -11,6 +11,11 @@ public sealed record FederationRequested
     public required Guid FederationId { get; init; }
     public required RunConfig RunConfig { get; init; }
     public string? RequestedBy { get; init; }
+    /// <summary>Resuming: the model to start from (else fresh initial weights), its server state, and the first round to run (else 1).</summary>
+    public WeightsPayload? InitialWeights { get; init; }
+    public WeightsPayload? InitialServerState { get; init; }
+    public int? StartRound { get; init; }
+    public Guid? ResumedFrom { get; init; }
 }
 
 /// <summary>Scheduled while a federation waits for enough live workers.</summary>

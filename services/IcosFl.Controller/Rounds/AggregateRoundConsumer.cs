@@ -1,10 +1,12 @@
 using IcosFl.Contracts;
+using IcosFl.Controller.Checkpoints;
 using IcosFl.Controller.Messages;
 using IcosFl.Controller.Strategies;
 using IcosFl.Controller.Workers;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning;
 using IcosFl.Learning.NodeData;
+using IcosFl.Learning.Prediction;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
@@ -13,12 +15,14 @@ namespace IcosFl.Controller.Rounds;
 /// <summary>
 /// The controller's heavy step of a round: decode the updates, let the strategy validate and combine
 /// them, store the new global model, evaluate it on the controller's own node data, and choose the
-/// workers that evaluate it (the strategy's configure-evaluate).
+/// workers that evaluate it (the strategy's configure-evaluate). Each new model is checkpointed (latest, and best by
+/// the centralized MSE) before the round moves on; a redelivered round overwrites its checkpoint with the same content.
 /// </summary>
 public sealed class AggregateRoundConsumer(
     WeightTransport transport,
     IWorkerRegistry registry,
     INodeDataSource controllerData,
+    ICheckpointStore checkpoints,
     ControllerOptions options,
     TimeProvider clock,
     ILogger<AggregateRoundConsumer> logger) : IConsumer<AggregateRound>
@@ -96,6 +100,8 @@ public sealed class AggregateRoundConsumer(
             logger.LogInformation("Federation {FederationId} round {Round} ({RoundId}): no centralized evaluation: {Reason}",
                 m.FederationId, m.Round, m.RoundId, skipped);
 
+        await SaveCheckpointAsync(m, result, centralized, skipped, ct);
+
         var alive = await registry.AliveAsync(clock.GetUtcNow(), options.HeartbeatPatience, ct);
         var evaluators = alive.Count >= m.RunConfig.MinEvaluateClients ? strategy.ConfigureEvaluate(round, alive) : [];
 
@@ -112,6 +118,44 @@ public sealed class AggregateRoundConsumer(
             CentralizedEvalSkipped = skipped,
             Evaluators = evaluators,
         });
+    }
+
+    private async Task SaveCheckpointAsync(AggregateRound m, AggregationResult result, EvaluationMetrics? centralized, string? skipped,
+        CancellationToken ct)
+    {
+        var checkpoint = new Checkpoint
+        {
+            FederationId = m.FederationId,
+            Round = m.Round,
+            Attempt = m.Attempt,
+            RunConfig = m.RunConfig,
+            Weights = result.Global,
+            ServerState = result.ServerState,
+            Scaler = OwnScaler(m.RunConfig),
+            Metrics = new CheckpointMetrics(result.TrainLoss, centralized, skipped, result.Used),
+        };
+        try
+        {
+            var saved = await checkpoints.SaveRoundAsync(checkpoint, ct);
+            logger.LogInformation("Federation {FederationId} round {Round} ({RoundId}): checkpoint saved to {CheckpointLocation} (best: {IsBest})",
+                m.FederationId, m.Round, m.RoundId, checkpoints.Describe(m.FederationId), saved.Best);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full or read-only disk costs the checkpoint, not the federation: training goes on and the next round tries again.
+            logger.LogError(e, "Federation {FederationId} round {Round} ({RoundId}): checkpoint not saved to {CheckpointLocation}: {Reason}",
+                m.FederationId, m.Round, m.RoundId, checkpoints.Describe(m.FederationId), e.Message);
+        }
+    }
+
+    /// <summary>The controller's scaler for its own series, fitted on the training split as its evaluation fits it.</summary>
+    private ScalerParameters? OwnScaler(RunConfig config)
+    {
+        var series = controllerData.GetSeries(config.Metric);
+        if (series is null || series.Count < LocalTraining.MinimumPoints(config))
+            return null;
+        var train = ChronologicalSplit.TrainCount(series.Count, config.TrainTestSplit);
+        return ScalerParameters.From(Forecaster.NodeScaler(series, config.TrainTestSplit), $"node {options.NodeName}, training split", train);
     }
 
     private (EvaluationMetrics? Metrics, string? Skipped) EvaluateOnOwnData(ModelWeights weights, RunConfig config)

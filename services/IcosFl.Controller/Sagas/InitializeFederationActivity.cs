@@ -13,19 +13,33 @@ public sealed class InitializeFederationActivity(WeightTransport transport, ILog
 {
     public async Task Execute(BehaviorContext<FederationState, FederationRequested> context, IBehavior<FederationState, FederationRequested> next)
     {
-        var config = context.Message.RunConfig;
+        var message = context.Message;
+        var config = message.RunConfig;
         var saga = context.Saga;
-        var initial = LocalTraining.InitialWeights(config);
-        saga.GlobalWeights = await transport.PackAsync(initial, $"{saga.CorrelationId:N}:global:0", context.CancellationToken);
+        if (message.InitialWeights is { } resumed)
+        {
+            // Resuming: the checkpoint's model (already validated against the config by StartFederationConsumer).
+            saga.GlobalWeights = resumed;
+            saga.ServerState = message.InitialServerState;
+            saga.Round = message.StartRound ?? 1;
+            logger.LogInformation("Federation {FederationId} resumes {ResumedFrom} at round {Round}",
+                saga.CorrelationId, message.ResumedFrom, saga.Round);
+        }
+        else
+        {
+            var fresh = LocalTraining.InitialWeights(config);
+            saga.GlobalWeights = await transport.PackAsync(fresh, $"{saga.CorrelationId:N}:global:0", context.CancellationToken);
+            saga.Round = 1;
+        }
+
         saga.RunConfig = config;
-        saga.Round = 1;
         saga.Attempt = 1;
         saga.CreatedAt = saga.UpdatedAt = DateTimeOffset.UtcNow;
 
         logger.LogInformation(
             "Federation {FederationId} accepted: {Rounds} rounds of {Strategy} on {Metric}, min-available-clients {MinAvailable}, min-fit-clients {MinFit}, model of {Parameters} parameters",
             saga.CorrelationId, config.NumServerRounds, config.Strategy, config.Metric, config.MinAvailableClients,
-            config.MinFitClients, initial.ParameterCount);
+            config.MinFitClients, LstmLayout.Tensors(config).Sum(t => (long)t.ElementCount));
         await context.Publish(new FederationStarted
         {
             FederationId = saga.CorrelationId,

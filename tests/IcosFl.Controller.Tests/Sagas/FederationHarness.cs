@@ -1,4 +1,5 @@
 using IcosFl.Contracts;
+using IcosFl.Controller.Checkpoints;
 using IcosFl.Controller.Sagas;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning.NodeData;
@@ -21,7 +22,11 @@ public sealed class FederationHarness : IAsyncDisposable
         _provider = provider;
         Harness = provider.GetRequiredService<ITestHarness>();
         Transport = provider.GetRequiredService<WeightTransport>();
+        Checkpoints = provider.GetRequiredService<ICheckpointStore>();
     }
+
+    /// <summary>The controller's checkpoint store (in memory here).</summary>
+    public ICheckpointStore Checkpoints { get; }
 
     public ITestHarness Harness { get; }
     public WeightTransport Transport { get; }

@@ -1,0 +1,110 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using IcosFl.Contracts;
+using IcosFl.Infrastructure.Weights;
+
+namespace IcosFl.Controller.Checkpoints;
+
+/// <summary>
+/// A checkpoint as one JSON document: readable metadata, and the weights as base64 of the weight codec's MessagePack
+/// bytes with their XxHash64 checksum. No wall-clock time inside, so the same round saved twice is the same file.
+/// </summary>
+public static class CheckpointFile
+{
+    public const string Format = "icosfl-checkpoint/1";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        // A file for people as well as programs: "+" and non-ASCII names stay as they are.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static byte[] Serialize(Checkpoint checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var document = new Document
+        {
+            Format = Format,
+            FederationId = checkpoint.FederationId,
+            Round = checkpoint.Round,
+            Attempt = checkpoint.Attempt,
+            RunConfig = checkpoint.RunConfig,
+            Scaler = checkpoint.Scaler,
+            Metrics = checkpoint.Metrics,
+            Weights = Pack(checkpoint.Weights),
+            ServerState = checkpoint.ServerState is null ? null : Pack(checkpoint.ServerState),
+        };
+        return JsonSerializer.SerializeToUtf8Bytes(document, Json);
+    }
+
+    /// <summary>Reads a checkpoint; anything wrong is an <see cref="InvalidDataException"/> naming <paramref name="source"/> and the problem.</summary>
+    public static Checkpoint Deserialize(ReadOnlySpan<byte> bytes, string source)
+    {
+        Document? document;
+        try
+        {
+            document = JsonSerializer.Deserialize<Document>(bytes, Json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"checkpoint {source} is not readable JSON: {e.Message}", e);
+        }
+
+        if (document is null || document.Format != Format)
+            throw new InvalidDataException($"checkpoint {source}: format '{document?.Format}' is not '{Format}'");
+        if (document.RunConfig is null || document.Weights is null || document.Metrics is null)
+            throw new InvalidDataException($"checkpoint {source}: runConfig, weights and metrics are required");
+        return new Checkpoint
+        {
+            FederationId = document.FederationId,
+            Round = document.Round,
+            Attempt = document.Attempt,
+            RunConfig = document.RunConfig,
+            Scaler = document.Scaler,
+            Metrics = document.Metrics,
+            Weights = Unpack(document.Weights, source, "weights"),
+            ServerState = document.ServerState is null ? null : Unpack(document.ServerState, source, "serverState"),
+        };
+    }
+
+    private static PackedWeights Pack(ModelWeights weights)
+    {
+        var bytes = WeightCodec.Encode(weights);
+        return new PackedWeights(WeightCodec.ContentType, WeightTransport.Checksum(bytes), Convert.ToBase64String(bytes));
+    }
+
+    private static ModelWeights Unpack(PackedWeights packed, string source, string field)
+    {
+        try
+        {
+            var bytes = Convert.FromBase64String(packed.Data);
+            var checksum = WeightTransport.Checksum(bytes);
+            if (!string.Equals(checksum, packed.Checksum, StringComparison.OrdinalIgnoreCase))
+                throw new InvalidDataException($"checkpoint {source}: {field} checksum {checksum} does not match the recorded {packed.Checksum}");
+            return WeightCodec.Decode(bytes);
+        }
+        catch (Exception e) when (e is FormatException or WeightPayloadException)
+        {
+            throw new InvalidDataException($"checkpoint {source}: {field} unreadable: {e.Message}", e);
+        }
+    }
+
+    private sealed record PackedWeights(string ContentType, string Checksum, string Data);
+
+    private sealed class Document
+    {
+        public string? Format { get; init; }
+        public Guid FederationId { get; init; }
+        public int Round { get; init; }
+        public int Attempt { get; init; }
+        public RunConfig? RunConfig { get; init; }
+        public ScalerParameters? Scaler { get; init; }
+        public CheckpointMetrics? Metrics { get; init; }
+        public PackedWeights? Weights { get; init; }
+        public PackedWeights? ServerState { get; init; }
+    }
+}

@@ -1,0 +1,7 @@
+namespace IcosFl.Learning.Prediction;
+
+/// <summary>One forecast value: the time it is for, steps ahead of the last observed point, and the value in the metric's units.</summary>
+public sealed record ForecastPoint(int Step, DateTimeOffset Time, double Value);
+
+/// <summary>A forecast from a node's latest observed point (<see cref="Origin"/>, <see cref="LastValue"/>) onwards.</summary>
+public sealed record NodeForecast(DateTimeOffset Origin, double LastValue, TimeSpan StepInterval, MinMaxScaler Scaler, IReadOnlyList<ForecastPoint> Points);

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using IcosFl.Contracts;
+using IcosFl.Controller.Checkpoints;
+using IcosFl.Learning;
+using IcosFl.Learning.Prediction;
+
+namespace IcosFl.Controller.Tests.Checkpoints;
+
+/// <summary>Runs only where Debian's python3-torch is installed (apt-get install -y python3-torch); skipped elsewhere.</summary>
+public sealed class PyTorchFactAttribute : FactAttribute
+{
+    public const string Python = "/usr/bin/python3";
+
+    private static readonly Lazy<bool> Available = new(() =>
+    {
+        if (!File.Exists(Python))
+            return false;
+        using var probe = Process.Start(new ProcessStartInfo(Python, ["-c", "import torch"]) { RedirectStandardError = true })!;
+        probe.WaitForExit();
+        return probe.ExitCode == 0;
+    });
+
+    public PyTorchFactAttribute()
+    {
+        if (!Available.Value)
+            Skip = "PyTorch is not installed (apt-get install -y python3-torch)";
+    }
+}
+
+public sealed class PyTorchLoadingTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "icosfl-torch-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_folder))
+            Directory.Delete(_folder, recursive: true);
+    }
+
+    [PyTorchFact]
+    public async Task The_README_script_loads_the_export_into_PyTorch_and_reproduces_the_forecast()
+    {
+        var config = RunConfig.Default with { HiddenLayerSize = 8, NumLayers = 2, TimeStep = 6, Seed = 5 };
+        var checkpoint = CheckpointStoreTests.Sample(Guid.NewGuid(), 4, 0.2) with
+        {
+            RunConfig = config,
+            Weights = LocalTraining.InitialWeights(config),
+            Scaler = new ScalerParameters(ScalerParameters.MinMax, 0.5f, 4.5f, "test", 100),
+        };
+        await ModelExport.WriteAsync(checkpoint, _folder);
+        float[] series = [1.2f, 2.5f, 3.1f, 2.2f, 1.7f, 0.9f, 1.4f, 3.8f];
+
+        var expected = Forecaster.Forecast(ForecastModel.From(checkpoint.Weights, config), checkpoint.Scaler.ToScaler(), series, 12);
+
+        var script = Path.Combine(AppContext.BaseDirectory, "Checkpoints", "load_exported_model.py");
+        var values = string.Join(",", series.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+        using var python = Process.Start(new ProcessStartInfo(PyTorchFactAttribute.Python, [script, _folder, values, "12"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var output = await python.StandardOutput.ReadToEndAsync();
+        var errors = await python.StandardError.ReadToEndAsync();
+        await python.WaitForExitAsync();
+        Assert.True(python.ExitCode == 0, errors);
+        var actual = JsonSerializer.Deserialize<double[]>(output)!;
+
+        Assert.Equal(12, actual.Length);
+        for (int i = 0; i < actual.Length; i++)
+            Assert.Equal(expected[i], actual[i], 5);
+    }
+}
