@@ -9,11 +9,11 @@ public sealed class Losing_a_worker_mid_round
     {
         await using var h = await FederationHarness.StartAsync();
         await h.HeartbeatAsync("worker-1", "worker-2");
-        // worker-3 announces a 1 s heartbeat interval and then falls silent: offline after 2 s (patience 2).
+        // worker-3 announces a 3 s heartbeat interval and then falls silent: offline after 6 s (patience 2).
         await h.Harness.Bus.Publish(new WorkerHeartbeat
         {
             WorkerId = "worker-3", Host = "test", DataPoints = new Dictionary<string, int>(),
-            Timestamp = DateTimeOffset.UtcNow, IntervalSeconds = 1,
+            Timestamp = DateTimeOffset.UtcNow, IntervalSeconds = 3,
         });
         Assert.True(await h.Harness.Consumed.Any<WorkerHeartbeat>(m => m.Context.Message.WorkerId == "worker-3"));
         var id = await h.StartFederationAsync(RunConfig.Default with
