@@ -78,21 +78,19 @@ public sealed class DeployedFleet : IAsyncDisposable
     public Process StartWorker(string id, params string[] extra) =>
         Start(id, ["worker", "--id", id, "--heartbeat-interval", "1", "--data", "synthetic", .. extra]);
 
+    /// <summary>The icosfl CLI built beside the tests, pointed at this fleet's vhost and Redis database.</summary>
+    private ProcessStartInfo Cli(IEnumerable<string> args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "icosfl.dll"));
+        foreach (var a in args.Concat(["--broker", BrokerUri, "--redis", RedisConfiguration]))
+            info.ArgumentList.Add(a);
+        return info;
+    }
+
     private Process Start(string name, string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "icosfl.dll"));
-        foreach (var a in args)
-            info.ArgumentList.Add(a);
-        info.ArgumentList.Add("--broker");
-        info.ArgumentList.Add(BrokerUri);
-        info.ArgumentList.Add("--redis");
-        info.ArgumentList.Add(RedisConfiguration);
+        var info = Cli(args);
         info.ArgumentList.Add("--log-dir");
         info.ArgumentList.Add(LogDir);
         info.Environment["ICOSFL_CONNECT_TIMEOUT"] = "30";
@@ -140,15 +138,7 @@ public sealed class DeployedFleet : IAsyncDisposable
     /// <summary>Runs the CLI once (start, status, ...) against this fleet and returns its stdout.</summary>
     public async Task<string> RunCliAsync(params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "icosfl.dll"));
-        foreach (var a in args)
-            info.ArgumentList.Add(a);
-        info.ArgumentList.Add("--broker");
-        info.ArgumentList.Add(BrokerUri);
-        info.ArgumentList.Add("--redis");
-        info.ArgumentList.Add(RedisConfiguration);
-        using var process = Process.Start(info)!;
+        using var process = Process.Start(Cli(args))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
