@@ -79,7 +79,7 @@ public sealed class DeployedFleet : IAsyncDisposable
         Start(id, ["worker", "--id", id, "--heartbeat-interval", "1", "--data", "synthetic", .. extra]);
 
     /// <summary>The icosfl CLI built beside the tests, pointed at this fleet's vhost and Redis database.</summary>
-    private ProcessStartInfo Cli(IEnumerable<string> args)
+    private ProcessStartInfo CliStartInfo(IEnumerable<string> args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "icosfl.dll"));
@@ -90,7 +90,7 @@ public sealed class DeployedFleet : IAsyncDisposable
 
     private Process Start(string name, string[] args)
     {
-        var info = Cli(args);
+        var info = CliStartInfo(args);
         info.ArgumentList.Add("--log-dir");
         info.ArgumentList.Add(LogDir);
         info.Environment["ICOSFL_CONNECT_TIMEOUT"] = "30";
@@ -138,7 +138,7 @@ public sealed class DeployedFleet : IAsyncDisposable
     /// <summary>Runs the CLI once (start, status, ...) against this fleet and returns its stdout.</summary>
     public async Task<string> RunCliAsync(params string[] args)
     {
-        using var process = Process.Start(Cli(args))!;
+        using var process = Process.Start(CliStartInfo(args))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
