@@ -35,7 +35,10 @@ public sealed class DashboardServer(
     private readonly List<IDisposable> _observerHandles = [];
     private WebApplication? _app;
 
-    /// <summary>Where the dashboard answers, once started (the real port when port 0 was asked).</summary>
+    /// <summary>
+    /// Where the dashboard answers once started (the real port when port 0 was asked); faulted with the
+    /// reason when it could not listen.
+    /// </summary>
     public Task<Uri> Address => _address.Task;
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -73,11 +76,16 @@ public sealed class DashboardServer(
         }
         catch (IOException e)
         {
+            // The federation matters more than its dashboard: say why there is none and carry on.
             await app.DisposeAsync();
-            throw new InvalidOperationException(
-                $"The dashboard cannot listen on {options.Listen}: {e.Message}. Choose another address with --http HOST:PORT, or --http off.", e);
+            var failure = new InvalidOperationException(
+                $"the dashboard cannot listen on {options.Listen}: {e.Message}; choose another address with --http HOST:PORT, or --http off", e);
+            _logger.LogError("Dashboard not served: {Reason}", failure.Message);
+            _address.TrySetException(failure);
+            return;
         }
         _app = app;
+        metrics.StartFromZero();
         var address = new Uri(app.Urls.First());
         _address.TrySetResult(address);
         _logger.LogInformation("Dashboard at {DashboardUrl}", address);

@@ -14,14 +14,9 @@ public sealed class FederationBusObserver(FederationMetrics metrics, FederationA
     {
         switch (context.Message)
         {
+            // Only the round saga consumes updates on the controller's bus.
             case WeightUpdateSubmitted update:
                 metrics.UpdateReceived(update.Weights.Length);
-                break;
-            case RoundCompleted completed:
-                metrics.RoundCompleted(completed.DurationMs, completed.Rejected.Count);
-                break;
-            case RoundFailed:
-                metrics.RoundFailed();
                 break;
         }
         if (IsFederationEvent(context.Message))
@@ -38,6 +33,14 @@ public sealed class FederationBusObserver(FederationMetrics metrics, FederationA
                 break;
             case EvaluationRequested evaluation:
                 metrics.WeightsSent(evaluation.GlobalWeights.Length);
+                break;
+            // Counted where the controller publishes them: other consumers of these events (the
+            // simulation's progress lines, a second controller) must not count them again.
+            case RoundCompleted completed:
+                metrics.RoundCompleted(completed.DurationMs, completed.Rejected.Count);
+                break;
+            case RoundFailed:
+                metrics.RoundFailed();
                 break;
         }
         if (IsFederationEvent(context.Message))

@@ -34,6 +34,18 @@ public sealed class FederationMetrics : IDisposable
             "Workers whose heartbeats are on time");
     }
 
+    /// <summary>
+    /// Records a zero on every counter, so a scrape shows "no failures yet" rather than no series at all.
+    /// Call once the exporter listens: measurements made before that are not seen.
+    /// </summary>
+    public void StartFromZero()
+    {
+        _roundsCompleted.Add(0);
+        _roundsFailed.Add(0);
+        _updatesReceived.Add(0);
+        _updatesRejected.Add(0);
+    }
+
     public void RoundCompleted(double durationMs, int rejected)
     {
         _roundsCompleted.Add(1);

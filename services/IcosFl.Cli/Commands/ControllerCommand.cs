@@ -1,5 +1,6 @@
 using System.CommandLine;
 using IcosFl.Controller;
+using IcosFl.Dashboard;
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Messaging;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,6 +22,7 @@ public static class ControllerCommand
             DefaultValueFactory = _ => 2,
         };
         var data = new NodeDataOptions();
+        var http = new HttpOption(IcosFl.Dashboard.DashboardEndpoint.Default);
         var nodeName = new Option<string>("--node")
         {
             Description = "This node's name (its store folder, its logs)",
@@ -34,6 +36,7 @@ public static class ControllerCommand
         connection.AddTo(command);
         data.AddTo(command);
         logging.AddTo(command);
+        http.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var settings = connection.Read(parse);
@@ -47,6 +50,12 @@ public static class ControllerCommand
                 Console.Error.WriteLine($"icosfl controller: {dataProblem}");
                 return ExitCodes.BadUsage;
             }
+            var (listen, httpProblem) = http.Read(parse);
+            if (httpProblem is not null)
+            {
+                Console.Error.WriteLine($"icosfl controller: {httpProblem}");
+                return ExitCodes.BadUsage;
+            }
             var redis = await NodeStartup.ConnectAsync(settings, "controller", ct);
             if (redis is null)
                 return ExitCodes.Unreachable;
@@ -58,6 +67,8 @@ public static class ControllerCommand
             var (source, described) = data.Register(parse, builder.Services, parse.GetValue(nodeName)!, 0);
             builder.Services.AddDeployedController(settings, redis,
                 new ControllerOptions { HeartbeatPatience = parse.GetValue(patience), NodeName = parse.GetValue(nodeName)! }, source);
+            if (listen is not null)
+                builder.Services.AddIcosFlDashboard(HttpOption.OptionsFor(listen, "deployed"));
             using var host = builder.Build();
             host.Services.GetRequiredService<ILogger<ControllerOptionsLog>>().LogInformation(
                 "Controller started: broker {Broker}, Redis {Redis}, data: {NodeData}", settings.BrokerForDisplay, settings.Redis, described);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using IcosFl.Contracts;
 using IcosFl.Controller;
+using IcosFl.Dashboard;
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning.NodeData;
@@ -20,7 +21,11 @@ namespace IcosFl.Cli.Simulation;
 /// </summary>
 public static class EmbeddedFederation
 {
-    public static async Task<SimulationReport> RunAsync(SimulationOptions options, TextWriter progress, CancellationToken cancellationToken)
+    /// <param name="afterRun">
+    /// Called with the report while the host still runs (the dashboard keeps serving until it returns).
+    /// </param>
+    public static async Task<SimulationReport> RunAsync(SimulationOptions options, TextWriter progress, CancellationToken cancellationToken,
+        Func<SimulationReport, IServiceProvider, CancellationToken, Task>? afterRun = null)
     {
         var config = options.RunConfig;
         var federationId = NewId.NextGuid();
@@ -37,6 +42,7 @@ public static class EmbeddedFederation
         await host.StartAsync(cancellationToken);
         try
         {
+            await DashboardAnnouncement.WriteAsync(host.Services, progress, federationId);
             var bus = host.Services.GetRequiredService<IBus>();
             await bus.Publish(new StartFederation { FederationId = federationId, RunConfig = config, RequestedBy = "simulate" },
                 cancellationToken);
@@ -45,7 +51,7 @@ public static class EmbeddedFederation
                 progress.WriteLine($"federation {state.ToLowerInvariant()}: {reason}");
             var rounds = observer.Rounds;
             var last = rounds.LastOrDefault()?.CentralizedEval;
-            return new SimulationReport
+            var report = new SimulationReport
             {
                 FederationId = federationId,
                 Metric = config.Metric,
@@ -60,6 +66,9 @@ public static class EmbeddedFederation
                 Final = last is null ? null : new FinalEvaluation(last.Mse, last.Rmse, last.Mae, last.PersistenceRmse),
                 DurationMs = stopwatch.Elapsed.TotalMilliseconds,
             };
+            if (afterRun is not null)
+                await afterRun(report, host.Services, cancellationToken);
+            return report;
         }
         finally
         {
@@ -97,6 +106,13 @@ public static class EmbeddedFederation
             LivenessCheckInterval = TimeSpan.FromSeconds(options.HeartbeatInterval),
         });
         builder.Services.AddIcosFlWorkers(workers);
+        if (options.Http is { } listen)
+            builder.Services.AddIcosFlDashboard(new DashboardOptions
+            {
+                Listen = listen,
+                Mode = "embedded",
+                SeqUrl = Environment.GetEnvironmentVariable("ICOSFL_SEQ_URL") is { Length: > 0 } seq ? seq : null,
+            });
 
         builder.Services.AddMassTransit(x =>
         {

@@ -6,7 +6,9 @@ const IcosFl = (() => {
   const $ = id => document.getElementById(id);
   const el = (tag, props = {}, children = []) => {
     const node = document.createElement(tag);
-    Object.assign(node, props);
+    const { dataset, ...rest } = props;
+    Object.assign(node, rest);
+    Object.assign(node.dataset, dataset || {});
     for (const child of children) node.append(child);
     return node;
   };
@@ -158,7 +160,9 @@ const IcosFl = (() => {
     let lo = log ? Math.floor(f(Math.min(...values))) : 0;
     let hi = log ? Math.ceil(f(Math.max(...values))) : niceCeiling(Math.max(...values));
     if (hi === lo) hi = lo + 1;
-    const x = r => left + (maxRound === minRound ? 0.5 : (r - minRound) / (maxRound - minRound)) * (width - left - right);
+    // Points sit 14 px inside the axes, so the first and last are not drawn on them.
+    const inset = 14;
+    const x = r => left + inset + (maxRound === minRound ? 0.5 : (r - minRound) / (maxRound - minRound)) * (width - left - right - 2 * inset);
     const y = v => top + (1 - (f(v) - lo) / (hi - lo)) * (height - top - bottom);
 
     const ticks = log ? range(lo, hi).map(e => 10 ** e) : range(0, 4).map(i => hi * i / 4);
