@@ -58,11 +58,12 @@ public sealed class Querying_the_http_api(ServedFederation served)
     }
 
     [Fact]
-    public async Task Should_say_which_mode_serves_the_dashboard()
+    public async Task Should_say_which_mode_serves_the_dashboard_and_where_seq_is()
     {
         var info = await served.GetJsonAsync<DashboardInfo>("/api/info");
 
         Assert.Equal("embedded", info.Mode);
+        Assert.Equal(ServedFederation.SeqUrl, info.SeqUrl);
     }
 
     [Fact]

@@ -30,8 +30,15 @@ public sealed class ServedFederation : IAsyncLifetime
     public Uri Address { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
 
+    /// <summary>A Seq that refuses connections at once: the pages must link to it; the log sink gives up quietly.</summary>
+    public const string SeqUrl = "http://127.0.0.1:1";
+
+    private string? _seqBefore;
+
     public async Task InitializeAsync()
     {
+        _seqBefore = Environment.GetEnvironmentVariable("ICOSFL_SEQ_URL");
+        Environment.SetEnvironmentVariable("ICOSFL_SEQ_URL", SeqUrl);
         var options = new SimulationOptions
         {
             Workers = Workers,
@@ -63,6 +70,7 @@ public sealed class ServedFederation : IAsyncLifetime
         _release.TrySetResult();
         if (_run is not null)
             await _run;
+        Environment.SetEnvironmentVariable("ICOSFL_SEQ_URL", _seqBefore);
     }
 }
 

@@ -20,6 +20,8 @@ public sealed class Viewing_the_dashboard_in_chromium(ServedFederation served)
         await Assertions.Expect(page.Locator("#state")).ToHaveTextAsync("Completed");
 
         await Assertions.Expect(page.Locator("#federation-id")).ToHaveTextAsync(id);
+        await Assertions.Expect(page.Locator("#seq-link")).ToHaveAttributeAsync("href",
+            $"{ServedFederation.SeqUrl}/#/events?filter=FederationId%20%3D%20'{id}'");
         await Assertions.Expect(page.Locator("#progress-text")).ToContainTextAsync($"{ServedFederation.Rounds} of {ServedFederation.Rounds} rounds completed");
         var workers = page.Locator("#workers tbody tr.worker");
         await Assertions.Expect(workers).ToHaveCountAsync(ServedFederation.Workers);

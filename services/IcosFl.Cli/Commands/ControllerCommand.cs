@@ -68,7 +68,7 @@ public static class ControllerCommand
             builder.Services.AddDeployedController(settings, redis,
                 new ControllerOptions { HeartbeatPatience = parse.GetValue(patience), NodeName = parse.GetValue(nodeName)! }, source);
             if (listen is not null)
-                builder.Services.AddIcosFlDashboard(HttpOption.OptionsFor(listen, "deployed"));
+                builder.Services.AddIcosFlDashboard(HttpOption.OptionsFor(listen, "deployed", settings.SeqUrl));
             using var host = builder.Build();
             host.Services.GetRequiredService<ILogger<ControllerOptionsLog>>().LogInformation(
                 "Controller started: broker {Broker}, Redis {Redis}, data: {NodeData}", settings.BrokerForDisplay, settings.Redis, described);

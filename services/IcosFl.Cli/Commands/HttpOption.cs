@@ -27,10 +27,11 @@ public sealed class HttpOption(string defaultValue)
         }
     }
 
-    public static DashboardOptions OptionsFor(Uri listen, string mode) => new()
+    /// <param name="seqUrl">Seq's address from --seq or ICOSFL_SEQ_URL (the page links to the federation's events there).</param>
+    public static DashboardOptions OptionsFor(Uri listen, string mode, string? seqUrl) => new()
     {
         Listen = listen,
         Mode = mode,
-        SeqUrl = Environment.GetEnvironmentVariable("ICOSFL_SEQ_URL") is { Length: > 0 } seq ? seq : null,
+        SeqUrl = string.IsNullOrWhiteSpace(seqUrl) ? null : seqUrl,
     };
 }

@@ -107,12 +107,7 @@ public static class EmbeddedFederation
         });
         builder.Services.AddIcosFlWorkers(workers);
         if (options.Http is { } listen)
-            builder.Services.AddIcosFlDashboard(new DashboardOptions
-            {
-                Listen = listen,
-                Mode = "embedded",
-                SeqUrl = Environment.GetEnvironmentVariable("ICOSFL_SEQ_URL") is { Length: > 0 } seq ? seq : null,
-            });
+            builder.Services.AddIcosFlDashboard(Commands.HttpOption.OptionsFor(listen, "embedded", Environment.GetEnvironmentVariable("ICOSFL_SEQ_URL")));
 
         builder.Services.AddMassTransit(x =>
         {
