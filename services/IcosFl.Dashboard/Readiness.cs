@@ -32,7 +32,9 @@ public sealed class RedisReadiness(IConnectionMultiplexer redis) : IHealthCheck
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            return HealthCheckResult.Unhealthy($"Redis at {redis.Configuration} does not answer: {e.Message}");
+            // Endpoints only: the configuration string may hold a password.
+            var at = string.Join(", ", redis.GetEndPoints().Select(EndPointCollection.ToString));
+            return HealthCheckResult.Unhealthy($"Redis at {at} does not answer: {e.Message}");
         }
     }
 }

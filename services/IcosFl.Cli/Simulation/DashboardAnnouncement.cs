@@ -1,5 +1,6 @@
 using IcosFl.Dashboard;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace IcosFl.Cli.Simulation;
 
@@ -30,9 +31,12 @@ public static class DashboardAnnouncement
             return;
         lock (progress)
             progress.WriteLine($"the dashboard stays up at {server.Address.Result}: Ctrl-C to stop");
+        // The host's console lifetime takes Ctrl-C and SIGTERM for itself and only says so through ApplicationStopping.
+        var stopping = services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
         try
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken);
+            await Task.Delay(Timeout.Infinite, either.Token);
         }
         catch (OperationCanceledException)
         {
