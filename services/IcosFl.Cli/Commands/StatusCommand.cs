@@ -35,6 +35,8 @@ public static class StatusCommand
             var reader = new FederationStatusReader(new RedisSagaReader(redis), new RedisWorkerRegistry(redis),
                 new ControllerOptions { HeartbeatPatience = parse.GetValue(patience) }, TimeProvider.System);
             var federationId = parse.GetValue(id);
+            if (parse.GetValue(watch) && !parse.GetValue(json))
+                return await StatusWatch.RunAsync(() => reader.GetAsync(federationId), federationId, settings.Redis, ct);
             string? lastPrinted = null;
             while (true)
             {
