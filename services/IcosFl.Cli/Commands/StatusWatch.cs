@@ -53,11 +53,11 @@ public static class StatusWatch
         await AnsiConsole.Progress()
             .AutoClear(false)
             .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 30 }, new PercentageColumn())
             .StartAsync(async ctx =>
             {
                 var federation = ctx.AddTask(Markup.Escape(FederationLine(status)), maxValue: status.NumServerRounds);
-                var round = ctx.AddTask("", maxValue: 1);
+                var round = ctx.AddTask("round", maxValue: 1);
                 while (true)
                 {
                     federation.Description = Markup.Escape(FederationLine(status));
@@ -68,7 +68,7 @@ public static class StatusWatch
                     round.Value = current?.Participants.Count ?? (status.State == "Running" ? 0 : alive);
                     round.Description = Markup.Escape(current is null
                         ? status.State == "Running" ? $"round {status.Round}: {status.Phase}" : status.State.ToLowerInvariant()
-                        : $"round {current.Round}: {current.State.ToLowerInvariant()}, {current.Participants.Count} update(s) of {alive} workers alive");
+                        : $"round {current.Round} {current.State.ToLowerInvariant()}: {current.Participants.Count}/{alive} updates");
                     if (status.State != "Running")
                     {
                         federation.StopTask();
@@ -90,9 +90,9 @@ public static class StatusWatch
     {
         var last = s.Rounds.LastOrDefault(r => r.State == "Completed");
         var c = CultureInfo.InvariantCulture;
-        return $"{s.FederationId.ToString()[..8]} {s.State.ToLowerInvariant()}: {Completed(s)}/{s.NumServerRounds} rounds" +
-               (last?.TrainLoss is { } t ? ", train loss " + t.ToString("G4", c) : "") +
-               (last?.EvalLoss is { } e ? ", eval loss " + e.ToString("G4", c) : "");
+        return $"{s.FederationId.ToString()[..8]} {s.State.ToLowerInvariant()} {Completed(s)}/{s.NumServerRounds}" +
+               (last?.TrainLoss is { } t ? ", loss " + t.ToString("G4", c) : "") +
+               (last?.EvalLoss is { } e ? " (eval " + e.ToString("G4", c) + ")" : "");
     }
 
     /// <summary>What changed between two readings, one line each (the first reading when <paramref name="before"/> is null).</summary>
