@@ -13,6 +13,7 @@ root.Subcommands.Add(StopCommand.Create());
 root.Subcommands.Add(DataCommand.Create());
 root.Subcommands.Add(ExperimentCommand.Create());
 root.Subcommands.Add(RunConfigCommand.Create());
+root.Subcommands.Add(LogsCommand.Create());
 
 var parseResult = root.Parse(args);
 if (parseResult.Errors.Count > 0)
