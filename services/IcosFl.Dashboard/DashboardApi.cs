@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace IcosFl.Dashboard;
@@ -17,6 +18,23 @@ public static class DashboardApi
     public static void Map(WebApplication app, DashboardOptions options, FederationStatusReader reader,
         FederationMetrics metrics, FederationActivity activity)
     {
+        // Redis down, a saga that cannot be read: the API says so in JSON rather than an empty 500.
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (Exception e) when (e is not OperationCanceledException && context.Request.Path.StartsWithSegments("/api") &&
+                                      !context.Response.HasStarted)
+            {
+                context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DashboardApi))
+                    .LogWarning(e, "Dashboard API {Path} failed", context.Request.Path.Value);
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                await context.Response.WriteAsJsonAsync(new ApiError($"cannot read the federations' state: {e.Message}"));
+            }
+        });
+
         app.MapGet("/", () => DashboardAssets.Serve("index.html"));
         app.MapGet("/federations/{id}", (string id) => DashboardAssets.Serve("federation.html"));
         app.MapGet("/assets/{name}", (string name) => DashboardAssets.Serve(name));
