@@ -8,7 +8,7 @@ public sealed class HttpOption(string defaultValue)
 {
     public Option<string> Option { get; } = new("--http")
     {
-        Description = $"Serve the dashboard, the JSON API, /metrics and /health at HOST:PORT (HOST:0 = any free port), or 'off' (default {defaultValue})",
+        Description = $"Serve the dashboard, the JSON API, /metrics and /health at HOST:PORT (HOST:0 = any free port), or 'off'",
         DefaultValueFactory = _ => defaultValue,
     };
 
