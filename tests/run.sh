@@ -49,6 +49,21 @@ install_servers_when_missing() {
     log "installed ${missing[*]} in $(( $(now_ms) - started )) ms"
 }
 
+# The dashboard's browser tests drive Debian's headless Chromium (Playwright cannot download its own here).
+install_browser_when_missing() {
+    [[ -x /usr/bin/chromium ]] && return 0
+    if [[ "$(id -u)" != 0 ]]; then
+        log "missing chromium and not root: install it (apt-get install chromium) or run as root"
+        return 1
+    fi
+    log "installing chromium (apt-get)"
+    local started
+    started=$(now_ms)
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    log "installed chromium in $(( $(now_ms) - started )) ms"
+}
+
 # Writes the start|stop scripts the tests use to take the servers down and up again.
 write_control_scripts() {
     cat >"$servers_dir/rabbitmq-ctl" <<EOF
@@ -229,6 +244,8 @@ else
     trap 'exit 130' INT TERM
     start_private_servers
 fi
+
+install_browser_when_missing
 
 set +e
 dotnet test IcosFl.sln -c Release "$@"

@@ -15,6 +15,7 @@ root.Subcommands.Add(ExperimentCommand.Create());
 root.Subcommands.Add(RunConfigCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(ModelCommand.Create());
+root.Subcommands.Add(LogsCommand.Create());
 
 var parseResult = root.Parse(args);
 if (parseResult.Errors.Count > 0)

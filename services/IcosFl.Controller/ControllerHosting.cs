@@ -1,4 +1,5 @@
 using IcosFl.Controller.Workers;
+using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Redis;
 using IcosFl.Infrastructure.Sagas;
@@ -28,6 +29,7 @@ public static class ControllerHosting
         services.AddSingleton<WeightTransport>();
         services.AddSingleton(ownData);
         services.AddIcosFlControllerServices(options);
+        services.AddIcosFlTracing();
         services.AddMassTransit(x =>
         {
             x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter("icosfl", false));

@@ -1,3 +1,4 @@
+using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Redis;
 using IcosFl.Infrastructure.Weights;
@@ -21,6 +22,7 @@ public static class WorkerHosting
         services.AddSingleton(new WeightTransportOptions());
         services.AddSingleton<WeightTransport>();
         services.AddIcosFlWorkers([node]);
+        services.AddIcosFlTracing();
         services.AddMassTransit(x =>
         {
             x.UsingRabbitMq((context, cfg) =>

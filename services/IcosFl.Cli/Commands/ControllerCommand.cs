@@ -1,6 +1,7 @@
 using System.CommandLine;
 using IcosFl.Controller;
 using IcosFl.Controller.Checkpoints;
+using IcosFl.Dashboard;
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Messaging;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,6 +24,7 @@ public static class ControllerCommand
         };
         var data = new NodeDataOptions();
         var checkpoints = new CheckpointOptions();
+        var http = new HttpOption(IcosFl.Dashboard.DashboardEndpoint.Default);
         var nodeName = new Option<string>("--node")
         {
             Description = "This node's name (its store folder, its logs)",
@@ -37,6 +39,7 @@ public static class ControllerCommand
         data.AddTo(command);
         checkpoints.AddTo(command);
         logging.AddTo(command);
+        http.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var settings = connection.Read(parse);
@@ -48,6 +51,12 @@ public static class ControllerCommand
             if (data.FindProblem(parse) is { } dataProblem)
             {
                 Console.Error.WriteLine($"icosfl controller: {dataProblem}");
+                return ExitCodes.BadUsage;
+            }
+            var (listen, httpProblem) = http.Read(parse);
+            if (httpProblem is not null)
+            {
+                Console.Error.WriteLine($"icosfl controller: {httpProblem}");
                 return ExitCodes.BadUsage;
             }
             var redis = await NodeStartup.ConnectAsync(settings, "controller", ct);
@@ -63,6 +72,8 @@ public static class ControllerCommand
             builder.Services.AddSingleton<ICheckpointStore>(checkpointStore);
             builder.Services.AddDeployedController(settings, redis,
                 new ControllerOptions { HeartbeatPatience = parse.GetValue(patience), NodeName = parse.GetValue(nodeName)! }, source);
+            if (listen is not null)
+                builder.Services.AddIcosFlDashboard(HttpOption.OptionsFor(listen, "deployed", settings.SeqUrl));
             using var host = builder.Build();
             host.Services.GetRequiredService<ILogger<ControllerOptionsLog>>().LogInformation(
                 "Controller started: broker {Broker}, Redis {Redis}, data: {NodeData}, checkpoints in {CheckpointDirectory}",

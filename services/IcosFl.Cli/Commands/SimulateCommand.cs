@@ -48,12 +48,14 @@ public static class SimulateCommand
         };
         var checkpoints = new CheckpointOptions();
 
+        var http = new HttpOption("off");
         var command = new Command("simulate",
             "Run a federation in this process: the controller and N workers on MassTransit's in-memory transport, no servers needed")
         {
             workers, rounds, runConfig, seed, json, points, logLevel, adversary, resume,
         };
         checkpoints.AddTo(command);
+        http.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             RunConfig config;
@@ -104,8 +106,15 @@ public static class SimulateCommand
                 }
             }
 
+            var (listen, httpProblem) = http.Read(parse);
+            if (httpProblem is not null)
+            {
+                Console.Error.WriteLine($"icosfl simulate: {httpProblem}");
+                return ExitCodes.BadUsage;
+            }
             var options = new SimulationOptions
             {
+                Http = listen,
                 Adversaries = adversaries,
                 Workers = parse.GetValue(workers),
                 RunConfig = config,
@@ -121,9 +130,12 @@ public static class SimulateCommand
                 Console.Error.WriteLine($"icosfl simulate: {problem}");
                 return ExitCodes.BadUsage;
             }
-            var report = await EmbeddedFederation.RunAsync(options, Console.Error, cancellationToken);
-            if (options.Json)
-                Console.Out.WriteLine(report.ToJson());
+            var report = await EmbeddedFederation.RunAsync(options, Console.Error, cancellationToken, async (finished, services, ct) =>
+            {
+                if (options.Json)
+                    Console.Out.WriteLine(finished.ToJson());
+                await DashboardAnnouncement.ServeUntilCancelledAsync(services, Console.Error, ct);
+            });
             return report.State == "Completed" ? ExitCodes.Success : ExitCodes.FederationFailed;
         });
         return command;

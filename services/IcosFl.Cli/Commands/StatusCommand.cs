@@ -23,6 +23,8 @@ public static class StatusCommand
                 return ExitCodes.Unreachable;
             var reader = reading.Reader;
             var federationId = parse.GetValue(id);
+            if (parse.GetValue(watch) && !parse.GetValue(json))
+                return await StatusWatch.RunAsync(() => reader.GetAsync(federationId), federationId, settings.Redis, ct);
             string? lastPrinted = null;
             while (true)
             {

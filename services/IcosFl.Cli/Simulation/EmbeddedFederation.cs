@@ -2,6 +2,7 @@ using System.Diagnostics;
 using IcosFl.Contracts;
 using IcosFl.Controller;
 using IcosFl.Controller.Checkpoints;
+using IcosFl.Dashboard;
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning.NodeData;
@@ -21,7 +22,11 @@ namespace IcosFl.Cli.Simulation;
 /// </summary>
 public static class EmbeddedFederation
 {
-    public static async Task<SimulationReport> RunAsync(SimulationOptions options, TextWriter progress, CancellationToken cancellationToken)
+    /// <param name="afterRun">
+    /// Called with the report while the host still runs (the dashboard keeps serving until it returns).
+    /// </param>
+    public static async Task<SimulationReport> RunAsync(SimulationOptions options, TextWriter progress, CancellationToken cancellationToken,
+        Func<SimulationReport, IServiceProvider, CancellationToken, Task>? afterRun = null)
     {
         var config = options.RunConfig;
         var federationId = NewId.NextGuid();
@@ -39,6 +44,7 @@ public static class EmbeddedFederation
         await host.StartAsync(cancellationToken);
         try
         {
+            await DashboardAnnouncement.WriteAsync(host.Services, progress, federationId);
             var bus = host.Services.GetRequiredService<IBus>();
             await bus.Publish(new StartFederation
             {
@@ -49,7 +55,7 @@ public static class EmbeddedFederation
                 progress.WriteLine($"federation {state.ToLowerInvariant()}: {reason}");
             var rounds = observer.Rounds;
             var last = rounds.LastOrDefault()?.CentralizedEval;
-            return new SimulationReport
+            var report = new SimulationReport
             {
                 FederationId = federationId,
                 Metric = config.Metric,
@@ -64,6 +70,9 @@ public static class EmbeddedFederation
                 Final = last is null ? null : new FinalEvaluation(last.Mse, last.Rmse, last.Mae, last.PersistenceRmse),
                 DurationMs = stopwatch.Elapsed.TotalMilliseconds,
             };
+            if (afterRun is not null)
+                await afterRun(report, host.Services, cancellationToken);
+            return report;
         }
         finally
         {
@@ -103,6 +112,8 @@ public static class EmbeddedFederation
             LivenessCheckInterval = TimeSpan.FromSeconds(options.HeartbeatInterval),
         });
         builder.Services.AddIcosFlWorkers(workers);
+        if (options.Http is { } listen)
+            builder.Services.AddIcosFlDashboard(Commands.HttpOption.OptionsFor(listen, "embedded", Environment.GetEnvironmentVariable("ICOSFL_SEQ_URL")));
 
         builder.Services.AddMassTransit(x =>
         {

@@ -14,6 +14,8 @@ public sealed record SimulationOptions
     public int Points { get; init; } = DefaultPoints;
     public bool Json { get; init; }
     public LogEventLevel LogLevel { get; init; } = LogEventLevel.Warning;
+    /// <summary>Where the dashboard listens while (and after) the simulation runs; null: no dashboard.</summary>
+    public Uri? Http { get; init; }
     /// <summary>Seconds between simulated heartbeats.</summary>
     public double HeartbeatInterval { get; init; } = 2;
     /// <summary>Where the controller writes checkpoints; null keeps them in memory.</summary>

@@ -73,7 +73,7 @@ public sealed class DeployedFleet : IAsyncDisposable
     }
 
     public Process StartController(params string[] extra) =>
-        Start("controller", ["controller", "--data", "synthetic", .. extra]);
+        Start("controller", ["controller", "--data", "synthetic", "--http", "off", .. extra]);
 
     public Process StartWorker(string id, params string[] extra) =>
         Start(id, ["worker", "--id", id, "--heartbeat-interval", "1", "--data", "synthetic", .. extra]);
