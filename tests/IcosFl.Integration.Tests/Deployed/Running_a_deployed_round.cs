@@ -59,6 +59,15 @@ public sealed class Running_a_deployed_round(TestServers servers, ITestOutputHel
         Assert.Contains(ofFederation, e => Has(e, "RoundId") && Has(e, "WorkerId"));
         Assert.Contains(ofFederation, e => e.GetProperty("Service").GetString() == "controller" && Has(e, "RoundId"));
         Assert.All(seq.Events, e => Assert.True(Has(e, "@t") && (Has(e, "@mt") || Has(e, "@m"))));
+
+        // Trace context crosses the processes: the controller's count of w1's update carries the trace
+        // id of w1's training, which continued the controller's round start.
+        var trained = ofFederation.First(e => e.GetProperty("@mt").GetString()!.StartsWith("{WorkerId} trained round", StringComparison.Ordinal)
+            && e.GetProperty("WorkerId").GetString() == "w1");
+        Assert.True(Has(trained, "@tr"), "the worker's event carries no trace id");
+        var traceId = trained.GetProperty("@tr").GetString();
+        Assert.Contains(seq.Events, e => e.GetProperty("Service").GetString() == "controller" && Has(e, "@tr")
+            && e.GetProperty("@tr").GetString() == traceId && Has(e, "WorkerId") && e.GetProperty("WorkerId").GetString() == "w1");
     }
 
     private static IEnumerable<JsonElement> Events(string clef) =>
