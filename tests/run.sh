@@ -248,7 +248,18 @@ fi
 install_browser_when_missing
 
 set +e
-dotnet test IcosFl.sln -c Release "$@"
-status=$?
+summary_log="$(mktemp)"
+dotnet test IcosFl.sln -c Release "$@" 2>&1 | tee "$summary_log"
+status=${PIPESTATUS[0]}
 set -e
+# One closing line for the whole run, summed over the test projects' own summaries.
+awk '/(Passed|Failed)! +- +Failed: /{
+        for (i = 1; i <= NF; i++) {
+            if ($i == "Failed:")  failed  += $(i + 1)
+            if ($i == "Passed:")  passed  += $(i + 1)
+            if ($i == "Skipped:") skipped += $(i + 1)
+        }
+    }
+    END { printf "tests: %d passed, %d failed, %d skipped\n", passed, failed, skipped }' "$summary_log"
+rm -f "$summary_log"
 exit "$status"
