@@ -16,11 +16,15 @@ public sealed record WorkerNode(WorkerOptions Options, INodeDataSource Data, Fun
     /// A training seed of its own for each worker and round, stable across processes
     /// (string.GetHashCode is randomised per process, so FNV-1a here).
     /// </summary>
-    public int TrainingSeed(int configSeed, int round)
+    public int TrainingSeed(int configSeed, int round) =>
+        (int)((StableHash(WorkerId) ^ (uint)configSeed * 31u ^ (uint)round * 7919u) & 0x7fffffff);
+
+    /// <summary>FNV-1a of a name: the same in every process, unlike string.GetHashCode.</summary>
+    public static uint StableHash(string name)
     {
         var hash = 2166136261u;
-        foreach (var c in WorkerId)
+        foreach (var c in name)
             hash = (hash ^ c) * 16777619u;
-        return (int)((hash ^ (uint)configSeed * 31u ^ (uint)round * 7919u) & 0x7fffffff);
+        return hash;
     }
 }

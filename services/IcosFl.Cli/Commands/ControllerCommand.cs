@@ -75,7 +75,7 @@ public static class ControllerCommand
             if (listen is not null)
                 builder.Services.AddIcosFlDashboard(HttpOption.OptionsFor(listen, "deployed", settings.SeqUrl));
             using var host = builder.Build();
-            host.Services.GetRequiredService<ILogger<ControllerOptionsLog>>().LogInformation(
+            host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("IcosFl.Controller").LogInformation(
                 "Controller started: broker {Broker}, Redis {Redis}, data: {NodeData}, checkpoints in {CheckpointDirectory}",
                 settings.BrokerForDisplay, settings.Redis, described, checkpointStore.Directory);
             await host.RunAsync(ct);
@@ -83,6 +83,4 @@ public static class ControllerCommand
         });
         return command;
     }
-
-    private sealed class ControllerOptionsLog;
 }

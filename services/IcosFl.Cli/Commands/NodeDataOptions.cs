@@ -66,12 +66,6 @@ public sealed class NodeDataOptions
         return (store, $"metrics collected every {parse.GetValue(ScrapeInterval)} s into {store.Directory}");
     }
 
-    /// <summary>FNV-1a, stable across processes, to spread node names over synthetic series.</summary>
-    public static int StableIndex(string name)
-    {
-        var hash = 2166136261u;
-        foreach (var c in name)
-            hash = (hash ^ c) * 16777619u;
-        return 1 + (int)(hash % 1000);
-    }
+    /// <summary>Spreads node names over synthetic series 1..1000, the same in every process.</summary>
+    public static int StableIndex(string name) => 1 + (int)(IcosFl.Worker.WorkerNode.StableHash(name) % 1000);
 }

@@ -33,7 +33,7 @@ public sealed class GiveUpOnOfflineWorkersActivity(
         var alive = (await registry.AliveAsync(clock.GetUtcNow(), options.HeartbeatPatience, context.CancellationToken)).ToHashSet();
         foreach (var worker in saga.Selected)
         {
-            if (alive.Contains(worker) || saga.Updates.Any(u => u.WorkerId == worker) || saga.Rejected.Any(r => r.WorkerId == worker))
+            if (alive.Contains(worker) || saga.HasAnswered(worker))
                 continue;
             saga.Rejected.Add(new RejectedUpdate(worker, "went offline during the round (missed heartbeats)"));
             logger.LogWarning(

@@ -40,9 +40,12 @@ public sealed class RoundState : SagaStateMachineInstance, ISagaVersion
 
     public string? Reason { get; set; }
 
+    /// <summary>The worker has submitted, declined, been rejected or been given up on in this round.</summary>
+    public bool HasAnswered(string workerId) =>
+        Updates.Any(u => u.WorkerId == workerId) || Rejected.Any(r => r.WorkerId == workerId);
+
     /// <summary>Every selected worker has submitted, declined or been given up on.</summary>
-    public bool AllSelectedAnswered() =>
-        Selected.All(w => Updates.Any(u => u.WorkerId == w) || Rejected.Any(r => r.WorkerId == w));
+    public bool AllSelectedAnswered() => Selected.All(HasAnswered);
 
     public bool AllEvaluatorsAnswered() => Evaluators.All(w => Evaluations.Any(e => e.WorkerId == w));
 }

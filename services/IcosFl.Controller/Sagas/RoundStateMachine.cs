@@ -288,8 +288,7 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
 
     private void RecordDecline(RoundState saga, TrainingDeclined declined)
     {
-        if (!saga.Selected.Contains(declined.WorkerId) || saga.Updates.Any(u => u.WorkerId == declined.WorkerId)
-            || saga.Rejected.Any(r => r.WorkerId == declined.WorkerId))
+        if (!saga.Selected.Contains(declined.WorkerId) || saga.HasAnswered(declined.WorkerId))
             return;
         saga.Rejected.Add(new RejectedUpdate(declined.WorkerId, $"declined: {declined.Reason}"));
         _logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}): {WorkerId} declined to train: {Reason}",
@@ -299,7 +298,7 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
     private static void GiveUpOnMissing(RoundState saga, string reason)
     {
         foreach (var worker in saga.Selected)
-            if (!saga.Updates.Any(u => u.WorkerId == worker) && !saga.Rejected.Any(r => r.WorkerId == worker))
+            if (!saga.HasAnswered(worker))
                 saga.Rejected.Add(new RejectedUpdate(worker, reason));
     }
 
