@@ -24,9 +24,7 @@ public static class ControllerHosting
     {
         services.AddSingleton(redis);
         services.AddSingleton<IWorkerRegistry>(new RedisWorkerRegistry(redis));
-        services.AddSingleton<IClaimCheckStore>(new RedisClaimCheckStore(redis));
-        services.AddSingleton(new WeightTransportOptions());
-        services.AddSingleton<WeightTransport>();
+        services.AddIcosFlWeightTransport(new RedisClaimCheckStore(redis));
         services.AddSingleton(ownData);
         services.AddIcosFlControllerServices(options);
         services.AddIcosFlTracing();

@@ -18,9 +18,7 @@ public static class WorkerHosting
         IConnectionMultiplexer redis, WorkerNode node)
     {
         services.AddSingleton(redis);
-        services.AddSingleton<IClaimCheckStore>(new RedisClaimCheckStore(redis));
-        services.AddSingleton(new WeightTransportOptions());
-        services.AddSingleton<WeightTransport>();
+        services.AddIcosFlWeightTransport(new RedisClaimCheckStore(redis));
         services.AddIcosFlWorkers([node]);
         services.AddIcosFlTracing();
         services.AddMassTransit(x =>

@@ -101,9 +101,7 @@ public static class EmbeddedFederation
                 options.Adversaries.GetValueOrDefault($"worker-{i}") is { } adversary ? adversary.Apply : null))
             .ToList();
         builder.Services.AddSingleton<INodeDataSource>(new SyntheticNodeData(0, options.Points, config.Seed));
-        builder.Services.AddSingleton<IClaimCheckStore, InMemoryClaimCheckStore>();
-        builder.Services.AddSingleton(new WeightTransportOptions());
-        builder.Services.AddSingleton<WeightTransport>();
+        builder.Services.AddIcosFlWeightTransport(new InMemoryClaimCheckStore());
         if (options.CheckpointDirectory is { } checkpointDirectory)
             builder.Services.AddSingleton<ICheckpointStore>(new FileCheckpointStore(checkpointDirectory));
         builder.Services.AddIcosFlControllerServices(new ControllerOptions
