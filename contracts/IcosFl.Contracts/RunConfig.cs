@@ -17,6 +17,11 @@ public sealed record RunConfig
     public int TimeStep { get; init; } = 10;
     public int NumLayers { get; init; } = 1;
     public string Metric { get; init; } = Metrics.CpuUsage;
+    /// <summary>
+    /// Other metrics the model reads beside <see cref="Metric"/>, comma-separated in input order ("" = univariate,
+    /// as ICOS-FL). A string rather than a list so that the record keeps value equality on the wire.
+    /// </summary>
+    public string InputMetrics { get; init; } = "";
     public int BatchSize { get; init; } = 64;
     public double TrainTestSplit { get; init; } = 0.8;
     /// <summary>
@@ -56,4 +61,10 @@ public sealed record RunConfig
     public double NoiseMultiplier { get; init; } = 0.0;
 
     public static RunConfig Default { get; } = new();
+
+    /// <summary>The input-metrics as names, in order; empty for a univariate model.</summary>
+    public IReadOnlyList<string> ExtraInputMetrics() => RunConfigKeys.SplitMetricList(InputMetrics);
+
+    /// <summary>The model's input features in order: the forecast metric first, then the input-metrics.</summary>
+    public IReadOnlyList<string> InputFeatures() => [Metric, .. ExtraInputMetrics()];
 }

@@ -19,6 +19,7 @@ public static class RunConfigKeys
     public const string TimeStep = "time-step";
     public const string NumLayers = "num-layers";
     public const string Metric = "metric";
+    public const string InputMetrics = "input-metrics";
     public const string BatchSize = "batch-size";
     public const string TrainTestSplit = "train-test-split";
     public const string LocalEpochs = "local-epochs";
@@ -60,6 +61,8 @@ public static class RunConfigKeys
         RunConfigKey.Int(TimeStep, "Past points in each input window (one point every 3 s)", 1, c => c.TimeStep, (c, v) => c with { TimeStep = v }),
         RunConfigKey.Int(NumLayers, "Stacked LSTM layers", 1, c => c.NumLayers, (c, v) => c with { NumLayers = v }),
         RunConfigKey.Choice(Metric, "Node metric to forecast", Metrics.All, c => c.Metric, (c, v) => c with { Metric = v }),
+        RunConfigKey.MetricList(InputMetrics, "Other metrics the model reads beside the forecast one, comma-separated (empty = univariate)", Metrics.All,
+            c => c.InputMetrics, (c, v) => c with { InputMetrics = v }, c => c.Metric),
         RunConfigKey.Int(BatchSize, "Windows per training batch", 1, c => c.BatchSize, (c, v) => c with { BatchSize = v }),
         RunConfigKey.Number(TrainTestSplit, "Share of each node's data used for training; the rest is held out", Interval.Open01, c => c.TrainTestSplit, (c, v) => c with { TrainTestSplit = v }),
         RunConfigKey.Int(LocalEpochs, "Passes over the local training data per round", 1, c => c.LocalEpochs, (c, v) => c with { LocalEpochs = v }),
@@ -91,6 +94,10 @@ public static class RunConfigKeys
     public static RunConfigKey? Find(string name) =>
         ByName.GetValueOrDefault(Normalize(name));
 
+    /// <summary>The names of a comma-separated metric list ("" gives none); names are trimmed, empty ones kept so validation can name them.</summary>
+    public static IReadOnlyList<string> SplitMetricList(string? list) =>
+        string.IsNullOrWhiteSpace(list) ? [] : list.Split(',').Select(name => name.Trim()).ToArray();
+
     /// <summary>Lower case, '_' as '-', so both Flower spellings meet the same key.</summary>
     internal static string Normalize(string name) => name.Trim().ToLowerInvariant().Replace('_', '-');
 }
@@ -102,10 +109,13 @@ public sealed class RunConfigKey
     private readonly Func<RunConfig, string, RunConfig?> tryApply;
     private readonly Func<RunConfig, bool> isValid;
     private readonly IReadOnlyList<string>? choices;
+    private readonly Func<RunConfig, string?>? problemOf;
 
     private RunConfigKey(string name, string description, string accepted, IReadOnlyList<string>? choices,
-        Func<RunConfig, string> read, Func<RunConfig, string, RunConfig?> tryApply, Func<RunConfig, bool> isValid)
+        Func<RunConfig, string> read, Func<RunConfig, string, RunConfig?> tryApply, Func<RunConfig, bool> isValid,
+        Func<RunConfig, string?>? problemOf = null)
     {
+        this.problemOf = problemOf;
         Name = name;
         Description = description;
         Accepted = accepted;
@@ -144,6 +154,11 @@ public sealed class RunConfigKey
         ? $"run-config key '{Name}': must be {Accepted}, got '{given}'"
         : $"run-config key '{Name}': '{given}' is not one of {string.Join(", ", choices)}";
 
+    /// <summary>The message for a value that is invalid in <paramref name="config"/>, saying what exactly is wrong when the key knows.</summary>
+    internal string Problem(RunConfig config, string given) => problemOf?.Invoke(config) is { } problem
+        ? $"run-config key '{Name}': {problem}, got '{given}'"
+        : Problem(given);
+
     internal static RunConfigKey Int(string name, string description, int? minimum, Func<RunConfig, int> get, Func<RunConfig, int, RunConfig> set) =>
         new(name, description,
             minimum is { } min ? $"an integer >= {min}" : "an integer",
@@ -168,6 +183,41 @@ public sealed class RunConfigKey
             // Any letter case is accepted ("FedAvg"); the canonical spelling is stored.
             (c, text) => set(c, choices.FirstOrDefault(choice => string.Equals(choice, text, StringComparison.OrdinalIgnoreCase)) ?? text),
             c => choices.Contains(get(c)));
+
+    /// <summary>
+    /// A comma-separated list of distinct <paramref name="choices"/> other than the value of <paramref name="excluded"/>
+    /// (the forecast metric); stored trimmed, each name in its canonical spelling, "" for none.
+    /// </summary>
+    internal static RunConfigKey MetricList(string name, string description, IReadOnlyList<string> choices,
+        Func<RunConfig, string> get, Func<RunConfig, string, RunConfig> set, Func<RunConfig, string> excluded)
+    {
+        string? ProblemOf(RunConfig config)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var metric in RunConfigKeys.SplitMetricList(get(config)))
+            {
+                if (metric.Length == 0)
+                    return "a metric name is empty (two commas in a row, or one at an end)";
+                if (!choices.Contains(metric))
+                    return $"'{metric}' is not one of {string.Join(", ", choices)}";
+                if (metric == excluded(config))
+                    return $"'{metric}' is the forecast metric (key '{RunConfigKeys.Metric}'), which is always the model's first input; list only other metrics";
+                if (!seen.Add(metric))
+                    return $"'{metric}' is listed twice";
+            }
+
+            return null;
+        }
+
+        return new(name, description,
+            "a comma-separated list of " + string.Join(", ", choices) + " other than metric, or empty",
+            null,
+            get,
+            (c, text) => set(c, string.Join(",", RunConfigKeys.SplitMetricList(text)
+                .Select(m => choices.FirstOrDefault(choice => string.Equals(choice, m, StringComparison.OrdinalIgnoreCase)) ?? m))),
+            c => ProblemOf(c) is null,
+            ProblemOf);
+    }
 
     /// <summary>Shortest round-trip form, always with a '.' or exponent so TOML reads it as a float.</summary>
     private static string FormatNumber(double value)

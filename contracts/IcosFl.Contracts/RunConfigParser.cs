@@ -86,7 +86,7 @@ public static class RunConfigParser
         {
             if (!key.IsValid(config))
             {
-                yield return new RunConfigError(key.Name, key.Problem(given.GetValueOrDefault(key.Name) ?? key.ValueOf(config)));
+                yield return new RunConfigError(key.Name, key.Problem(config, given.GetValueOrDefault(key.Name) ?? key.ValueOf(config)));
             }
         }
 
@@ -258,10 +258,54 @@ public static class RunConfigParser
                 }
 
                 value = text[valueStart..i];
+                if (value.Contains('='))
+                {
+                    // "input-metrics= seed=7": the key's value is empty and what follows is the next entry.
+                    value = string.Empty;
+                    i = valueStart;
+                }
+                else if (KeyName(key) == RunConfigKeys.InputMetrics)
+                {
+                    value += ReadListContinuation(text, ref i);
+                }
             }
 
             entries.Add(KeyValuePair.Create(key, value));
         }
+    }
+
+    /// <summary>
+    /// The rest of an unquoted list (input-metrics=memory_usage,power_consumption): commas separate entries elsewhere,
+    /// so a following name joins the list as long as it is not itself key=value.
+    /// </summary>
+    private static string ReadListContinuation(string text, ref int i)
+    {
+        var rest = new StringBuilder();
+        while (i < text.Length && text[i] == ',')
+        {
+            var start = i + 1;
+            while (start < text.Length && text[start] is ' ' or '\t')
+            {
+                start++;
+            }
+
+            var end = start;
+            while (end < text.Length && !IsSeparator(text[end]))
+            {
+                end++;
+            }
+
+            var name = text[start..end];
+            if (name.Length == 0 || name.Contains('=') || name[0] == '#')
+            {
+                break;
+            }
+
+            rest.Append(',').Append(name);
+            i = end;
+        }
+
+        return rest.ToString();
     }
 
     /// <summary>A TOML string: "basic" with \" \\ \n \t escapes, or 'literal' with none.</summary>

@@ -18,7 +18,7 @@ public class Describing_run_config_keys
     public void Should_have_one_key_per_run_config_property_in_property_order()
     {
         Assert.Equal(Properties.Select(p => Kebab(p.Name)), RunConfigKeys.All.Select(k => k.Name));
-        Assert.Equal(33, RunConfigKeys.All.Count);
+        Assert.Equal(34, RunConfigKeys.All.Count);
     }
 
     [Fact]
@@ -29,6 +29,7 @@ public class Describing_run_config_keys
             var value = key.Name switch
             {
                 "metric" => Metrics.PowerConsumption,
+                "input-metrics" => Metrics.MemoryUsage,
                 "strategy" => Strategies.MultiKrum,
                 _ when key.DefaultValue.Contains('.') => "0.0625",
                 _ => "7",
@@ -48,7 +49,7 @@ public class Describing_run_config_keys
         Assert.All(RunConfigKeys.All, key =>
         {
             Assert.False(string.IsNullOrWhiteSpace(key.Description));
-            Assert.Matches("^(an integer|a number|one of )", key.Accepted);
+            Assert.Matches("^(an integer|a number|one of |a comma-separated list of )", key.Accepted);
             Assert.Equal(key.Name.Replace('-', '_'), key.SnakeCaseName);
         });
         Assert.Equal("a number in (0, 1]", RunConfigKeys.Find(RunConfigKeys.FractionFit)!.Accepted);

@@ -42,7 +42,7 @@ public class Parsing_run_config
             ["num-server-rounds"] = "10", ["fraction-fit"] = "1.0", ["fraction-evaluate"] = "1.0",
             ["min-fit-clients"] = "2", ["min-evaluate-clients"] = "2", ["min-available-clients"] = "2",
             ["hidden-layer-size"] = "10", ["time-step"] = "10", ["num-layers"] = "1", ["metric"] = "cpu_usage",
-            ["batch-size"] = "64", ["train-test-split"] = "0.8", ["local-epochs"] = "5", ["learning-rate"] = "0.001",
+            ["input-metrics"] = "", ["batch-size"] = "64", ["train-test-split"] = "0.8", ["local-epochs"] = "5", ["learning-rate"] = "0.001",
             ["round-timeout"] = "120.0", ["round-retries"] = "3", ["seed"] = "42", ["forecast-horizon"] = "100", ["strategy"] = "fedavg",
             ["proximal-mu"] = "0.0", ["server-learning-rate"] = "1.0", ["server-momentum"] = "0.0", ["eta"] = "0.1",
             ["eta-l"] = "0.1", ["beta-1"] = "0.9", ["beta-2"] = "0.99", ["tau"] = "0.001", ["trim-beta"] = "0.2",
@@ -54,6 +54,29 @@ public class Parsing_run_config
 
         Assert.Equal(expected.Keys, actual.Keys); // same order as RunConfig's properties
         Assert.Equal(expected, actual);
+    }
+
+    [Theory]
+    [InlineData("input-metrics=memory_usage,power_consumption")]
+    [InlineData("input-metrics=\"memory_usage, power_consumption\"")]
+    [InlineData("input_metrics='Memory_Usage,POWER_CONSUMPTION'")]
+    [InlineData("num-server-rounds=3, input-metrics=memory_usage,power_consumption, seed=7")]
+    public void Should_read_input_metrics_as_an_ordered_list_in_canonical_spelling(string text)
+    {
+        var config = RunConfigParser.Parse(text);
+
+        Assert.Equal("memory_usage,power_consumption", config.InputMetrics);
+        Assert.Equal(["memory_usage", "power_consumption"], config.ExtraInputMetrics());
+        Assert.Equal(["cpu_usage", "memory_usage", "power_consumption"], config.InputFeatures());
+        Assert.Equal(config, RunConfigParser.Parse(string.Join(" ", RunConfigParser.ToDictionary(config).Select(p => $"{p.Key}={p.Value}"))));
+    }
+
+    [Fact]
+    public void Should_keep_a_model_univariate_when_input_metrics_is_empty()
+    {
+        Assert.Equal(["cpu_usage"], RunConfig.Default.InputFeatures());
+        Assert.Empty(RunConfigParser.Parse("input-metrics=\"\"").ExtraInputMetrics());
+        Assert.Equal(RunConfig.Default, RunConfigParser.Parse("input-metrics="));
     }
 
     [Fact]
