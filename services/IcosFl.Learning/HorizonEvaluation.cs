@@ -16,17 +16,29 @@ public sealed record HorizonEvaluationResult(int Origins, int? SeasonPeriod, IRe
 /// origin, all inside the test part) the model forecasts forecast-horizon steps recursively; each step ahead is
 /// scored against the actual values beside persistence and seasonal naive. The scaler and the season are fitted
 /// on the training part only; seasonal naive may look back into the training part, which is the past.
+/// A multivariate model reads its input metrics' observed values up to the origin and holds them at their last
+/// value beyond it (<see cref="MultiStepForecast"/>); both baselines read the forecast metric only.
 /// </summary>
 public static class HorizonEvaluation
 {
     public static HorizonEvaluationResult Evaluate(ModelWeights weights, IReadOnlyList<float> series, RunConfig config)
     {
+        ArgumentNullException.ThrowIfNull(series);
+        ArgumentNullException.ThrowIfNull(config);
+        return Evaluate(weights, FeatureSeries.Univariate(config.Metric, series), config);
+    }
+
+    public static HorizonEvaluationResult Evaluate(ModelWeights weights, FeatureSeries features, RunConfig config)
+    {
         ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(config);
         int horizon = config.ForecastHorizon;
         if (horizon < 1)
             throw new ArgumentException($"Run-config forecast-horizon is {horizon}; it must be at least 1.", nameof(config));
-        var prepared = PreparedSeries.Prepare(series, config);
+        var prepared = PreparedSeries.Prepare(features, config);
+        var series = features.Target;
+        int width = features.FeatureCount;
         int trainCount = ChronologicalSplit.TrainCount(series.Count, config.TrainTestSplit);
         int timeStep = config.TimeStep;
         int firstOrigin = trainCount + timeStep - 1;
@@ -37,15 +49,18 @@ public static class HorizonEvaluation
 
         var train = series.Take(trainCount).ToArray();
         int? period = SeasonalPeriod.Estimate(train, trainCount / 2);
-        var windows = new float[origins * timeStep];
+        var windows = new float[origins * timeStep * width];
         for (int o = 0; o < origins; o++)
         {
             for (int k = 0; k < timeStep; k++)
-                windows[o * timeStep + k] = prepared.Scaler.Transform(series[firstOrigin + o - timeStep + 1 + k]);
+            {
+                for (int f = 0; f < width; f++)
+                    windows[(o * timeStep + k) * width + f] = prepared.Scalers[f].Transform(features.Values[f][firstOrigin + o - timeStep + 1 + k]);
+            }
         }
 
         float[] forecasts;
-        using (var model = new LstmForecaster(config.HiddenLayerSize, config.NumLayers))
+        using (var model = LstmForecaster.For(config))
         {
             model.LoadWeights(weights);
             forecasts = MultiStepForecast.Recursive(model, windows, origins, timeStep, horizon);

@@ -44,9 +44,22 @@ public static class LocalTraining
     /// fitted on that part, windows of time-step values -> next value, Adam, MSE, mini-batches shuffled by
     /// System.Random(<paramref name="seed"/>), plus the FedProx term (proximal-mu / 2) ||w - w_global||^2 when
     /// proximal-mu > 0. Loss is the mean MSE (scaled units, without the proximal term) of the last epoch.
+    /// For a univariate config (no input-metrics); a multivariate one needs the <see cref="FeatureSeries"/> overload.
     /// </summary>
     public static TrainResult Train(
         ModelWeights global, IReadOnlyList<float> series, RunConfig config, int seed, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        ArgumentNullException.ThrowIfNull(config);
+        return Train(global, FeatureSeries.Univariate(config.Metric, series), config, seed, cancellationToken);
+    }
+
+    /// <summary>
+    /// As the univariate overload, on aligned features (the forecast metric, then the input-metrics): each feature
+    /// scaled by its own training part, windows of [time-step, features] -> the forecast metric's next value.
+    /// </summary>
+    public static TrainResult Train(
+        ModelWeights global, FeatureSeries series, RunConfig config, int seed, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(global);
         ValidateTraining(config);
@@ -71,19 +84,34 @@ public static class LocalTraining
         return TrainOnWindows(global, pooled, config, seed, cancellationToken);
     }
 
+    /// <summary><see cref="TrainPooled(ModelWeights, IReadOnlyList{IReadOnlyList{float}}, RunConfig, int, CancellationToken)"/> on aligned features per node.</summary>
+    public static TrainResult TrainPooled(
+        ModelWeights global, IReadOnlyList<FeatureSeries> seriesSet, RunConfig config, int seed, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(global);
+        ArgumentNullException.ThrowIfNull(seriesSet);
+        ValidateTraining(config);
+        if (seriesSet.Count == 0)
+            throw new ArgumentException("Pooled training needs at least one series.", nameof(seriesSet));
+        var parts = seriesSet.Select(s => PreparedSeries.Prepare(s, config).Train).ToList();
+        var pooled = new WindowSet(parts.SelectMany(w => w.Inputs).ToArray(), parts.SelectMany(w => w.Targets).ToArray(), config.TimeStep,
+            LstmLayout.InputSizeOf(config));
+        return TrainOnWindows(global, pooled, config, seed, cancellationToken);
+    }
+
     private static TrainResult TrainOnWindows(
         ModelWeights global, WindowSet windows, RunConfig config, int seed, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
-        using var model = new LstmForecaster(config.HiddenLayerSize, config.NumLayers);
+        using var model = LstmForecaster.For(config);
         model.LoadWeights(global);
         var parameters = model.parameters().ToArray();
         using var optimizer = Optimizer(parameters, config.LearningRate);
         var globalValues = config.ProximalMu > 0
             ? parameters.Select(p => p.detach().clone()).ToArray()
             : [];
-        var inputs = tensor(windows.Inputs, [windows.Count, config.TimeStep, 1]);
+        var inputs = tensor(windows.Inputs, [windows.Count, config.TimeStep, windows.Features]);
         var targets = tensor(windows.Targets, [windows.Count]);
 
         var random = new Random(seed);
@@ -123,12 +151,24 @@ public static class LocalTraining
     /// </summary>
     public static EvaluationMetrics Evaluate(ModelWeights weights, IReadOnlyList<float> series, RunConfig config)
     {
+        ArgumentNullException.ThrowIfNull(series);
+        ArgumentNullException.ThrowIfNull(config);
+        return Evaluate(weights, FeatureSeries.Univariate(config.Metric, series), config);
+    }
+
+    /// <summary>
+    /// As the univariate overload, on aligned features: every test window holds the input metrics' observed values,
+    /// and persistence repeats the forecast metric's last value (the baseline reads the forecast metric only).
+    /// </summary>
+    public static EvaluationMetrics Evaluate(ModelWeights weights, FeatureSeries series, RunConfig config)
+    {
         ArgumentNullException.ThrowIfNull(weights);
         ValidateModel(config);
         var prepared = PreparedSeries.Prepare(series, config);
         var (scaler, scaled, raw) = (prepared.Scaler, prepared.Test, prepared.TestInUnits);
+        int stepValues = config.TimeStep * scaled.Features;
 
-        using var model = new LstmForecaster(config.HiddenLayerSize, config.NumLayers);
+        using var model = LstmForecaster.For(config);
         model.LoadWeights(weights);
         model.eval();
         var predictions = new float[scaled.Count];
@@ -138,7 +178,7 @@ public static class LocalTraining
             {
                 using var chunkScope = NewDisposeScope();
                 int size = Math.Min(EvaluationChunk, scaled.Count - start);
-                var chunk = tensor(scaled.Inputs.AsSpan(start * config.TimeStep, size * config.TimeStep).ToArray(), [size, config.TimeStep, 1]);
+                var chunk = tensor(scaled.Inputs.AsSpan(start * stepValues, size * stepValues).ToArray(), [size, config.TimeStep, scaled.Features]);
                 model.forward(chunk).data<float>().ToArray().CopyTo(predictions, start);
             }
         }
@@ -198,6 +238,8 @@ public static class LocalTraining
         ArgumentNullException.ThrowIfNull(config);
         Require(config.HiddenLayerSize >= 1, "hidden-layer-size", config.HiddenLayerSize, "at least 1");
         Require(config.NumLayers >= 1, "num-layers", config.NumLayers, "at least 1");
+        if (RunConfigParser.Validate(config).FirstOrDefault(e => e.Key == RunConfigKeys.InputMetrics) is { } inputs)
+            throw new ArgumentException(inputs.Message, nameof(config));
         ValidateSplit(config);
     }
 

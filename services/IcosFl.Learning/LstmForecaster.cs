@@ -6,8 +6,9 @@ using static TorchSharp.torch;
 namespace IcosFl.Learning;
 
 /// <summary>
-/// The forecasting model: an LSTM over a window of values (batch-first, one feature) whose last step's output
-/// goes through a linear layer to the next value. Input [batch, time, 1], output [batch].
+/// The forecasting model: an LSTM over a window of time steps (batch-first; at each step the forecast metric, then any
+/// input metrics) whose last step's output goes through a linear layer to the forecast metric's next value.
+/// Input [batch, time, inputSize], output [batch].
 /// Field names are the state_dict prefixes ("lstm.", "linear."), as in the PyTorch model ICOS-FL trains.
 /// </summary>
 public sealed class LstmForecaster : nn.Module<Tensor, Tensor>
@@ -18,12 +19,18 @@ public sealed class LstmForecaster : nn.Module<Tensor, Tensor>
     private readonly Linear linear;
 #pragma warning restore IDE1006
 
-    public LstmForecaster(int hiddenSize, int numLayers) : base(nameof(LstmForecaster))
+    public LstmForecaster(int hiddenSize, int numLayers) : this(hiddenSize, numLayers, LstmLayout.InputSize)
+    {
+    }
+
+    public LstmForecaster(int hiddenSize, int numLayers, int inputSize) : base(nameof(LstmForecaster))
     {
         TorchSetup.EnsureConfigured();
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
         HiddenSize = hiddenSize;
         NumLayers = numLayers;
-        lstm = nn.LSTM(LstmLayout.InputSize, hiddenSize, numLayers, batchFirst: true);
+        InputSize = inputSize;
+        lstm = nn.LSTM(inputSize, hiddenSize, numLayers, batchFirst: true);
         linear = nn.Linear(hiddenSize, 1);
         RegisterComponents();
     }
@@ -31,6 +38,16 @@ public sealed class LstmForecaster : nn.Module<Tensor, Tensor>
     public int HiddenSize { get; }
 
     public int NumLayers { get; }
+
+    /// <summary>Values per time step: 1 for the forecast metric plus one per input metric.</summary>
+    public int InputSize { get; }
+
+    /// <summary>The model of <paramref name="config"/>: its hidden size, layers and inputs.</summary>
+    public static LstmForecaster For(RunConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new LstmForecaster(config.HiddenLayerSize, config.NumLayers, LstmLayout.InputSizeOf(config));
+    }
 
     public override Tensor forward(Tensor input)
     {
@@ -49,7 +66,7 @@ public sealed class LstmForecaster : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var parameters = named_parameters().ToDictionary(p => p.name, p => p.parameter);
         var tensors = new List<NamedTensor>();
-        foreach (var spec in LstmLayout.Tensors(HiddenSize, NumLayers))
+        foreach (var spec in LstmLayout.Tensors(HiddenSize, NumLayers, InputSize))
         {
             var values = parameters[spec.Name].detach().contiguous();
             tensors.Add(new NamedTensor(spec.Name, (int[])spec.Shape.Clone(), values.data<float>().ToArray()));
@@ -61,7 +78,7 @@ public sealed class LstmForecaster : nn.Module<Tensor, Tensor>
     /// <summary>Copies <paramref name="weights"/> into the parameters; throws <see cref="IncompatibleWeightsException"/> naming every misfit.</summary>
     public void LoadWeights(ModelWeights weights)
     {
-        LstmLayout.EnsureCompatible(weights, HiddenSize, NumLayers);
+        LstmLayout.EnsureCompatible(weights, HiddenSize, NumLayers, InputSize);
         var parameters = named_parameters().ToDictionary(p => p.name, p => p.parameter);
         using var noGrad = no_grad();
         foreach (var tensor in weights.Tensors)

@@ -9,22 +9,34 @@ public sealed record TensorSpec(string Name, int[] Shape)
 }
 
 /// <summary>
-/// The parameters of torch.nn.LSTM(input_size=1, hidden_size=H, num_layers=L, batch_first=True) followed by
+/// The parameters of torch.nn.LSTM(input_size=F, hidden_size=H, num_layers=L, batch_first=True) followed by
 /// torch.nn.Linear(H, 1), in PyTorch's state_dict order, so exported weights load into PyTorch as they are.
+/// F is 1 (the forecast metric) plus the run's input-metrics; only lstm.weight_ih_l0 ([4H, F]) depends on it.
 /// </summary>
 public static class LstmLayout
 {
+    /// <summary>The input size of a univariate model (ICOS-FL's): the forecast metric alone.</summary>
     public const int InputSize = 1;
 
-    public static IReadOnlyList<TensorSpec> Tensors(int hiddenSize, int numLayers)
+    /// <summary>Values per time step of the model of <paramref name="config"/>: the forecast metric and each input metric.</summary>
+    public static int InputSizeOf(RunConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return config.InputFeatures().Count;
+    }
+
+    public static IReadOnlyList<TensorSpec> Tensors(int hiddenSize, int numLayers) => Tensors(hiddenSize, numLayers, InputSize);
+
+    public static IReadOnlyList<TensorSpec> Tensors(int hiddenSize, int numLayers, int inputSize)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(numLayers, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
         int gates = 4 * hiddenSize; // input, forget, cell and output gates stacked, as PyTorch stores them
         var specs = new List<TensorSpec>();
         for (int layer = 0; layer < numLayers; layer++)
         {
-            int layerInput = layer == 0 ? InputSize : hiddenSize;
+            int layerInput = layer == 0 ? inputSize : hiddenSize;
             specs.Add(new TensorSpec($"lstm.weight_ih_l{layer}", [gates, layerInput]));
             specs.Add(new TensorSpec($"lstm.weight_hh_l{layer}", [gates, hiddenSize]));
             specs.Add(new TensorSpec($"lstm.bias_ih_l{layer}", [gates]));
@@ -36,16 +48,28 @@ public static class LstmLayout
         return specs;
     }
 
-    public static IReadOnlyList<TensorSpec> Tensors(RunConfig config) => Tensors(config.HiddenLayerSize, config.NumLayers);
+    public static IReadOnlyList<TensorSpec> Tensors(RunConfig config) => Tensors(config.HiddenLayerSize, config.NumLayers, InputSizeOf(config));
 
-    public static string Describe(int hiddenSize, int numLayers) =>
-        $"LSTM(input_size=1, hidden_size={hiddenSize}, num_layers={numLayers}) + Linear({hiddenSize}, 1)";
+    public static string Describe(int hiddenSize, int numLayers) => Describe(hiddenSize, numLayers, InputSize);
+
+    public static string Describe(int hiddenSize, int numLayers, int inputSize) =>
+        $"LSTM(input_size={inputSize}, hidden_size={hiddenSize}, num_layers={numLayers}) + Linear({hiddenSize}, 1)";
+
+    /// <summary>Checks <paramref name="weights"/> against the univariate layout; lists every problem at once.</summary>
+    public static void EnsureCompatible(ModelWeights weights, int hiddenSize, int numLayers) => EnsureCompatible(weights, hiddenSize, numLayers, InputSize);
+
+    /// <summary>Checks <paramref name="weights"/> against the layout of <paramref name="config"/>'s model (its inputs included).</summary>
+    public static void EnsureCompatible(ModelWeights weights, RunConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        EnsureCompatible(weights, config.HiddenLayerSize, config.NumLayers, InputSizeOf(config));
+    }
 
     /// <summary>Checks <paramref name="weights"/> against the layout; lists every problem at once.</summary>
-    public static void EnsureCompatible(ModelWeights weights, int hiddenSize, int numLayers)
+    public static void EnsureCompatible(ModelWeights weights, int hiddenSize, int numLayers, int inputSize)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        var expected = Tensors(hiddenSize, numLayers);
+        var expected = Tensors(hiddenSize, numLayers, inputSize);
         var expectedByName = expected.ToDictionary(s => s.Name);
         var seen = new HashSet<string>();
         var unexpected = new List<string>();
@@ -77,7 +101,7 @@ public static class LstmLayout
         var missing = expected.Where(s => !seen.Contains(s.Name)).Select(s => s.Name).ToList();
         if (missing.Count > 0 || unexpected.Count > 0 || mismatched.Count > 0)
         {
-            throw new IncompatibleWeightsException(missing, unexpected, mismatched, Describe(hiddenSize, numLayers));
+            throw new IncompatibleWeightsException(missing, unexpected, mismatched, Describe(hiddenSize, numLayers, inputSize));
         }
     }
 

@@ -4,13 +4,17 @@ namespace IcosFl.Learning;
 
 /// <summary>
 /// Multi-step forecasts from the one-step model, recursively: each predicted value is appended to the window
-/// and the oldest value dropped, horizon times. All windows go through the model together, step by step.
+/// and the oldest step dropped, horizon times. All windows go through the model together, step by step.
+/// A multivariate model's input metrics have no forecast of their own, so each appended step holds them at their
+/// last observed (scaled) value: persistence for the inputs, the model for the forecast metric. Evaluation and
+/// prediction both go through here, so they share that policy.
 /// </summary>
 public static class MultiStepForecast
 {
     /// <summary>
     /// Forecasts <paramref name="horizon"/> steps after each of <paramref name="count"/> scaled windows
-    /// (<paramref name="windows"/> is [count, timeStep] row-major); returns [count, horizon] row-major, scaled.
+    /// (<paramref name="windows"/> is [count, timeStep, model.InputSize] row-major, the forecast metric first at each step);
+    /// returns the forecast metric, [count, horizon] row-major, scaled.
     /// </summary>
     public static float[] Recursive(LstmForecaster model, float[] windows, int count, int timeStep, int horizon)
     {
@@ -18,8 +22,11 @@ public static class MultiStepForecast
         ArgumentNullException.ThrowIfNull(windows);
         ArgumentOutOfRangeException.ThrowIfLessThan(horizon, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(timeStep, 1);
-        if (windows.Length != count * timeStep)
-            throw new ArgumentException($"{windows.Length} window values do not make {count} windows of {timeStep}.", nameof(windows));
+        int features = model.InputSize;
+        if (windows.Length != count * timeStep * features)
+            throw new ArgumentException(
+                $"{windows.Length} window values do not make {count} windows of {timeStep}" + (features == 1 ? "." : $" steps x {features} features."),
+                nameof(windows));
 
         var forecasts = new float[count * horizon];
         if (count == 0)
@@ -27,7 +34,9 @@ public static class MultiStepForecast
         model.eval();
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var window = tensor(windows, [count, timeStep, 1]);
+        var window = tensor(windows, [count, timeStep, features]);
+        // The input metrics of the last observed step, held for every step ahead.
+        var heldInputs = features > 1 ? window.narrow(1, timeStep - 1, 1).narrow(2, 1, features - 1) : null;
         for (int h = 0; h < horizon; h++)
         {
             using var stepScope = NewDisposeScope();
@@ -35,7 +44,8 @@ public static class MultiStepForecast
             var values = next.data<float>().ToArray();
             for (int i = 0; i < count; i++)
                 forecasts[i * horizon + h] = values[i];
-            var shifted = cat([window.narrow(1, 1, timeStep - 1), next.reshape(count, 1, 1)], 1);
+            var step = heldInputs is null ? next.reshape(count, 1, 1) : cat([next.reshape(count, 1, 1), heldInputs], 2);
+            var shifted = cat([window.narrow(1, 1, timeStep - 1), step], 1);
             window = shifted.MoveToOuterDisposeScope();
         }
 

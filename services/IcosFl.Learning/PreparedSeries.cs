@@ -3,37 +3,62 @@ using IcosFl.Contracts;
 namespace IcosFl.Learning;
 
 /// <summary>
-/// A node's series made ready for the model: split in time, a scaler fitted on the training part only,
-/// scaled training and test windows, and the test windows in the metric's own units.
+/// A node's series made ready for the model: split in time, a scaler per feature fitted on that feature's training
+/// part only, scaled training and test windows, and the test windows in the metrics' own units.
+/// <see cref="Scaler"/> is the forecast metric's (the one predictions are scaled back with).
 /// </summary>
 public sealed record PreparedSeries(MinMaxScaler Scaler, WindowSet Train, WindowSet Test, WindowSet TestInUnits)
 {
+    /// <summary>Every feature's scaler in model-input order: the forecast metric's, then each input metric's.</summary>
+    public IReadOnlyList<MinMaxScaler> Scalers { get; init; } = [Scaler];
+
     public static PreparedSeries Prepare(IReadOnlyList<float> series, RunConfig config)
     {
         ArgumentNullException.ThrowIfNull(series);
         ArgumentNullException.ThrowIfNull(config);
-        for (int i = 0; i < series.Count; i++)
+        return Prepare(FeatureSeries.Univariate(config.Metric, series), config);
+    }
+
+    /// <summary>
+    /// As for one series, feature by feature: each is split at the same point and scaled by its own training part;
+    /// the windows carry every feature at each step, their targets the forecast metric.
+    /// </summary>
+    public static PreparedSeries Prepare(FeatureSeries series, RunConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        ArgumentNullException.ThrowIfNull(config);
+        series.For(config);
+        for (int f = 0; f < series.FeatureCount; f++)
         {
-            if (!float.IsFinite(series[i]))
+            var values = series.Values[f];
+            for (int i = 0; i < values.Count; i++)
             {
-                throw new ArgumentException($"The series holds a non-finite value ({series[i]}) at index {i}.", nameof(series));
+                if (!float.IsFinite(values[i]))
+                {
+                    var which = series.FeatureCount == 1 ? "The series" : $"The series of {series.Metrics[f]}";
+                    throw new ArgumentException($"{which} holds a non-finite value ({values[i]}) at index {i}.", nameof(series));
+                }
             }
         }
 
         int needed = LocalTraining.MinimumPoints(config);
         if (series.Count < needed)
         {
+            var aligned = series.FeatureCount == 1 ? "" : $" (points where {string.Join(", ", series.Metrics)} all have a value)";
             throw new InsufficientDataException(series.Count, needed,
                 $"at least one training and one test window, i.e. time-step {config.TimeStep} + 1 points on each side " +
-                $"of the train-test-split {config.TrainTestSplit}");
+                $"of the train-test-split {config.TrainTestSplit}{aligned}");
         }
 
-        var split = ChronologicalSplit.Split(series, config.TrainTestSplit);
-        var scaler = MinMaxScaler.Fit(split.Train);
+        var splits = series.Values.Select(v => ChronologicalSplit.Split(v, config.TrainTestSplit)).ToArray();
+        var scalers = splits.Select(s => MinMaxScaler.Fit(s.Train)).ToArray();
         return new PreparedSeries(
-            scaler,
-            SlidingWindows.Build(scaler.Transform(split.Train), config.TimeStep),
-            SlidingWindows.Build(scaler.Transform(split.Test), config.TimeStep),
-            SlidingWindows.Build(split.Test, config.TimeStep));
+            scalers[0],
+            SlidingWindows.Build(splits.Select((s, f) => scalers[f].Transform(s.Train)).ToArray(), config.TimeStep),
+            SlidingWindows.Build(splits.Select((s, f) => scalers[f].Transform(s.Test)).ToArray(), config.TimeStep),
+            SlidingWindows.Build(splits.Select(s => s.Test).ToArray(), config.TimeStep))
+        {
+            Scalers = scalers,
+        };
     }
 }

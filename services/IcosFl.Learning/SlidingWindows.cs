@@ -1,15 +1,16 @@
 namespace IcosFl.Learning;
 
 /// <summary>
-/// Supervised examples cut from a series: <see cref="Inputs"/> is [Count, TimeStep] row-major (TimeStep
-/// consecutive values), <see cref="Targets"/> is [Count] (the value right after each input window).
+/// Supervised examples cut from a series: <see cref="Inputs"/> is [Count, TimeStep, Features] row-major (TimeStep
+/// consecutive time steps, each the forecast metric's value then the input metrics'), <see cref="Targets"/> is [Count]
+/// (the forecast metric's value right after each input window).
 /// </summary>
-public sealed record WindowSet(float[] Inputs, float[] Targets, int TimeStep)
+public sealed record WindowSet(float[] Inputs, float[] Targets, int TimeStep, int Features = 1)
 {
     public int Count => Targets.Length;
 
-    /// <summary>The last value of input window <paramref name="index"/>: the naive persistence forecast.</summary>
-    public float LastInput(int index) => Inputs[index * TimeStep + TimeStep - 1];
+    /// <summary>The forecast metric's last value in input window <paramref name="index"/>: the naive persistence forecast.</summary>
+    public float LastInput(int index) => Inputs[(index * TimeStep + TimeStep - 1) * Features];
 }
 
 public static class SlidingWindows
@@ -34,5 +35,38 @@ public static class SlidingWindows
         }
 
         return new WindowSet(inputs, targets, timeStep);
+    }
+
+    /// <summary>
+    /// Windows over aligned features (features[0] the forecast metric): window i holds, for each step k in 0..timeStep-1,
+    /// features[0][i+k], features[1][i+k], ...; its target is features[0][i+timeStep].
+    /// </summary>
+    public static WindowSet Build(IReadOnlyList<float[]> features, int timeStep)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        if (features.Count == 0)
+            throw new ArgumentException("Windows need at least one feature.", nameof(features));
+        if (features.Count == 1)
+            return Build(features[0], timeStep);
+        int length = features[0].Length;
+        if (features.Any(f => f.Length != length))
+            throw new ArgumentException($"The features are not aligned: lengths {string.Join(", ", features.Select(f => f.Length))}.", nameof(features));
+
+        int count = Count(length, timeStep);
+        int width = features.Count;
+        var inputs = new float[count * timeStep * width];
+        var targets = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            for (int k = 0; k < timeStep; k++)
+            {
+                for (int f = 0; f < width; f++)
+                    inputs[(i * timeStep + k) * width + f] = features[f][i + k];
+            }
+
+            targets[i] = features[0][i + timeStep];
+        }
+
+        return new WindowSet(inputs, targets, timeStep, width);
     }
 }

@@ -1,7 +1,7 @@
 namespace IcosFl.Learning.NodeData;
 
 /// <summary>A node store in memory (embedded mode and tests): capped series per metric, nothing persisted.</summary>
-public sealed class InMemoryNodeStore : INodeStore
+public sealed class InMemoryNodeStore : INodeStore, ITimedNodeData
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, MetricSeries> _series = [];

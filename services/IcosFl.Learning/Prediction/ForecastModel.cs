@@ -4,14 +4,23 @@ namespace IcosFl.Learning.Prediction;
 
 /// <summary>
 /// A trained one-step forecaster ready to predict: its weights, the architecture they fit
-/// (torch.nn.LSTM(1, hidden, layers, batch_first=True) + torch.nn.Linear(hidden, 1)), and the window length it was trained on.
+/// (torch.nn.LSTM(inputs, hidden, layers, batch_first=True) + torch.nn.Linear(hidden, 1)), and the window length it was trained on.
 /// </summary>
 public sealed record ForecastModel(ModelWeights Weights, int HiddenSize, int NumLayers, int TimeStep)
 {
+    /// <summary>
+    /// The metrics the model reads at each time step, the forecast metric first; empty for a univariate model
+    /// built without a config (its one input is whatever series it is given).
+    /// </summary>
+    public IReadOnlyList<string> InputFeatures { get; init; } = [];
+
+    /// <summary>Values per time step: 1 for a univariate model.</summary>
+    public int InputSize => Math.Max(1, InputFeatures.Count);
+
     public static ForecastModel From(ModelWeights weights, RunConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return new ForecastModel(weights, config.HiddenLayerSize, config.NumLayers, config.TimeStep);
+        return new ForecastModel(weights, config.HiddenLayerSize, config.NumLayers, config.TimeStep) { InputFeatures = config.InputFeatures() };
     }
 
     /// <summary>Throws <see cref="IncompatibleWeightsException"/> listing every tensor that does not fit the architecture.</summary>
@@ -19,6 +28,6 @@ public sealed record ForecastModel(ModelWeights Weights, int HiddenSize, int Num
     {
         ArgumentNullException.ThrowIfNull(Weights);
         ArgumentOutOfRangeException.ThrowIfLessThan(TimeStep, 1);
-        LstmLayout.EnsureCompatible(Weights, HiddenSize, NumLayers);
+        LstmLayout.EnsureCompatible(Weights, HiddenSize, NumLayers, InputSize);
     }
 }
