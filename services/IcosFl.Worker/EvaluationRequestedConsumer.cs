@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using IcosFl.Contracts;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning;
@@ -22,11 +23,8 @@ public sealed class EvaluationRequestedConsumer(WorkerNode node, WeightTransport
         });
         EvaluationMetrics? metrics = null;
         string? declined = null;
-        var series = node.Data.GetSeries(m.RunConfig.Metric);
-        if (series is null)
-            declined = node.Data.UnavailableReason(m.RunConfig.Metric) is { } why
-                ? $"metric {m.RunConfig.Metric} is not available on this node: {why}"
-                : $"metric {m.RunConfig.Metric} is not available on this node";
+        if (!TryReadSeries(m.RunConfig, out var series, out var unavailable))
+            declined = unavailable;
         else
         {
             try
@@ -53,5 +51,18 @@ public sealed class EvaluationRequestedConsumer(WorkerNode node, WeightTransport
             Metrics = metrics,
             DeclinedReason = declined,
         });
+    }
+
+    private bool TryReadSeries(RunConfig config, [NotNullWhen(true)] out FeatureSeries? series, [NotNullWhen(false)] out string? unavailable)
+    {
+        try
+        {
+            return FeatureSeries.TryRead(node.Data, config, out series, out unavailable);
+        }
+        catch (ArgumentException e)
+        {
+            (series, unavailable) = (null, $"cannot align this node's series: {e.Message}");
+            return false;
+        }
     }
 }

@@ -8,7 +8,7 @@ namespace IcosFl.Worker;
 
 /// <summary>
 /// Trains the global model on this node's own data when the worker is selected for a round, and
-/// submits the updated weights; declines clearly (too little data, unavailable metric, unreadable
+/// submits the updated weights; declines clearly (too little data, an unavailable forecast or input metric, unreadable
 /// weights) instead of failing the round.
 /// </summary>
 public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transport, ILogger<RoundStartedConsumer> logger) :
@@ -35,13 +35,21 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
             return;
         }
 
-        var series = node.Data.GetSeries(m.RunConfig.Metric);
-        if (series is null)
+        // The forecast metric and every input metric: a node lacking one cannot train this model.
+        FeatureSeries series;
+        try
         {
-            var why = node.Data.UnavailableReason(m.RunConfig.Metric);
-            await Decline(context, why is null
-                ? $"metric {m.RunConfig.Metric} is not available on this node"
-                : $"metric {m.RunConfig.Metric} is not available on this node: {why}");
+            if (!FeatureSeries.TryRead(node.Data, m.RunConfig, out var read, out var unavailable))
+            {
+                await Decline(context, unavailable);
+                return;
+            }
+
+            series = read;
+        }
+        catch (ArgumentException e)
+        {
+            await Decline(context, $"cannot align this node's series: {e.Message}");
             return;
         }
 

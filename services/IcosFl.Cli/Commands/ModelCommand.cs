@@ -32,7 +32,7 @@ public static class ModelCommand
             if (File.Exists(folder))
                 return Fail("model export", $"--out {folder} is a file; give a folder");
             await ModelExport.WriteAsync(checkpoint, folder, ct);
-            Console.Error.WriteLine($"icosfl model export: federation {federationId} round {checkpoint.Round} ({checkpoint.RunConfig.Metric}) written to {folder}");
+            Console.Error.WriteLine($"icosfl model export: federation {federationId} round {checkpoint.Round} ({string.Join(" + ", checkpoint.RunConfig.InputFeatures())}) written to {folder}");
             Console.Out.WriteLine(folder);
             return ExitCodes.Success;
         });
@@ -75,7 +75,7 @@ public static class ModelCommand
                                             "pass --force to replace them or --federation to file this one under another id");
             await store.SaveAsync(checkpoint, CheckpointKind.Latest, ct);
             await store.SaveAsync(checkpoint, CheckpointKind.Best, ct);
-            Console.Error.WriteLine($"icosfl model import: round {checkpoint.Round} ({checkpoint.RunConfig.Metric}) stored as federation {checkpoint.FederationId} in {store.Describe(checkpoint.FederationId)}");
+            Console.Error.WriteLine($"icosfl model import: round {checkpoint.Round} ({string.Join(" + ", checkpoint.RunConfig.InputFeatures())}) stored as federation {checkpoint.FederationId} in {store.Describe(checkpoint.FederationId)}");
             Console.Out.WriteLine(checkpoint.FederationId);
             return ExitCodes.Success;
         });

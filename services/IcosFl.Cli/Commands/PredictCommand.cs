@@ -78,18 +78,25 @@ public static class PredictCommand
             var folder = Path.Combine(parse.GetValue(dataDir)!, nodeName);
             if (!Directory.Exists(folder))
                 return Fail($"node {nodeName} has no store at {Path.GetFullPath(folder)} (see --data-dir, and icosfl data import/collect)");
-            var (times, values) = new FileNodeStore(parse.GetValue(dataDir)!, nodeName).Points(config.Metric);
+            var store = new FileNodeStore(parse.GetValue(dataDir)!, nodeName);
+            var inputs = config.InputFeatures();
 
             try
             {
-                var chosenScaler = parse.GetValue(scaler) switch
+                // A multivariate model reads the node's input metrics too, aligned with the forecast metric by timestamp.
+                var missing = inputs.FirstOrDefault(m => store.Points(m).TimesUnixMs.Length == 0);
+                if (missing is not null && inputs.Count > 1)
+                    return Fail($"node {nodeName} has no {missing} data, which the model reads as an input ({string.Join(", ", inputs)}); " +
+                                "a multivariate model needs every input metric on the node");
+                var series = FeatureSeries.AlignByTime(inputs, inputs.Select(m => store.Points(m)).Select(p => ((IReadOnlyList<long>)p.TimesUnixMs, (IReadOnlyList<float>)p.Values)).ToList());
+                var chosenScalers = parse.GetValue(scaler) switch
                 {
-                    "node" => Forecaster.NodeScaler(values, config.TrainTestSplit),
-                    "model" => checkpoint.Scaler?.ToScaler()
-                               ?? throw new InvalidDataException("the model has no saved scaler (its controller had no data); use --scaler node"),
+                    "node" => Forecaster.NodeScalers(series, config.TrainTestSplit),
+                    "model" => checkpoint.SavedScalers(out var why) ?? throw new InvalidDataException($"{why}; use --scaler node"),
                     var other => throw new ArgumentException($"--scaler must be 'node' or 'model', got '{other}'"),
                 };
-                var forecast = Forecaster.ForecastAt(ForecastModel.From(checkpoint.Weights, config), chosenScaler, times, values, steps);
+                var forecast = Forecaster.ForecastAt(ForecastModel.From(checkpoint.Weights, config), chosenScalers, series, steps);
+                var fittedOn = parse.GetValue(scaler) == "node" ? $"node {nodeName}, training split" : checkpoint.Scaler!.FittedOn;
                 if (parse.GetValue(json))
                 {
                     Console.Out.WriteLine(CliJson.Serialize(new
@@ -103,7 +110,9 @@ public static class PredictCommand
                         stepSeconds = forecast.StepInterval.TotalSeconds,
                         origin = forecast.Origin,
                         lastValue = forecast.LastValue,
-                        scaler = new { min = forecast.Scaler.Min, max = forecast.Scaler.Max, fittedOn = parse.GetValue(scaler) == "node" ? $"node {nodeName}, training split" : checkpoint.Scaler!.FittedOn },
+                        scaler = new { min = forecast.Scaler.Min, max = forecast.Scaler.Max, fittedOn },
+                        inputs,
+                        scalers = forecast.Scalers.Select((s, f) => new { metric = inputs[f], min = s.Min, max = s.Max, fittedOn }),
                         points = forecast.Points,
                     }));
                 }
@@ -111,7 +120,8 @@ public static class PredictCommand
                 {
                     Console.Out.WriteLine($"# {config.Metric} of node {nodeName}, {steps} steps of {forecast.StepInterval.TotalSeconds:0.###} s from " +
                                           $"{forecast.Origin:O} (last value {forecast.LastValue.ToString("G6", CultureInfo.InvariantCulture)}); " +
-                                          $"model: {source}, round {checkpoint.Round}");
+                                          $"model: {source}, round {checkpoint.Round}" +
+                                          (inputs.Count > 1 ? $"; inputs {string.Join(", ", inputs)} (held at their last value ahead)" : ""));
                     foreach (var point in forecast.Points)
                         Console.Out.WriteLine($"{point.Time:O}\t{point.Value.ToString("G6", CultureInfo.InvariantCulture)}");
                 }

@@ -23,9 +23,38 @@ public sealed record Checkpoint
     public required ModelWeights Weights { get; init; }
     /// <summary>The strategy's server-side state (momentum, Adam moments), if it keeps one; a resumed federation carries it on.</summary>
     public ModelWeights? ServerState { get; init; }
-    /// <summary>The controller's scaler for its own data; null when the controller had no data of the metric.</summary>
+    /// <summary>The controller's scaler for its own data of the forecast metric; null when the controller had no data of the metric.</summary>
     public ScalerParameters? Scaler { get; init; }
+    /// <summary>
+    /// The controller's scalers of the input-metrics, in their order (each naming its metric); null for a univariate model
+    /// or when the controller lacked one of them.
+    /// </summary>
+    public IReadOnlyList<ScalerParameters>? InputScalers { get; init; }
     public required CheckpointMetrics Metrics { get; init; }
+
+    /// <summary>
+    /// Every input feature's saved scaler in model-input order (the forecast metric's, then each input metric's), or null
+    /// with the reason when one is missing.
+    /// </summary>
+    public IReadOnlyList<MinMaxScaler>? SavedScalers(out string? missing)
+    {
+        var inputs = RunConfig.ExtraInputMetrics();
+        if (Scaler is null)
+        {
+            missing = "the model has no saved scaler (its controller had no data)";
+            return null;
+        }
+
+        var extra = InputScalers ?? [];
+        if (!extra.Select(s => s.Metric).SequenceEqual(inputs))
+        {
+            missing = $"the model reads input metrics [{string.Join(", ", inputs)}] but saved scalers for [{string.Join(", ", extra.Select(s => s.Metric))}]";
+            return null;
+        }
+
+        missing = null;
+        return [Scaler.ToScaler(), .. extra.Select(s => s.ToScaler())];
+    }
 
     /// <summary>
     /// Whether <paramref name="candidate"/> becomes the best checkpoint: it has a centralized MSE and there is no best yet,
@@ -50,6 +79,9 @@ public sealed record Checkpoint
 public sealed record ScalerParameters(string Kind, float Min, float Max, string FittedOn, int Points)
 {
     public const string MinMax = "minmax";
+
+    /// <summary>The metric whose values this scales (null in checkpoints written before models had input metrics).</summary>
+    public string? Metric { get; init; }
 
     public static ScalerParameters From(MinMaxScaler scaler, string fittedOn, int points) => new(MinMax, scaler.Min, scaler.Max, fittedOn, points);
 

@@ -34,6 +34,7 @@ public static class CheckpointFile
             Attempt = checkpoint.Attempt,
             RunConfig = checkpoint.RunConfig,
             Scaler = checkpoint.Scaler,
+            InputScalers = checkpoint.InputScalers,
             Metrics = checkpoint.Metrics,
             Weights = Pack(checkpoint.Weights),
             ServerState = checkpoint.ServerState is null ? null : Pack(checkpoint.ServerState),
@@ -65,6 +66,7 @@ public static class CheckpointFile
             Attempt = document.Attempt,
             RunConfig = document.RunConfig,
             Scaler = document.Scaler,
+            InputScalers = document.InputScalers,
             Metrics = document.Metrics,
             Weights = Unpack(document.Weights, source, "weights"),
             ServerState = document.ServerState is null ? null : Unpack(document.ServerState, source, "serverState"),
@@ -103,6 +105,7 @@ public static class CheckpointFile
         public int Attempt { get; init; }
         public RunConfig? RunConfig { get; init; }
         public ScalerParameters? Scaler { get; init; }
+        public IReadOnlyList<ScalerParameters>? InputScalers { get; init; }
         public CheckpointMetrics? Metrics { get; init; }
         public PackedWeights? Weights { get; init; }
         public PackedWeights? ServerState { get; init; }

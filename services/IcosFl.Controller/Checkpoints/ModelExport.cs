@@ -8,8 +8,8 @@ namespace IcosFl.Controller.Checkpoints;
 
 /// <summary>
 /// A checkpoint as files anyone can load: <c>model.safetensors</c> (tensor names = PyTorch state_dict names of
-/// torch.nn.LSTM(batch_first=True) + torch.nn.Linear) and <c>model.json</c> (architecture, scaler, metric, window,
-/// run config, round and metrics). <see cref="Read"/> turns the pair back into the same checkpoint.
+/// torch.nn.LSTM(batch_first=True) + torch.nn.Linear) and <c>model.json</c> (architecture, the input metrics in model
+/// order with a scaler each, metric, window, run config, round and metrics). <see cref="Read"/> turns the pair back into the same checkpoint.
 /// </summary>
 public static class ModelExport
 {
@@ -32,20 +32,23 @@ public static class ModelExport
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         var config = checkpoint.RunConfig;
-        LstmLayout.EnsureCompatible(checkpoint.Weights, config.HiddenLayerSize, config.NumLayers);
+        LstmLayout.EnsureCompatible(checkpoint.Weights, config);
+        int inputSize = LstmLayout.InputSizeOf(config);
         var sidecar = new Sidecar
         {
             Format = Format,
             Architecture = new Architecture(
-                "lstm+linear", LstmLayout.InputSize, config.HiddenLayerSize, config.NumLayers, BatchFirst: true, OutputSize: 1,
-                Pytorch: $"torch.nn.LSTM(input_size=1, hidden_size={config.HiddenLayerSize}, num_layers={config.NumLayers}, batch_first=True) " +
+                "lstm+linear", inputSize, config.HiddenLayerSize, config.NumLayers, BatchFirst: true, OutputSize: 1,
+                Pytorch: $"torch.nn.LSTM(input_size={inputSize}, hidden_size={config.HiddenLayerSize}, num_layers={config.NumLayers}, batch_first=True) " +
                          $"+ torch.nn.Linear({config.HiddenLayerSize}, 1) on the last time step",
                 Tensors: checkpoint.Weights.Tensors.Select(t => t.Name).ToList()),
             Metric = config.Metric,
+            Inputs = config.InputFeatures(),
             TimeStep = config.TimeStep,
             StepSeconds = Learning.Prediction.Forecaster.DefaultStepInterval.TotalSeconds,
             ForecastHorizon = config.ForecastHorizon,
             Scaler = checkpoint.Scaler,
+            InputScalers = checkpoint.InputScalers,
             FederationId = checkpoint.FederationId,
             Round = checkpoint.Round,
             Attempt = checkpoint.Attempt,
@@ -87,6 +90,9 @@ public static class ModelExport
         if (sidecar.RunConfig is null || sidecar.Metrics is null)
             throw new InvalidDataException($"{sidecarPath}: runConfig and metrics are required");
         var config = sidecar.RunConfig;
+        if (sidecar.Inputs is { } inputs && !inputs.SequenceEqual(config.InputFeatures()))
+            throw new InvalidDataException(
+                $"{sidecarPath}: inputs [{string.Join(", ", inputs)}] differ from the runConfig's metric and input-metrics [{string.Join(", ", config.InputFeatures())}]");
 
         ModelWeights read;
         try
@@ -100,7 +106,7 @@ public static class ModelExport
 
         try
         {
-            LstmLayout.EnsureCompatible(read, config.HiddenLayerSize, config.NumLayers);
+            LstmLayout.EnsureCompatible(read, config);
         }
         catch (IncompatibleWeightsException e)
         {
@@ -117,6 +123,7 @@ public static class ModelExport
             RunConfig = config,
             Weights = new ModelWeights(ordered),
             Scaler = sidecar.Scaler,
+            InputScalers = sidecar.InputScalers,
             Metrics = sidecar.Metrics,
         };
     }
@@ -129,10 +136,14 @@ public static class ModelExport
         public string? Format { get; init; }
         public Architecture? Architecture { get; init; }
         public string? Metric { get; init; }
+        /// <summary>The metrics read at each time step, in input order: the forecast metric, then the input-metrics.</summary>
+        public IReadOnlyList<string>? Inputs { get; init; }
         public int TimeStep { get; init; }
         public double StepSeconds { get; init; }
         public int ForecastHorizon { get; init; }
         public ScalerParameters? Scaler { get; init; }
+        /// <summary>The input-metrics' scalers, in input order (absent for a univariate model).</summary>
+        public IReadOnlyList<ScalerParameters>? InputScalers { get; init; }
         public Guid FederationId { get; init; }
         public int Round { get; init; }
         public int Attempt { get; init; } = 1;

@@ -91,13 +91,13 @@ public sealed class StartFederationConsumer(ICheckpointStore checkpoints, Weight
         var config = Resolve(message with { RunConfig = message.RunConfig ?? checkpoint.RunConfig });
         try
         {
-            LstmLayout.EnsureCompatible(checkpoint.Weights, config.HiddenLayerSize, config.NumLayers);
+            LstmLayout.EnsureCompatible(checkpoint.Weights, config);
         }
         catch (IncompatibleWeightsException e)
         {
             throw new InvalidFederationRequestException(
                 $"StartFederation {message.FederationId}: the checkpoint of {checkpoint.FederationId} does not fit hidden-layer-size " +
-                $"{config.HiddenLayerSize} and num-layers {config.NumLayers}: {e.Message}", e);
+                $"{config.HiddenLayerSize}, num-layers {config.NumLayers} and input-metrics '{config.InputMetrics}': {e.Message}", e);
         }
 
         if (checkpoint.Round >= config.NumServerRounds)

@@ -123,6 +123,7 @@ public sealed class AggregateRoundConsumer(
     private async Task SaveCheckpointAsync(AggregateRound m, AggregationResult result, EvaluationMetrics? centralized, string? skipped,
         CancellationToken ct)
     {
+        var scalers = OwnScalers(m.RunConfig);
         var checkpoint = new Checkpoint
         {
             FederationId = m.FederationId,
@@ -131,7 +132,8 @@ public sealed class AggregateRoundConsumer(
             RunConfig = m.RunConfig,
             Weights = result.Global,
             ServerState = result.ServerState,
-            Scaler = OwnScaler(m.RunConfig),
+            Scaler = scalers.Target,
+            InputScalers = scalers.Inputs,
             Metrics = new CheckpointMetrics(result.TrainLoss, centralized, skipped, result.Used),
         };
         try
@@ -148,21 +150,25 @@ public sealed class AggregateRoundConsumer(
         }
     }
 
-    /// <summary>The controller's scaler for its own series, fitted on the training split as its evaluation fits it.</summary>
-    private ScalerParameters? OwnScaler(RunConfig config)
+    /// <summary>
+    /// The controller's scalers for its own series (the forecast metric's, then each input metric's), fitted on the training
+    /// split as its evaluation fits them; none when it lacks a metric or enough points.
+    /// </summary>
+    private (ScalerParameters? Target, IReadOnlyList<ScalerParameters>? Inputs) OwnScalers(RunConfig config)
     {
-        var series = controllerData.GetSeries(config.Metric);
-        if (series is null || series.Count < LocalTraining.MinimumPoints(config))
-            return null;
+        if (ReadOwnSeries(config, out _) is not { } series || series.Count < LocalTraining.MinimumPoints(config))
+            return (null, null);
         var train = ChronologicalSplit.TrainCount(series.Count, config.TrainTestSplit);
-        return ScalerParameters.From(Forecaster.NodeScaler(series, config.TrainTestSplit), $"node {options.NodeName}, training split", train);
+        var fitted = Forecaster.NodeScalers(series, config.TrainTestSplit)
+            .Select((scaler, f) => ScalerParameters.From(scaler, $"node {options.NodeName}, training split", train) with { Metric = series.Metrics[f] })
+            .ToList();
+        return (fitted[0], fitted.Count > 1 ? fitted.Skip(1).ToList() : null);
     }
 
     private (EvaluationMetrics? Metrics, string? Skipped) EvaluateOnOwnData(ModelWeights weights, RunConfig config)
     {
-        var series = controllerData.GetSeries(config.Metric);
-        if (series is null)
-            return (null, $"the controller node has no {config.Metric} data");
+        if (ReadOwnSeries(config, out var missing) is not { } series)
+            return (null, missing);
         try
         {
             return (LocalTraining.Evaluate(weights, series, config), null);
@@ -170,6 +176,29 @@ public sealed class AggregateRoundConsumer(
         catch (InsufficientDataException e)
         {
             return (null, e.Message);
+        }
+    }
+
+    /// <summary>The controller node's series of the model's input features, aligned; null with the reason when it lacks one.</summary>
+    private FeatureSeries? ReadOwnSeries(RunConfig config, out string? missing)
+    {
+        try
+        {
+            if (FeatureSeries.TryRead(controllerData, config, out var series, out var unavailable))
+            {
+                missing = null;
+                return series;
+            }
+
+            missing = config.InputFeatures().FirstOrDefault(m => controllerData.GetSeries(m) is null) is { } metric
+                ? $"the controller node has no {metric} data"
+                : unavailable;
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            missing = $"the controller node's series cannot be aligned: {e.Message}";
+            return null;
         }
     }
 }
