@@ -40,6 +40,45 @@ public sealed class PyTorchLoadingTests : IDisposable
     }
 
     [PyTorchFact]
+    public async Task The_README_script_reproduces_a_multivariate_forecast_holding_the_input_metrics()
+    {
+        var checkpoint = MultivariateModelTests.Sample(Guid.NewGuid());
+        await ModelExport.WriteAsync(checkpoint, _folder);
+        float[][] series =
+        [
+            [1.2f, 2.5f, 3.1f, 2.2f, 1.7f, 0.9f, 1.4f],
+            [2048f, 2100f, 3000f, 2500f, 1500f, 1200f, 4000f],
+            [30f, 45.5f, 80f, 60f, 25f, 90f, 50f],
+        ];
+        var config = checkpoint.RunConfig;
+        var features = FeatureSeries.Aligned(config.InputFeatures(), series);
+
+        var expected = Forecaster.Forecast(ForecastModel.From(checkpoint.Weights, config), checkpoint.SavedScalers(out _)!, features, 12);
+
+        var actual = await RunScriptAsync(string.Join(";", series.Select(Join)), 12);
+        Assert.Equal(12, actual.Length);
+        for (int i = 0; i < actual.Length; i++)
+            Assert.Equal(expected[i], actual[i], 5);
+    }
+
+    private static string Join(float[] values) => string.Join(",", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+
+    private async Task<double[]> RunScriptAsync(string values, int horizon)
+    {
+        var script = Path.Combine(AppContext.BaseDirectory, "Checkpoints", "load_exported_model.py");
+        using var python = Process.Start(new ProcessStartInfo(PyTorchFactAttribute.Python, [script, _folder, values, horizon.ToString(CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var output = await python.StandardOutput.ReadToEndAsync();
+        var errors = await python.StandardError.ReadToEndAsync();
+        await python.WaitForExitAsync();
+        Assert.True(python.ExitCode == 0, errors);
+        return JsonSerializer.Deserialize<double[]>(output)!;
+    }
+
+    [PyTorchFact]
     public async Task The_README_script_loads_the_export_into_PyTorch_and_reproduces_the_forecast()
     {
         var config = RunConfig.Default with { HiddenLayerSize = 8, NumLayers = 2, TimeStep = 6, Seed = 5 };
