@@ -211,19 +211,19 @@ public static class SyntheticFleet
         {
             while (nextUpdate <= s)
             {
-                load = CalcLoad(load, workload.RunQueue[(int)nextUpdate]);
+                load = FoldLoad(load, workload.RunQueue[(int)nextUpdate]);
                 nextUpdate += LoadFrequencySeconds;
             }
 
             if (s >= WarmUpSeconds && (s - WarmUpSeconds) % (int)SampleIntervalSeconds == 0)
-                series[sample++] = Printed(load);
+                series[sample++] = PrintLoad(load);
         }
 
         return series;
     }
 
     // calc_load(): newload = load*EXP_1 + active*(FIXED_1-EXP_1), rounded up while the load rises.
-    private static long CalcLoad(long load, int running)
+    internal static long FoldLoad(long load, int running)
     {
         long active = running * Fixed1;
         long next = load * Exp1 + active * (Fixed1 - Exp1);
@@ -233,7 +233,7 @@ public static class SyntheticFleet
     }
 
     // fs/proc/loadavg.c: LOAD_INT(a).LOAD_FRAC(a) with a = avenrun + FIXED_1/200.
-    private static float Printed(long load)
+    internal static float PrintLoad(long load)
     {
         long a = load + Fixed1 / 200;
         long whole = a >> FixedShift;
