@@ -31,13 +31,15 @@ public sealed record ExperimentReport(
 /// local-only model, from the same initial weights, for the same epochs in total (rounds x local-epochs);
 /// (c) one centralized model on the pooled training windows, also for rounds x local-epochs epochs. Each is
 /// scored on every worker's held-out later part, 1 and forecast-horizon steps ahead, beside persistence and
-/// seasonal naive.
+/// seasonal naive, and one step ahead beside a least-squares AR(time-step) fitted per worker (a reference for
+/// what a linear model over the same window reaches on the data).
 /// </summary>
 public static class QualityExperiment
 {
     public const string Federated = "federated";
     public const string Local = "local";
     public const string Centralized = "centralized";
+    public const string LinearAr = "linear-ar";
     public const string Persistence = "persistence";
     public const string SeasonalNaive = "seasonal-naive";
 
@@ -81,6 +83,8 @@ public static class QualityExperiment
                 rows.Add(new ExperimentRow(Federated, h, fed.At(h).Rmse, fed.At(h).Mae));
                 rows.Add(new ExperimentRow(Local, h, own.At(h).Rmse, own.At(h).Mae));
                 rows.Add(new ExperimentRow(Centralized, h, central.At(h).Rmse, central.At(h).Mae));
+                if (h == 1 && LinearReference(values, config) is { } linear)
+                    rows.Add(linear);
                 rows.Add(new ExperimentRow(Persistence, h, fed.At(h).PersistenceRmse, fed.At(h).PersistenceMae));
                 if (fed.At(h).SeasonalRmse is { } srmse)
                     rows.Add(new ExperimentRow(SeasonalNaive, h, srmse, fed.At(h).SeasonalMae!.Value));
@@ -108,8 +112,31 @@ public static class QualityExperiment
 
     private static int Order(string model) => model switch
     {
-        Federated => 0, Local => 1, Centralized => 2, Persistence => 3, _ => 4,
+        Federated => 0, Local => 1, Centralized => 2, LinearAr => 3, Persistence => 4, _ => 5,
     };
+
+    /// <summary>
+    /// The least-squares AR(time-step) one-step error on the same forecast origins as <see cref="HorizonEvaluation"/>,
+    /// fitted on the worker's own training part: a linear model over the same window as the LSTM. Left out (null)
+    /// where the training part is too short for the fit (fewer than 2 x time-step + 1 points).
+    /// </summary>
+    private static ExperimentRow? LinearReference(float[] values, RunConfig config)
+    {
+        int trainCount = ChronologicalSplit.TrainCount(values.Length, config.TrainTestSplit);
+        if (trainCount < 2 * config.TimeStep + 1)
+            return null;
+        var ar = LinearAutoregression.Fit(values[..trainCount], config.TimeStep);
+        int firstOrigin = trainCount + config.TimeStep - 1, origins = values.Length - config.ForecastHorizon - firstOrigin;
+        double squared = 0, absolute = 0;
+        for (int origin = firstOrigin; origin < firstOrigin + origins; origin++)
+        {
+            double error = ar.Predict(values, origin) - values[origin + 1];
+            squared += error * error;
+            absolute += Math.Abs(error);
+        }
+
+        return new ExperimentRow(LinearAr, 1, Math.Sqrt(squared / origins), absolute / origins);
+    }
 
     private static int Seed(int seed, int worker, int round) => unchecked(seed * 7919 + worker * 104_729 + round * 31);
 }

@@ -8,7 +8,7 @@ namespace IcosFl.EndToEnd.Tests.Robustness;
 /// <summary>
 /// Embedded federations of the robustness comparison, run in this process and each at most once per
 /// test run (the clean fedavg run is every test's reference). 5 workers, worker-5 the adversary; sized
-/// to learn something real (the clean model ends near or below the persistence forecast) in a few
+/// to learn something (the strategies compared, not trained as far as persistence: see the README) in a few
 /// seconds per federation on two cores.
 /// </summary>
 public sealed class RobustnessRuns
