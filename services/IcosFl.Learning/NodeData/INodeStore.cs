@@ -23,4 +23,18 @@ public interface INodeStore : INodeDataSource
     void MarkUnavailable(string metric, string? reason);
 
     NodeDataSummary Summarise();
+
+    /// <summary>The timestamps (Unix milliseconds) and values held of a metric, oldest first (empty when none).</summary>
+    (long[] TimesUnixMs, float[] Values) Points(string metric);
+}
+
+/// <summary>What every store checks before it stores a batch, so a refused batch stores nothing.</summary>
+public static class NodeStoreSamples
+{
+    public static void Check(MetricSample sample)
+    {
+        NodeMetrics.Require(sample.Metric);
+        if (!double.IsFinite(sample.Value))
+            throw new ArgumentException($"{sample.Metric} at {sample.Timestamp:O} is {sample.Value}; only finite values are stored.", "samples");
+    }
 }
