@@ -131,7 +131,9 @@ public sealed class NodeStoreOptions
         }
 
         options.AbortOnConnectFail = true;
-        options.ConnectTimeout = (int)NodeStartup.ConnectTimeout.TotalMilliseconds;
+        // The address's own connectTimeout wins over ICOSFL_CONNECT_TIMEOUT.
+        if (!address.Contains("connectTimeout=", StringComparison.OrdinalIgnoreCase))
+            options.ConnectTimeout = (int)NodeStartup.ConnectTimeout.TotalMilliseconds;
         try
         {
             return await ConnectionMultiplexer.ConnectAsync(options);
