@@ -13,7 +13,7 @@ public static class SimulateCommand
     {
         var workers = new Option<int>("--workers", "-w")
         {
-            Description = "Number of simulated workers, each with its own synthetic series",
+            Description = "Number of simulated workers, each with its own synthetic series (with --data: the number of worker files)",
             DefaultValueFactory = _ => 3,
         };
         var rounds = new Option<int?>("--rounds", "-r") { Description = "Rounds to run (overrides num-server-rounds; default 5)" };
