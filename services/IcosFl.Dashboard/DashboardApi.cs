@@ -16,7 +16,7 @@ public static class DashboardApi
     public static readonly TimeSpan LiveRefresh = TimeSpan.FromSeconds(5);
 
     public static void Map(WebApplication app, DashboardOptions options, FederationStatusReader reader,
-        FederationMetrics metrics, FederationActivity activity)
+        FederationMetrics metrics, FederationActivity activity, PredictionsApi predictions)
     {
         // Redis down, a saga that cannot be read: the API says so in JSON rather than an empty 500.
         app.Use(async (context, next) =>
@@ -50,10 +50,10 @@ public static class DashboardApi
         });
         api.MapGet("/federations/{id}/events", (string id, HttpContext context) => StreamAsync(id, context, reader, activity));
         api.MapGet("/workers", async () => Results.Ok(await reader.WorkersAsync()));
-        // Where the other read models plug in, e.g. GET /api/federations/{id}/predictions (forecast against actual).
+        api.MapGet("/predictions", (HttpRequest request, CancellationToken ct) => predictions.GetAsync(request, ct));
         api.MapFallback((HttpContext context) =>
             Results.NotFound(new ApiError($"no such API endpoint: {context.Request.Method} {context.Request.Path}; " +
-                                          "see /api/federations, /api/federations/{id}, /api/federations/{id}/events, /api/workers")));
+                                          "see /api/federations, /api/federations/{id}, /api/federations/{id}/events, /api/workers, /api/predictions")));
 
         // The workers-alive gauge reads the registry just before each scrape.
         app.Use(async (context, next) =>

@@ -4,6 +4,7 @@ using IcosFl.Controller.Checkpoints;
 using IcosFl.Dashboard;
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Messaging;
+using IcosFl.Learning.NodeData;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -67,7 +68,17 @@ public static class ControllerCommand
             builder.Logging.ClearProviders();
             builder.Services.AddSerilog(IcosFlLogging.CreateLogger(logging.Read(parse, "controller", settings)), dispose: true);
             // The controller trains nothing but evaluates every global model on its own node's data (synthetic series 0 by default).
-            var (source, described) = data.Register(parse, builder.Services, parse.GetValue(nodeName)!, 0);
+            INodeDataSource source;
+            string described;
+            try
+            {
+                (source, described) = await data.RegisterAsync(parse, builder.Services, parse.GetValue(nodeName)!, 0);
+            }
+            catch (Exception e) when (e is UnreachableException or FormatException or IOException or ArgumentException)
+            {
+                Console.Error.WriteLine($"icosfl controller: {e.Message}");
+                return e is UnreachableException ? ExitCodes.Unreachable : ExitCodes.BadUsage;
+            }
             var checkpointStore = checkpoints.Store(parse);
             builder.Services.AddSingleton<ICheckpointStore>(checkpointStore);
             builder.Services.AddDeployedController(settings, redis,

@@ -2,11 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using IcosFl.Infrastructure.Messaging;
 using IcosFl.Learning.NodeData;
 
 namespace IcosFl.Cli.Commands;
 
-/// <summary>`icosfl data import|show|collect`: a node's local store (one folder per node under the data dir).</summary>
+/// <summary>`icosfl data import|show|collect`: a node's local store (a folder under the data dir, or the node's own Redis).</summary>
 public static class DataCommand
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -29,34 +30,26 @@ public static class DataCommand
         DefaultValueFactory = _ => Environment.MachineName,
     };
 
-    private static Option<string> DataDirOption() => new("--data-dir")
-    {
-        Description = "Folder holding one store folder per node (default: $ICOSFL_DATA_DIR or .icosfl/data)",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ICOSFL_DATA_DIR") is { Length: > 0 } d ? d : Path.Combine(".icosfl", "data"),
-    };
-
-    private static Option<string> RetentionOption() => new("--retention")
-    {
-        Description = "History kept per metric, back from its newest point: e.g. 24h, 90m, 3600s",
-        DefaultValueFactory = _ => "24h",
-    };
-
     private static Command Import()
     {
         var file = new Option<FileInfo>("--file", "-f") { Description = "CSV with a header: timestamp and any of cpu_usage, memory_usage, power_consumption, cpu_utilisation", Required = true };
         var skipBad = new Option<bool>("--skip-bad-rows") { Description = "Store the good rows even when some rows are bad (by default a file with bad rows stores nothing)" };
-        var (node, dataDir, retention) = (NodeOption(), DataDirOption(), RetentionOption());
+        var (node, where) = (NodeOption(), new NodeStoreOptions());
         var command = new Command("import", "Load history from a CSV into a node's store; bad rows are reported with their line numbers")
         {
-            file, node, dataDir, retention, skipBad,
+            file, node, skipBad,
         };
-        command.SetAction(parse =>
+        where.AddTo(command);
+        command.SetAction(async (parse, _) =>
         {
             var path = parse.GetValue(file)!;
             if (!path.Exists)
                 return Fail("data import", $"--file {path.FullName} does not exist");
-            if (!TryOpen(parse.GetValue(dataDir)!, parse.GetValue(node)!, parse.GetValue(retention)!, "data import", out var store))
-                return ExitCodes.BadUsage;
+            var (opened, exit) = await TryOpenAsync(where, parse, parse.GetValue(node)!, "data import");
+            if (opened is null)
+                return exit;
+            using var owned = opened;
+            var store = opened.Store;
 
             CsvReadResult csv;
             try
@@ -75,10 +68,11 @@ public static class DataCommand
             if (csv.Errors.Count > 0 && !parse.GetValue(skipBad))
                 return Fail("data import", $"{csv.Errors.Count} of {csv.Rows} rows are bad; nothing was stored (fix them, or pass --skip-bad-rows to store the {csv.Rows - csv.Errors.Count} good rows)");
 
-            var result = store!.Append(csv.Samples);
+            var result = store.Append(csv.Samples);
+            var summary = store.Summarise();
             Console.Error.WriteLine(
-                $"icosfl data import: node {store.Node}: {result.Added} points stored from {csv.Rows - csv.Errors.Count} rows" +
-                $" ({result.AlreadyHeld} already held and kept as they were, {result.Dropped} older than the retention dropped) in {store.Directory}");
+                $"icosfl data import: node {summary.Node}: {result.Added} points stored from {csv.Rows - csv.Errors.Count} rows" +
+                $" ({result.AlreadyHeld} already held and kept as they were, {result.Dropped} beyond the retention or capacity dropped) in {summary.Store}");
             return ExitCodes.Success;
         });
         return command;
@@ -87,16 +81,19 @@ public static class DataCommand
     private static Command Show()
     {
         var json = new Option<bool>("--json") { Description = "Print one JSON document on stdout" };
-        var (node, dataDir, retention) = (NodeOption(), DataDirOption(), RetentionOption());
+        var (node, where) = (NodeOption(), new NodeStoreOptions());
         var command = new Command("show", "Summarise a node's store: points per metric, time range, last values, power availability")
         {
-            node, dataDir, retention, json,
+            node, json,
         };
-        command.SetAction(parse =>
+        where.AddTo(command);
+        command.SetAction(async (parse, _) =>
         {
-            if (!TryOpen(parse.GetValue(dataDir)!, parse.GetValue(node)!, parse.GetValue(retention)!, "data show", out var store))
-                return ExitCodes.BadUsage;
-            var summary = store!.Summarise();
+            var (opened, exit) = await TryOpenAsync(where, parse, parse.GetValue(node)!, "data show");
+            if (opened is null)
+                return exit;
+            using var owned = opened;
+            var summary = opened.Store.Summarise();
             if (parse.GetValue(json))
             {
                 Console.Out.WriteLine(JsonSerializer.Serialize(summary, Json));
@@ -122,11 +119,12 @@ public static class DataCommand
     {
         var interval = new Option<double>("--scrape-interval") { Description = "Seconds between samples", DefaultValueFactory = _ => 3 };
         var count = new Option<int>("--count", "-n") { Description = "Samples to take before stopping (0 = until Ctrl+C)", DefaultValueFactory = _ => 0 };
-        var (node, dataDir, retention) = (NodeOption(), DataDirOption(), RetentionOption());
+        var (node, where) = (NodeOption(), new NodeStoreOptions());
         var command = new Command("collect", "Sample this machine's metrics (/proc, and Intel RAPL where present) into a node's store, as a worker does")
         {
-            node, dataDir, retention, interval, count,
+            node, interval, count,
         };
+        where.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             double seconds = parse.GetValue(interval);
@@ -135,10 +133,12 @@ public static class DataCommand
                 return Fail("data collect", $"--scrape-interval must be a positive number of seconds, got {seconds}");
             if (samples < 0)
                 return Fail("data collect", $"--count must be 0 or more, got {samples}");
-            if (!TryOpen(parse.GetValue(dataDir)!, parse.GetValue(node)!, parse.GetValue(retention)!, "data collect", out var store))
-                return ExitCodes.BadUsage;
+            var (opened, exit) = await TryOpenAsync(where, parse, parse.GetValue(node)!, "data collect");
+            if (opened is null)
+                return exit;
+            using var owned = opened;
 
-            var collector = new MetricsCollector(MetricsCollector.LinuxSources(), store!);
+            var collector = new MetricsCollector(MetricsCollector.LinuxSources(), opened.Store);
             foreach (var source in collector.Sources.Where(s => s.Unavailable is not null))
                 Console.Error.WriteLine($"icosfl data collect: {string.Join(", ", source.Metrics)} unavailable: {source.Unavailable}");
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(seconds));
@@ -166,24 +166,19 @@ public static class DataCommand
         return command;
     }
 
-    private static bool TryOpen(string dataDir, string node, string retention, string verb, out FileNodeStore? store)
+    private static async Task<(OpenedNodeStore? Store, int ExitCode)> TryOpenAsync(NodeStoreOptions where, ParseResult parse, string node, string verb)
     {
-        store = null;
-        if (!TryParseSpan(retention, out var span))
-        {
-            Fail(verb, $"--retention '{retention}' is not a positive duration such as 24h, 90m or 3600s");
-            return false;
-        }
-
         try
         {
-            store = new FileNodeStore(dataDir, node, StoreLimits.Default with { Retention = span });
-            return true;
+            return (await where.OpenAsync(parse, node), ExitCodes.Success);
+        }
+        catch (UnreachableException e)
+        {
+            return (null, Fail(verb, e.Message, ExitCodes.Unreachable));
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException)
         {
-            Fail(verb, e.Message);
-            return false;
+            return (null, Fail(verb, e.Message));
         }
     }
 
@@ -203,9 +198,9 @@ public static class DataCommand
         return true;
     }
 
-    private static int Fail(string verb, string message)
+    private static int Fail(string verb, string message, int exitCode = ExitCodes.BadUsage)
     {
         Console.Error.WriteLine($"icosfl {verb}: {message}");
-        return ExitCodes.BadUsage;
+        return exitCode;
     }
 }

@@ -108,53 +108,9 @@ public static class ExperimentCommand
     /// <summary>One worker per *.csv file (named after it), the configured metric's column in time order.</summary>
     private static bool TryReadData(DirectoryInfo dir, string metric, out IReadOnlyList<(string, float[])> series, out string? problem)
     {
-        series = [];
-        problem = null;
-        if (!dir.Exists)
-        {
-            problem = $"--data {dir.FullName} does not exist";
-            return false;
-        }
-
-        var files = dir.GetFiles("*.csv").OrderBy(f => f.Name, StringComparer.Ordinal).ToList();
-        if (files.Count == 0)
-        {
-            problem = $"--data {dir.FullName} holds no .csv files (one per worker, columns timestamp,{metric},...)";
-            return false;
-        }
-
-        var list = new List<(string, float[])>();
-        foreach (var file in files)
-        {
-            CsvReadResult csv;
-            try
-            {
-                csv = NodeDataCsv.ReadFile(file.FullName);
-            }
-            catch (FormatException e)
-            {
-                problem = $"{file.Name}: {e.Message}";
-                return false;
-            }
-
-            if (csv.Errors.Count > 0)
-            {
-                problem = $"{file.Name}: {csv.Errors.Count} bad rows, first {csv.Errors[0]}";
-                return false;
-            }
-
-            var values = csv.Samples.Where(s => s.Metric == metric).OrderBy(s => s.Timestamp).Select(s => (float)s.Value).ToArray();
-            if (values.Length == 0)
-            {
-                problem = $"{file.Name} has no {metric} values (metric is chosen with --run-config metric=...)";
-                return false;
-            }
-
-            list.Add((Path.GetFileNameWithoutExtension(file.Name), values));
-        }
-
-        series = list;
-        return true;
+        var read = NodeDataDirectory.TryRead(dir.FullName, metric, out var files, out problem);
+        series = files.Select(f => (f.Node, f.Values(metric))).ToList();
+        return read;
     }
 
     private static int Fail(string message)

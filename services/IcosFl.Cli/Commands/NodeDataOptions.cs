@@ -7,7 +7,8 @@ namespace IcosFl.Cli.Commands;
 
 /// <summary>
 /// Where a deployed node's own data comes from: its real metrics, collected into a node-local store
-/// (the default), or a synthetic series (demos and tests, where minutes of real samples are too few).
+/// (the default; a file store, or the node's own Redis, see <see cref="NodeStoreOptions"/>), or a synthetic
+/// series (demos and tests, where minutes of real samples are too few).
 /// </summary>
 public sealed class NodeDataOptions
 {
@@ -17,11 +18,7 @@ public sealed class NodeDataOptions
                       "synthetic: a made-up series (demos, tests)",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ICOSFL_DATA") is { Length: > 0 } d ? d : "collect",
     };
-    public Option<string> DataDir { get; } = new("--data-dir")
-    {
-        Description = "Folder of the node-local stores (default: $ICOSFL_DATA_DIR or .icosfl/data)",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ICOSFL_DATA_DIR") is { Length: > 0 } d ? d : Path.Combine(".icosfl", "data"),
-    };
+    public NodeStoreOptions Store { get; } = new();
     public Option<double> ScrapeInterval { get; } = new("--scrape-interval")
     {
         Description = "Seconds between metric samples (with --data collect)",
@@ -37,7 +34,7 @@ public sealed class NodeDataOptions
     public void AddTo(Command command)
     {
         command.Options.Add(Data);
-        command.Options.Add(DataDir);
+        Store.AddTo(command);
         command.Options.Add(ScrapeInterval);
         command.Options.Add(SyntheticNode);
         command.Options.Add(Points);
@@ -47,13 +44,16 @@ public sealed class NodeDataOptions
     /// <summary>Why the options cannot work, or null.</summary>
     public string? FindProblem(ParseResult parse) => parse.GetValue(Data) switch
     {
-        "collect" => new MetricsCollectionOptions { ScrapeInterval = parse.GetValue(ScrapeInterval) }.FindProblem(),
+        "collect" => new MetricsCollectionOptions { ScrapeInterval = parse.GetValue(ScrapeInterval) }.FindProblem() ?? Store.FindProblem(parse),
         "synthetic" => parse.GetValue(Points) < 1 ? $"--points must be positive, got {parse.GetValue(Points)}" : null,
         var other => $"--data must be 'collect' or 'synthetic', got '{other}'",
     };
 
-    /// <summary>Registers the node's data source (and, when collecting, the scrape service); returns a description for the log.</summary>
-    public (INodeDataSource Source, string Description) Register(ParseResult parse, IServiceCollection services, string node, int defaultSyntheticIndex)
+    /// <summary>
+    /// Registers the node's data source (and, when collecting, the scrape service); returns a description for the log.
+    /// Throws <see cref="IcosFl.Infrastructure.Messaging.UnreachableException"/> when the node Redis does not answer.
+    /// </summary>
+    public async Task<(INodeDataSource Source, string Description)> RegisterAsync(ParseResult parse, IServiceCollection services, string node, int defaultSyntheticIndex)
     {
         if (parse.GetValue(Data) == "synthetic")
         {
@@ -61,9 +61,12 @@ public sealed class NodeDataOptions
             return (new SyntheticNodeData(index, parse.GetValue(Points), parse.GetValue(Seed)),
                 $"synthetic series {index} ({parse.GetValue(Points)} points)");
         }
-        var store = new FileNodeStore(parse.GetValue(DataDir)!, node);
-        services.AddNodeMetricsCollection(store, new MetricsCollectionOptions { ScrapeInterval = parse.GetValue(ScrapeInterval) });
-        return (store, $"metrics collected every {parse.GetValue(ScrapeInterval)} s into {store.Directory}");
+        // The host owns the connection from here: it closes with the process.
+        var opened = await Store.OpenAsync(parse, node);
+        services.AddSingleton(opened);
+        services.AddSingleton(opened.Store);
+        services.AddNodeMetricsCollection(opened.Store, new MetricsCollectionOptions { ScrapeInterval = parse.GetValue(ScrapeInterval) });
+        return (opened.Store, $"metrics collected every {parse.GetValue(ScrapeInterval)} s into {opened.Store.Summarise().Store}");
     }
 
     /// <summary>Spreads node names over synthetic series 1..1000, the same in every process.</summary>

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using IcosFl.Controller.Checkpoints;
-using IcosFl.Learning;
+using IcosFl.Controller.Prediction;
+using IcosFl.Infrastructure.Messaging;
 using IcosFl.Learning.NodeData;
-using IcosFl.Learning.Prediction;
 
 namespace IcosFl.Cli.Commands;
 
@@ -14,7 +14,7 @@ public static class PredictCommand
     {
         var federation = new Option<string?>("--federation") { Description = "Use this federation's checkpoint (see --checkpoint)" };
         var model = new Option<string?>("--model") { Description = "Use this model instead: an exported folder (model.safetensors + model.json) or a checkpoint .json file" };
-        var node = new Option<string>("--node") { Description = "The node whose stored series is forecast (its store under --data-dir)", Required = true };
+        var node = new Option<string>("--node") { Description = "The node whose stored series is forecast (its store under --data-dir, or in --node-redis)", Required = true };
         var metric = new Option<string?>("--metric") { Description = "The metric to forecast (default: the model's; another metric is refused)" };
         var horizon = new Option<int?>("--horizon") { Description = "Steps of 3 s ahead (default: the model's forecast-horizon)" };
         var scaler = new Option<string>("--scaler")
@@ -24,16 +24,13 @@ public static class PredictCommand
             DefaultValueFactory = _ => "node",
         };
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };
-        var dataDir = new Option<string>("--data-dir")
-        {
-            Description = "Folder of the node stores (default: $ICOSFL_DATA_DIR or .icosfl/data)",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ICOSFL_DATA_DIR") is { Length: > 0 } d ? d : Path.Combine(".icosfl", "data"),
-        };
+        var where = new NodeStoreOptions();
         var checkpoints = new CheckpointOptions();
         var command = new Command("predict", "Forecast a node's metric from its latest stored points with a federation's model")
         {
-            federation, model, node, metric, horizon, scaler, json, dataDir,
+            federation, model, node, metric, horizon, scaler, json,
         };
+        where.AddTo(command);
         checkpoints.AddTo(command, withKind: true);
         command.SetAction(async (parse, ct) =>
         {
@@ -66,69 +63,51 @@ public static class PredictCommand
                 source = Path.GetFullPath(fromModel!);
             }
 
-            var config = checkpoint.RunConfig;
-            var wanted = parse.GetValue(metric) ?? config.Metric;
-            if (wanted != config.Metric)
-                return Fail($"--metric {wanted}: the model forecasts {config.Metric}; a model trained on one metric cannot forecast another");
-            var steps = parse.GetValue(horizon) ?? config.ForecastHorizon;
-            if (steps < 1)
-                return Fail($"--horizon must be at least 1, got {steps}");
-
             var nodeName = parse.GetValue(node)!;
-            var folder = Path.Combine(parse.GetValue(dataDir)!, nodeName);
-            if (!Directory.Exists(folder))
-                return Fail($"node {nodeName} has no store at {Path.GetFullPath(folder)} (see --data-dir, and icosfl data import/collect)");
-            var store = new FileNodeStore(parse.GetValue(dataDir)!, nodeName);
-            var inputs = config.InputFeatures();
-
+            if (where.MissingFileStore(parse, nodeName) is { } missing)
+                return Fail(missing);
+            OpenedNodeStore opened;
             try
             {
-                // A multivariate model reads the node's input metrics too, aligned with the forecast metric by timestamp.
-                var missing = inputs.FirstOrDefault(m => store.Points(m).TimesUnixMs.Length == 0);
-                if (missing is not null && inputs.Count > 1)
-                    return Fail($"node {nodeName} has no {missing} data, which the model reads as an input ({string.Join(", ", inputs)}); " +
-                                "a multivariate model needs every input metric on the node");
-                var series = FeatureSeries.AlignByTime(inputs, inputs.Select(m => store.Points(m)).Select(p => ((IReadOnlyList<long>)p.TimesUnixMs, (IReadOnlyList<float>)p.Values)).ToList());
-                var chosenScalers = parse.GetValue(scaler) switch
+                opened = await where.OpenAsync(parse, nodeName);
+            }
+            catch (UnreachableException e)
+            {
+                Console.Error.WriteLine($"icosfl predict: {e.Message}");
+                return ExitCodes.Unreachable;
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException or IOException)
+            {
+                return Fail(e.Message);
+            }
+
+            PredictionDocument prediction;
+            using (opened)
+            {
+                try
                 {
-                    "node" => Forecaster.NodeScalers(series, config.TrainTestSplit),
-                    "model" => checkpoint.SavedScalers(out var why) ?? throw new InvalidDataException($"{why}; use --scaler node"),
-                    var other => throw new ArgumentException($"--scaler must be 'node' or 'model', got '{other}'"),
-                };
-                var forecast = Forecaster.ForecastAt(ForecastModel.From(checkpoint.Weights, config), chosenScalers, series, steps);
-                var fittedOn = parse.GetValue(scaler) == "node" ? $"node {nodeName}, training split" : checkpoint.Scaler!.FittedOn;
-                if (parse.GetValue(json))
-                {
-                    Console.Out.WriteLine(CliJson.Serialize(new
-                    {
-                        model = source,
-                        federationId = checkpoint.FederationId,
-                        round = checkpoint.Round,
-                        node = nodeName,
-                        metric = config.Metric,
-                        horizon = steps,
-                        stepSeconds = forecast.StepInterval.TotalSeconds,
-                        origin = forecast.Origin,
-                        lastValue = forecast.LastValue,
-                        scaler = new { min = forecast.Scaler.Min, max = forecast.Scaler.Max, fittedOn },
-                        inputs,
-                        scalers = forecast.Scalers.Select((s, f) => new { metric = inputs[f], min = s.Min, max = s.Max, fittedOn }),
-                        points = forecast.Points,
-                    }));
+                    var store = opened.Store;
+                    prediction = NodePrediction.Predict(checkpoint, source, nodeName, m => store.Points(m),
+                        parse.GetValue(metric), parse.GetValue(horizon), parse.GetValue(scaler));
                 }
-                else
+                catch (PredictionException e)
                 {
-                    Console.Out.WriteLine($"# {config.Metric} of node {nodeName}, {steps} steps of {forecast.StepInterval.TotalSeconds:0.###} s from " +
-                                          $"{forecast.Origin:O} (last value {forecast.LastValue.ToString("G6", CultureInfo.InvariantCulture)}); " +
-                                          $"model: {source}, round {checkpoint.Round}" +
-                                          (inputs.Count > 1 ? $"; inputs {string.Join(", ", inputs)} (held at their last value ahead)" : ""));
-                    foreach (var point in forecast.Points)
-                        Console.Out.WriteLine($"{point.Time:O}\t{point.Value.ToString("G6", CultureInfo.InvariantCulture)}");
+                    return Fail(e.Message);
                 }
             }
-            catch (Exception e) when (e is InsufficientDataException or InvalidDataException or ArgumentException or IncompatibleWeightsException)
+
+            if (parse.GetValue(json))
             {
-                return Fail($"node {nodeName}, {config.Metric}: {e.Message}");
+                Console.Out.WriteLine(CliJson.Serialize(prediction));
+            }
+            else
+            {
+                Console.Out.WriteLine($"# {prediction.Metric} of node {nodeName}, {prediction.Horizon} steps of {prediction.StepSeconds:0.###} s from " +
+                                      $"{prediction.Origin:O} (last value {prediction.LastValue.ToString("G6", CultureInfo.InvariantCulture)}); " +
+                                      $"model: {source}, round {prediction.Round}" +
+                                      (prediction.Inputs.Count > 1 ? $"; inputs {string.Join(", ", prediction.Inputs)} (held at their last value ahead)" : ""));
+                foreach (var point in prediction.Points)
+                    Console.Out.WriteLine($"{point.Time:O}\t{point.Value.ToString("G6", CultureInfo.InvariantCulture)}");
             }
 
             return ExitCodes.Success;

@@ -13,7 +13,7 @@ public static class SimulateCommand
     {
         var workers = new Option<int>("--workers", "-w")
         {
-            Description = "Number of simulated workers, each with its own synthetic series",
+            Description = "Number of simulated workers, each with its own synthetic series (with --data: the number of worker files)",
             DefaultValueFactory = _ => 3,
         };
         var rounds = new Option<int?>("--rounds", "-r") { Description = "Rounds to run (overrides num-server-rounds; default 5)" };
@@ -48,11 +48,16 @@ public static class SimulateCommand
         };
         var checkpoints = new CheckpointOptions();
 
+        var data = new Option<DirectoryInfo?>("--data")
+        {
+            Description = "Folder of CSV files in the import format: one per worker (named after the file) instead of the synthetic fleet; " +
+                          $"{SimulationData.ControllerFile}, if present, is the controller's own data (else it keeps its synthetic series)",
+        };
         var http = new HttpOption("off");
         var command = new Command("simulate",
             "Run a federation in this process: the controller and N workers on MassTransit's in-memory transport, no servers needed")
         {
-            workers, rounds, runConfig, seed, json, points, logLevel, adversary, resume,
+            workers, rounds, runConfig, seed, json, points, logLevel, adversary, resume, data,
         };
         checkpoints.AddTo(command);
         http.AddTo(command);
@@ -112,11 +117,25 @@ public static class SimulateCommand
                 Console.Error.WriteLine($"icosfl simulate: {httpProblem}");
                 return ExitCodes.BadUsage;
             }
+            SimulationData? simulationData = null;
+            if (parse.GetValue(data) is { } dataDirectory)
+            {
+                (simulationData, var dataProblem) = SimulationData.Load(dataDirectory.FullName, config);
+                if (dataProblem is not null)
+                {
+                    Console.Error.WriteLine($"icosfl simulate: {dataProblem}");
+                    return ExitCodes.BadUsage;
+                }
+            }
             var options = new SimulationOptions
             {
+                Data = simulationData,
                 Http = listen,
                 Adversaries = adversaries,
-                Workers = parse.GetValue(workers),
+                // With --data the files are the workers; an explicit --workers must agree (FindProblem says so).
+                Workers = simulationData is not null && parse.GetResult(workers) is null or { Implicit: true }
+                    ? simulationData.Workers.Count
+                    : parse.GetValue(workers),
                 RunConfig = config,
                 Points = parse.GetValue(points),
                 Json = parse.GetValue(json),

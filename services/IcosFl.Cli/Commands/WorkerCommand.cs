@@ -1,5 +1,7 @@
 using System.CommandLine;
 using IcosFl.Infrastructure.Logging;
+using IcosFl.Infrastructure.Messaging;
+using IcosFl.Learning.NodeData;
 using IcosFl.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -54,7 +56,17 @@ public static class WorkerCommand
                 return ExitCodes.Unreachable;
 
             var builder = Host.CreateApplicationBuilder();
-            var (source, described) = data.Register(parse, builder.Services, workerId, NodeDataOptions.StableIndex(workerId));
+            INodeDataSource source;
+            string described;
+            try
+            {
+                (source, described) = await data.RegisterAsync(parse, builder.Services, workerId, NodeDataOptions.StableIndex(workerId));
+            }
+            catch (Exception e) when (e is UnreachableException or FormatException or IOException or ArgumentException)
+            {
+                Console.Error.WriteLine($"icosfl worker: {e.Message}");
+                return e is UnreachableException ? ExitCodes.Unreachable : ExitCodes.BadUsage;
+            }
             var node = new WorkerNode(new WorkerOptions { WorkerId = workerId, HeartbeatInterval = parse.GetValue(interval) }, source);
             builder.Logging.ClearProviders();
             builder.Services.AddSerilog(IcosFlLogging.CreateLogger(logging.Read(parse, $"worker-{workerId}", settings)), dispose: true);

@@ -35,8 +35,12 @@ public static class EmbeddedFederation
         var stopwatch = Stopwatch.StartNew();
 
         progress.WriteLine(
-            $"simulating federation {federationId}: {options.Workers} workers with synthetic {config.Metric} data " +
-            $"({options.Points} points each), {config.NumServerRounds} rounds of {config.Strategy}" +
+            $"simulating federation {federationId}: {options.Workers} workers with " +
+            (options.Data is { } data
+                ? $"{config.Metric} data from {data.Directory} ({string.Join(", ", data.Workers.Select(w => $"{w.Node} {w.Values(config.Metric).Length}"))} points; " +
+                  $"controller: {(data.Controller is { } c ? $"{c.FileName}, {c.Values(config.Metric).Length} points" : "synthetic")})"
+                : $"synthetic {config.Metric} data ({options.Points} points each)") +
+            $", {config.NumServerRounds} rounds of {config.Strategy}" +
             (options.ResumeFrom is { } from ? $", resuming {from}" : "") +
             (options.Adversaries.Count == 0
                 ? ""
@@ -59,7 +63,7 @@ public static class EmbeddedFederation
             {
                 FederationId = federationId,
                 Metric = config.Metric,
-                Data = "synthetic",
+                Data = options.Data?.Directory ?? "synthetic",
                 Workers = options.Workers,
                 Strategy = config.Strategy,
                 Adversaries = options.AdversariesInWorkerOrder.ToDictionary(a => a.Key, a => a.Value.ToString()),
@@ -93,19 +97,23 @@ public static class EmbeddedFederation
             SeqUrl = Environment.GetEnvironmentVariable("ICOSFL_SEQ_URL"),
         }), dispose: true);
 
-        // Node 0 is the controller's own node (its centralized evaluation); workers are nodes 1..N.
-        var workers = Enumerable.Range(1, options.Workers)
-            .Select(i => new WorkerNode(
-                new WorkerOptions { WorkerId = $"worker-{i}", Host = "simulated", HeartbeatInterval = options.HeartbeatInterval },
-                new SyntheticNodeData(i, options.Points, config.Seed),
-                options.Adversaries.GetValueOrDefault($"worker-{i}") is { } adversary ? adversary.Apply : null))
+        // Synthetic: node 0 is the controller's own node (its centralized evaluation), workers are nodes 1..N.
+        // With --data: each worker's file, and the controller's file when there is one.
+        var workers = options.WorkerIds
+            .Select((id, i) => new WorkerNode(
+                new WorkerOptions { WorkerId = id, Host = "simulated", HeartbeatInterval = options.HeartbeatInterval },
+                options.Data is { } data ? data.Workers[i].ToStore(id) : new SyntheticNodeData(i + 1, options.Points, config.Seed),
+                options.Adversaries.GetValueOrDefault(id) is { } adversary ? adversary.Apply : null))
             .ToList();
-        builder.Services.AddSingleton<INodeDataSource>(new SyntheticNodeData(0, options.Points, config.Seed));
+        builder.Services.AddSingleton<INodeDataSource>(options.Data?.Controller is { } own
+            ? own.ToStore(SimulationData.ControllerNode)
+            : new SyntheticNodeData(0, options.Points, config.Seed));
         builder.Services.AddIcosFlWeightTransport(new InMemoryClaimCheckStore());
         if (options.CheckpointDirectory is { } checkpointDirectory)
             builder.Services.AddSingleton<ICheckpointStore>(new FileCheckpointStore(checkpointDirectory));
         builder.Services.AddIcosFlControllerServices(new ControllerOptions
         {
+            NodeName = SimulationData.ControllerNode,
             QuorumPollInterval = TimeSpan.FromMilliseconds(250),
             LivenessCheckInterval = TimeSpan.FromSeconds(options.HeartbeatInterval),
         });

@@ -23,7 +23,15 @@ public sealed record SimulationOptions
     /// <summary>Continue this federation from its latest checkpoint (RunConfig is then that checkpoint's, with overrides).</summary>
     public Guid? ResumeFrom { get; init; }
 
-    /// <summary>Workers (worker-1..worker-N) that send harmful updates instead of their trained weights; empty by default.</summary>
+    /// <summary>Real series from `--data DIR` (workers named after their files); null: the synthetic fleet.</summary>
+    public SimulationData? Data { get; init; }
+
+    /// <summary>The simulated workers' ids: worker-1..worker-N, or with <see cref="Data"/> the names of its files.</summary>
+    public IReadOnlyList<string> WorkerIds => Data is { } data
+        ? data.Workers.Select(w => w.Node).ToList()
+        : Enumerable.Range(1, Workers).Select(i => $"worker-{i}").ToList();
+
+    /// <summary>Workers (see <see cref="WorkerIds"/>) that send harmful updates instead of their trained weights; empty by default.</summary>
     public IReadOnlyDictionary<string, SimulatedAdversary> Adversaries { get; init; } = new Dictionary<string, SimulatedAdversary>();
 
     /// <summary>The adversaries in worker order, as "worker-5=scale:100".</summary>
@@ -33,6 +41,8 @@ public sealed record SimulationOptions
     /// <summary>Why this simulation cannot run as asked, or null.</summary>
     public string? FindProblem()
     {
+        if (Data is not null && Data.Workers.Count != Workers)
+            return $"--workers {Workers}: --data {Data.Directory} holds {Data.Workers.Count} worker files; leave --workers out with --data";
         if (Workers < 1)
             return $"--workers must be at least 1, got {Workers}";
         if (Workers > 1000)
@@ -46,8 +56,9 @@ public sealed record SimulationOptions
             return $"--points must be positive, got {Points}";
         foreach (var (workerId, adversary) in AdversariesInWorkerOrder)
         {
-            if (WorkerNumber(workerId) is not { } n || n < 1 || n > Workers)
-                return $"--adversary {workerId}={adversary}: no such worker; the simulated workers are worker-1..worker-{Workers}";
+            if (!WorkerIds.Contains(workerId))
+                return $"--adversary {workerId}={adversary}: no such worker; the simulated workers are " +
+                       (Data is null ? $"worker-1..worker-{Workers}" : string.Join(", ", WorkerIds));
         }
 
         try

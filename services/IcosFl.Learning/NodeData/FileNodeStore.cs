@@ -10,7 +10,7 @@ namespace IcosFl.Learning.NodeData;
 /// last line is skipped on load); the file is rewritten atomically (temp file + rename) once more than half
 /// of its lines have fallen out of the limits.
 /// </summary>
-public sealed class FileNodeStore : INodeStore, ITimedNodeData
+public sealed class FileNodeStore : INodeStore
 {
     private const string UnavailableFile = "unavailable.json";
     private readonly InMemoryNodeStore _memory;

@@ -15,7 +15,7 @@ public sealed record NodeDataSummary(string Node, string Store, IReadOnlyList<Me
 /// A metric marked unavailable with no points reads as absent (<see cref="INodeDataSource.GetSeries"/> is null),
 /// with the reason from <see cref="INodeDataSource.UnavailableReason"/>; points, e.g. imported ones, win over the mark.
 /// </summary>
-public interface INodeStore : INodeDataSource
+public interface INodeStore : ITimedNodeData
 {
     AppendResult Append(IReadOnlyList<MetricSample> samples);
 
@@ -23,4 +23,15 @@ public interface INodeStore : INodeDataSource
     void MarkUnavailable(string metric, string? reason);
 
     NodeDataSummary Summarise();
+}
+
+/// <summary>What every store checks before it stores a batch, so a refused batch stores nothing.</summary>
+public static class NodeStoreSamples
+{
+    public static void Check(MetricSample sample)
+    {
+        NodeMetrics.Require(sample.Metric);
+        if (!double.IsFinite(sample.Value))
+            throw new ArgumentException($"{sample.Metric} at {sample.Timestamp:O} is {sample.Value}; only finite values are stored.", "samples");
+    }
 }

@@ -1,7 +1,7 @@
 namespace IcosFl.Learning.NodeData;
 
 /// <summary>A node store in memory (embedded mode and tests): capped series per metric, nothing persisted.</summary>
-public sealed class InMemoryNodeStore : INodeStore, ITimedNodeData
+public sealed class InMemoryNodeStore : INodeStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, MetricSeries> _series = [];
@@ -27,12 +27,11 @@ public sealed class InMemoryNodeStore : INodeStore, ITimedNodeData
     /// <summary>Appends and reports which samples were new (for stores that persist them); call under the lock.</summary>
     internal AppendResult AppendLocked(IReadOnlyList<MetricSample> samples, List<MetricSample>? added)
     {
+        foreach (var sample in samples)
+            NodeStoreSamples.Check(sample);
         int addedCount = 0, held = 0, dropped = 0;
         foreach (var sample in samples)
         {
-            NodeMetrics.Require(sample.Metric);
-            if (!double.IsFinite(sample.Value))
-                throw new ArgumentException($"{sample.Metric} at {sample.Timestamp:O} is {sample.Value}; only finite values are stored.", nameof(samples));
             var series = SeriesOf(sample.Metric);
             if (series.Add(sample.Timestamp.ToUnixTimeMilliseconds(), (float)sample.Value))
             {
@@ -89,7 +88,6 @@ public sealed class InMemoryNodeStore : INodeStore, ITimedNodeData
             return _series.Where(p => p.Value.Count > 0).ToDictionary(p => p.Key, p => p.Value.Count);
     }
 
-    /// <summary>The timestamps and values held of a metric (empty when none).</summary>
     public (long[] TimesUnixMs, float[] Values) Points(string metric)
     {
         lock (_lock)

@@ -75,8 +75,9 @@ public sealed class DeployedFleet : IAsyncDisposable
     public Process StartController(params string[] extra) =>
         Start("controller", ["controller", "--data", "synthetic", "--http", "off", .. extra]);
 
+    /// <summary>A worker on synthetic data, unless <paramref name="extra"/> says where its data comes from (--data).</summary>
     public Process StartWorker(string id, params string[] extra) =>
-        Start(id, ["worker", "--id", id, "--heartbeat-interval", "1", "--data", "synthetic", .. extra]);
+        Start(id, ["worker", "--id", id, "--heartbeat-interval", "1", .. extra.Contains("--data") ? extra : ["--data", "synthetic", .. extra]]);
 
     /// <summary>The icosfl CLI built beside the tests, pointed at this fleet's vhost and Redis database.</summary>
     private ProcessStartInfo CliStartInfo(IEnumerable<string> args)
