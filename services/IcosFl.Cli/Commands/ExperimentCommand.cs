@@ -53,11 +53,11 @@ public static class ExperimentCommand
                 return Task.FromResult(Fail(e.Message));
             }
 
-            IReadOnlyList<(string, float[])> series;
+            IReadOnlyList<(string, FeatureSeries)> series;
             string source;
             if (parse.GetValue(data) is { } dir)
             {
-                if (!TryReadData(dir, config.Metric, out series, out var problem))
+                if (!TryReadData(dir, config, out series, out var problem))
                     return Task.FromResult(Fail(problem!));
                 source = dir.FullName;
             }
@@ -70,7 +70,13 @@ public static class ExperimentCommand
                 if (p < needed)
                     return Task.FromResult(Fail($"--points must be at least {needed} (time-step {config.TimeStep}, train-test-split {config.TrainTestSplit}, forecast-horizon {config.ForecastHorizon}), got {p}"));
                 // Nodes 1..N, as in simulate (node 0 is the controller's).
-                series = Enumerable.Range(1, n).Select(i => ($"worker-{i}", SyntheticFleet.Series(config.Metric, i, p, config.Seed))).ToList();
+                // Every input of the run from one node's aligned synthetic metrics.
+                series = Enumerable.Range(1, n).Select(i =>
+                {
+                    var node = SyntheticFleet.Node(i, p, config.Seed);
+                    var inputs = config.InputFeatures();
+                    return ($"worker-{i}", FeatureSeries.Aligned(inputs, inputs.Select(m => (IReadOnlyList<float>)node[m]).ToList()));
+                }).ToList();
                 source = "synthetic";
             }
 
@@ -105,12 +111,28 @@ public static class ExperimentCommand
             Console.Out.WriteLine($"{(target.Met ? "met" : "MISSED")}: {target.Name} = {target.Value.ToString("0.000", CultureInfo.InvariantCulture)} (target {(target.Limit == 1.0 ? "< " : "<= ")}{target.Limit.ToString("0.00", CultureInfo.InvariantCulture)})");
     }
 
-    /// <summary>One worker per *.csv file (named after it), the configured metric's column in time order.</summary>
-    private static bool TryReadData(DirectoryInfo dir, string metric, out IReadOnlyList<(string, float[])> series, out string? problem)
+    /// <summary>
+    /// One worker per *.csv file (named after it): the run's metric, and its input-metrics aligned with it by timestamp, in time order.
+    /// </summary>
+    private static bool TryReadData(DirectoryInfo dir, RunConfig config, out IReadOnlyList<(string, FeatureSeries)> series, out string? problem)
     {
-        var read = NodeDataDirectory.TryRead(dir.FullName, metric, out var files, out problem);
-        series = files.Select(f => (f.Node, f.Values(metric))).ToList();
-        return read;
+        series = [];
+        if (!NodeDataDirectory.TryRead(dir.FullName, config.Metric, out var files, out problem))
+            return false;
+        var read = new List<(string, FeatureSeries)>();
+        foreach (var file in files)
+        {
+            if (!FeatureSeries.TryRead(file.ToStore(file.Node), config, out var features, out var unavailable))
+            {
+                problem = $"{file.FileName}: {unavailable}";
+                return false;
+            }
+
+            read.Add((file.Node, features));
+        }
+
+        series = read;
+        return true;
     }
 
     private static int Fail(string message)

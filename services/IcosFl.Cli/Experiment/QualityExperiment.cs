@@ -6,8 +6,15 @@ using IcosFl.Learning;
 namespace IcosFl.Cli.Experiment;
 
 /// <summary>Settings of one quality experiment.</summary>
-/// <param name="Series">Each worker's series (name, values), synthetic or read from --data.</param>
-public sealed record ExperimentSettings(IReadOnlyList<(string Worker, float[] Values)> Series, RunConfig Config, string Data);
+/// <param name="Series">
+/// Each worker's aligned series of the run's inputs (the forecast metric, then its input-metrics), synthetic or read from --data.
+/// </param>
+public sealed record ExperimentSettings(IReadOnlyList<(string Worker, FeatureSeries Features)> Series, RunConfig Config, string Data)
+{
+    /// <summary>Univariate workers: each worker's values of the run's metric.</summary>
+    public static ExperimentSettings Univariate(IReadOnlyList<(string Worker, float[] Values)> series, RunConfig config, string data) =>
+        new(series.Select(s => (s.Worker, FeatureSeries.Univariate(config.Metric, s.Values))).ToList(), config, data);
+}
 
 /// <summary>One model's error h steps ahead, averaged over the workers (or of one worker).</summary>
 public sealed record ExperimentRow(string Model, int Horizon, double Rmse, double Mae);
@@ -54,7 +61,7 @@ public static class QualityExperiment
         for (int round = 1; round <= config.NumServerRounds; round++)
         {
             var results = series
-                .Select((s, i) => LocalTraining.Train(global, s.Values, config, Seed(config.Seed, i, round), cancellationToken))
+                .Select((s, i) => LocalTraining.Train(global, s.Features, config, Seed(config.Seed, i, round), cancellationToken))
                 .ToList();
             global = Aggregation.WeightedAverage(results.Select(r => r.Weights).ToList(), results.Select(r => (double)r.NumExamples).ToList());
             progress($"federated round {round}/{config.NumServerRounds}: train loss {Aggregation.WeightedMean(results.Select(r => r.Loss).ToList(), results.Select(r => (double)r.NumExamples).ToList()):G4}");
@@ -62,10 +69,10 @@ public static class QualityExperiment
 
         var totalEpochs = config with { LocalEpochs = config.LocalEpochs * config.NumServerRounds };
         var local = series
-            .Select((s, i) => LocalTraining.Train(initial, s.Values, totalEpochs, Seed(config.Seed, i, 0), cancellationToken).Weights)
+            .Select((s, i) => LocalTraining.Train(initial, s.Features, totalEpochs, Seed(config.Seed, i, 0), cancellationToken).Weights)
             .ToList();
         progress($"local-only: {series.Count} models trained, {totalEpochs.LocalEpochs} epochs each");
-        var centralized = LocalTraining.TrainPooled(initial, series.Select(s => (IReadOnlyList<float>)s.Values).ToList(), totalEpochs, config.Seed, cancellationToken).Weights;
+        var centralized = LocalTraining.TrainPooled(initial, series.Select(s => s.Features).ToList(), totalEpochs, config.Seed, cancellationToken).Weights;
         progress($"centralized: one model on the pooled windows, {totalEpochs.LocalEpochs} epochs");
 
         int horizon = config.ForecastHorizon;
@@ -73,10 +80,11 @@ public static class QualityExperiment
         var perWorker = new List<WorkerRows>();
         for (int i = 0; i < series.Count; i++)
         {
-            var values = series[i].Values;
-            var fed = HorizonEvaluation.Evaluate(global, values, config);
-            var own = HorizonEvaluation.Evaluate(local[i], values, config);
-            var central = HorizonEvaluation.Evaluate(centralized, values, config);
+            var features = series[i].Features;
+            var values = features.Target.ToArray();
+            var fed = HorizonEvaluation.Evaluate(global, features, config);
+            var own = HorizonEvaluation.Evaluate(local[i], features, config);
+            var central = HorizonEvaluation.Evaluate(centralized, features, config);
             var rows = new List<ExperimentRow>();
             foreach (var h in horizons)
             {

@@ -57,7 +57,7 @@ public sealed class Comparing_forecasters
         var series = Enumerable.Range(1, 2).Select(i => ($"worker-{i}", SyntheticFleet.Series(config.Metric, i, 600, config.Seed))).ToList();
         var progress = new List<string>();
 
-        var report = QualityExperiment.Run(new ExperimentSettings(series, config, "synthetic"), progress.Add);
+        var report = QualityExperiment.Run(ExperimentSettings.Univariate(series, config, "synthetic"), progress.Add);
 
         Assert.Equal(
             ["federated", "local", "centralized", "linear-ar", "persistence"],
