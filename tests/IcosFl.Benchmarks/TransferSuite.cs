@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using IcosFl.Contracts;
+using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Redis;
 using IcosFl.Infrastructure.Weights;
 using MassTransit;
@@ -113,6 +114,7 @@ public static class TransferSuite
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(servers.Broker);
+                cfg.UseIcosFlTopology(); // the weights wire format of every IcosFl process
                 cfg.ReceiveEndpoint(queue, e =>
                 {
                     e.AutoDelete = true;
