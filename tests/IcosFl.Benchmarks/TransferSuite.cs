@@ -30,7 +30,7 @@ public static class TransferSuite
         using var redis = await ConnectionMultiplexer.ConnectAsync(servers.Redis);
         var store = new RedisClaimCheckStore(redis);
         var transport = new WeightTransport(store, new WeightTransportOptions());
-        var arrivals = new ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs, string ContentType)>>();
+        var arrivals = new ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs, string ContentType, long ConsumedAt)>>();
         var queue = $"icosfl-bench-transfer-{Guid.NewGuid():N}";
         using var host = await StartBusAsync(servers, queue, transport, arrivals);
         var bus = host.Services.GetRequiredService<IBus>();
@@ -41,7 +41,7 @@ public static class TransferSuite
         foreach (var (bytes, repetitions) in sizes)
         {
             var model = Model(bytes / sizeof(float));
-            List<double> packTimes = [], unpackTimes = [], icosFl = [], rawTimes = [], setTimes = [], getTimes = [];
+            List<double> packTimes = [], deliverTimes = [], unpackTimes = [], icosFl = [], rawTimes = [], setTimes = [], getTimes = [];
             var wire = "";
             var claimChecked = bytes > new WeightTransportOptions().InlineThresholdBytes;
             var body = MemoryMarshal.AsBytes(model.Tensors[0].Data.AsSpan()).ToArray();
@@ -50,19 +50,21 @@ public static class TransferSuite
             async Task<double> IcosFlOnceAsync()
             {
                 var round = Guid.NewGuid();
-                var arrived = new TaskCompletionSource<(ModelWeights, double, string)>(TaskCreationOptions.RunContinuationsAsynchronously);
+                var arrived = new TaskCompletionSource<(ModelWeights, double, string, long)>(TaskCreationOptions.RunContinuationsAsynchronously);
                 arrivals[round] = arrived;
                 var clock = Stopwatch.StartNew();
                 var payload = await transport.PackAsync(model, $"bench:{round:N}");
                 var packMs = clock.Elapsed.TotalMilliseconds;
+                var publishedAt = Stopwatch.GetTimestamp();
                 await bus.Publish(new WeightUpdateSubmitted
                 {
                     FederationId = Guid.Empty, RoundId = round, Round = 1, WorkerId = "bench", Weights = payload,
                     NumExamples = 1, Metrics = new TrainMetrics(0, 1, 0),
                 });
-                var (weights, unpackMs, contentType) = await arrived.Task.WaitAsync(TimeSpan.FromMinutes(2));
+                var (weights, unpackMs, contentType, consumedAt) = await arrived.Task.WaitAsync(TimeSpan.FromMinutes(2));
                 var totalMs = clock.Elapsed.TotalMilliseconds;
                 packTimes.Add(packMs);
+                deliverTimes.Add(Stopwatch.GetElapsedTime(publishedAt, consumedAt).TotalMilliseconds);
                 unpackTimes.Add(unpackMs);
                 wire = contentType;
                 if (weights.Tensors[0].Data.Length != model.Tensors[0].Data.Length)
@@ -79,13 +81,21 @@ public static class TransferSuite
                 return clock.Elapsed.TotalMilliseconds;
             }
 
-            // One unmeasured warm-up of each, then the three interleaved, so that the load of a shared
-            // machine falls on IcosFl, the baseline and the ceiling alike.
-            await IcosFlOnceAsync();
-            await RawOnceAsync();
+            // Unmeasured warm-ups of each, then the three interleaved, so that the load of a shared machine
+            // falls on IcosFl, the baseline and the ceiling alike. The first (small) size warms up 30 times:
+            // .NET runs a method unoptimised for its first 30 calls, and MassTransit, the serializer and the
+            // codec are not precompiled, whereas RabbitMQ.Client's bare publish barely runs code of its own.
+            // A worker or controller runs for hours: the steady state is what matters.
+            var warmUps = rows.Count == 0 ? 30 : 1;
+            for (var i = 0; i < warmUps; i++)
+            {
+                await IcosFlOnceAsync();
+                await RawOnceAsync();
+            }
             if (claimChecked)
                 await RedisCeilingOnceAsync(redis, body);
             packTimes.Clear();
+            deliverTimes.Clear();
             unpackTimes.Clear();
             for (var i = 0; i < repetitions; i++)
             {
@@ -114,6 +124,7 @@ public static class TransferSuite
                 ["raw_MB_per_s"] = bytes / 1e6 / (rawMs / 1000),
                 ["throughput_ratio"] = ratio,
                 ["pack_ms"] = Measure.Median(packTimes),
+                ["deliver_ms"] = Measure.Median(deliverTimes),
                 ["unpack_ms"] = Measure.Median(unpackTimes),
                 ["redis_set_ms"] = setMs,
                 ["redis_get_ms"] = getMs,
@@ -169,7 +180,7 @@ public static class TransferSuite
     }
 
     private static async Task<IHost> StartBusAsync(BenchServers servers, string queue, WeightTransport transport,
-        ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs, string ContentType)>> arrivals)
+        ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs, string ContentType, long ConsumedAt)>> arrivals)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.QuietOnStandardError();
@@ -195,16 +206,17 @@ public static class TransferSuite
         return host;
     }
 
-    public sealed class UnpackingConsumer(WeightTransport transport, ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs, string ContentType)>> arrivals)
+    public sealed class UnpackingConsumer(WeightTransport transport, ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs, string ContentType, long ConsumedAt)>> arrivals)
         : IConsumer<WeightUpdateSubmitted>
     {
         public async Task Consume(ConsumeContext<WeightUpdateSubmitted> context)
         {
+            var consumedAt = Stopwatch.GetTimestamp();
             if (!arrivals.TryRemove(context.Message.RoundId, out var arrived))
                 return; // another process's update on a shared vhost
             var unpacking = Stopwatch.StartNew();
             var weights = await transport.UnpackAsync(context.Message.Weights, context.CancellationToken);
-            arrived.SetResult((weights, unpacking.Elapsed.TotalMilliseconds, context.ReceiveContext.ContentType?.MediaType ?? "?"));
+            arrived.SetResult((weights, unpacking.Elapsed.TotalMilliseconds, context.ReceiveContext.ContentType?.MediaType ?? "?", consumedAt));
         }
     }
 
