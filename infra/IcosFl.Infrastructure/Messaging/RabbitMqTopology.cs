@@ -9,11 +9,13 @@ namespace IcosFl.Infrastructure.Messaging;
 /// so round-start, weight-update and heartbeat traffic are separate and visible in the management UI.
 /// Round-start and evaluation requests carry global weights to one worker each: their exchanges are
 /// direct, routed by the addressee's worker id, so a worker that was not selected never receives them.
+/// Weight-carrying messages go as binary envelopes (<see cref="WeightsWire"/>, <see cref="WeightsWire.EnvironmentVariable"/>).
 /// </summary>
 public static class RabbitMqTopology
 {
     public static void UseIcosFlTopology(this IRabbitMqBusFactoryConfigurator cfg)
     {
+        cfg.UseIcosFlWeightsWire(WeightsWire.FromEnvironment());
         cfg.Publish<RoundStarted>(p => p.ExchangeType = ExchangeType.Direct);
         cfg.Send<RoundStarted>(s => s.UseRoutingKeyFormatter(ctx => ctx.Message.WorkerId));
         cfg.Publish<EvaluationRequested>(p => p.ExchangeType = ExchangeType.Direct);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using IcosFl.Infrastructure.Weights;
 using StackExchange.Redis;
 
@@ -10,9 +11,14 @@ namespace IcosFl.Infrastructure.Redis;
 /// </summary>
 public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunkBytes = RedisClaimCheckStore.DefaultChunkBytes) : IClaimCheckStore
 {
-    public const int DefaultChunkBytes = 8 * 1024 * 1024;
+    /// <summary>
+    /// 1 MiB: measured against Redis 7 with its append-only file on, 8 MiB chunks were written at about
+    /// half the rate of 1 MiB ones (the server allocates, and appends to the file, one whole value at a time).
+    /// </summary>
+    public const int DefaultChunkBytes = 1024 * 1024;
 
-    private const int ReadsInFlight = 4;
+    // Chunk reads in flight at once: enough to keep the connection busy, few enough to bound the leased memory.
+    private const int ReadsInFlight = 16;
 
     private readonly int chunkBytes = chunkBytes > 0
         ? chunkBytes
@@ -23,29 +29,44 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
     public async Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
         var count = (int)((payload.Length + chunkBytes - 1) / chunkBytes);
-        var writes = new List<Task>(count + 1);
+        var writes = new Task[count];
+        // All chunk writes pipelined on the connection; the payload's memory goes out as it is (no copy per chunk).
         for (var i = 0; i < count; i++)
         {
             var chunk = payload.Slice(i * chunkBytes, Math.Min(chunkBytes, payload.Length - i * chunkBytes));
-            writes.Add(Db.StringSetAsync($"{key}:{i}", chunk, timeToLive));
+            writes[i] = Db.StringSetAsync($"{key}:{i}", chunk, timeToLive);
         }
         await Task.WhenAll(writes);
         // The header goes last: a reader that finds it finds every chunk (until they expire together).
         await Db.StringSetAsync($"{key}:n", $"{count}:{payload.Length}", timeToLive);
     }
 
-    public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default)
+    public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) =>
+        await ReadAsync(key, length => GC.AllocateUninitializedArray<byte>(length), giveBack: null, cancellationToken) is { } read ? read.Buffer : null;
+
+    /// <summary>Into a buffer rented from <see cref="ArrayPool{T}.Shared"/>, returned there on dispose.</summary>
+    public async Task<ClaimCheckedBytes?> FetchAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var read = await ReadAsync(key, ArrayPool<byte>.Shared.Rent, GiveBack, cancellationToken);
+        return read is { } r ? new ClaimCheckedBytes(r.Buffer, r.Length, GiveBack) : null;
+
+        static void GiveBack(byte[] buffer) => ArrayPool<byte>.Shared.Return(buffer);
+    }
+
+    /// <summary>Every chunk into one buffer from <paramref name="allocate"/>; null (buffer given back) when any is missing.</summary>
+    private async Task<(byte[] Buffer, int Length)?> ReadAsync(string key, Func<int, byte[]> allocate, Action<byte[]>? giveBack, CancellationToken cancellationToken)
     {
         var header = await Db.StringGetAsync($"{key}:n");
         if (header.IsNull)
             return null;
         var (count, length) = ParseHeader(key, header);
-        var result = new byte[length];
+        var buffer = allocate(length);
         var offset = 0;
-        // A few chunk reads in flight at once hide the round-trip latency; leases (pooled buffers) spare
-        // an 8 MiB large-object allocation per chunk; the window bounds the memory held beyond the result.
+        // Several chunk reads in flight hide the round-trip latency; leases (pooled buffers) spare an
+        // allocation per chunk; the window bounds the memory held beyond the result.
         var reads = new Queue<Task<Lease<byte>?>>();
         var next = 0;
+        var complete = false;
         try
         {
             for (var i = 0; i < count; i++)
@@ -56,17 +77,20 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
                 using var chunk = await reads.Dequeue();
                 if (chunk is null || offset + chunk.Length > length)
                     return null; // expired between the header and this chunk, or overwritten: treat as missing
-                chunk.Span.CopyTo(result.AsSpan(offset));
+                chunk.Span.CopyTo(buffer.AsSpan(offset));
                 offset += chunk.Length;
             }
+            complete = offset == length;
+            return complete ? (buffer, length) : null;
         }
         finally
         {
+            if (!complete)
+                giveBack?.Invoke(buffer);
             // Reads still in flight after an early return: release their buffers when they land.
             while (reads.Count > 0)
                 _ = reads.Dequeue().ContinueWith(t => t.Result?.Dispose(), TaskContinuationOptions.OnlyOnRanToCompletion);
         }
-        return offset == length ? result : null;
     }
 
     public async Task DeleteAsync(string key, CancellationToken cancellationToken = default)

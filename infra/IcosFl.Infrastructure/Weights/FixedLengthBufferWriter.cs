@@ -10,24 +10,24 @@ namespace IcosFl.Infrastructure.Weights;
 /// MessagePackWriter asks for a few bytes more than it writes (GetSpan(5) before a 1-byte header).
 /// Near the end of the array such a request gets a scratch span, which Advance copies back.
 /// </remarks>
-internal sealed class FixedLengthBufferWriter(int length) : IBufferWriter<byte>
+internal sealed class FixedLengthBufferWriter(byte[] buffer, int length) : IBufferWriter<byte>
 {
-    private readonly byte[] buffer = GC.AllocateUninitializedArray<byte>(length);
     private byte[] scratch = [];
     private bool scratchHandedOut;
 
     public int Written { get; private set; }
 
     /// <summary>The array, once every byte of it has been written.</summary>
-    public byte[] WrittenArray => Written == buffer.Length
+    /// <summary>The array (possibly longer than the encoding, when it came from a pool), once every byte of the encoding is written.</summary>
+    public byte[] WrittenArray => Written == length
         ? buffer
-        : throw new InvalidOperationException($"encoder wrote {Written} bytes, expected exactly {buffer.Length}");
+        : throw new InvalidOperationException($"encoder wrote {Written} bytes, expected exactly {length}");
 
     public void Advance(int count)
     {
-        if (count < 0 || count > buffer.Length - Written)
+        if (count < 0 || count > length - Written)
         {
-            throw new InvalidOperationException($"encoder wrote past the computed length of {buffer.Length} bytes");
+            throw new InvalidOperationException($"encoder wrote past the computed length of {length} bytes");
         }
 
         if (scratchHandedOut)
@@ -42,7 +42,7 @@ internal sealed class FixedLengthBufferWriter(int length) : IBufferWriter<byte>
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
         var needed = Math.Max(sizeHint, 1);
-        if (buffer.Length - Written >= needed)
+        if (length - Written >= needed)
         {
             scratchHandedOut = false;
             return buffer.AsMemory(Written);

@@ -11,5 +11,28 @@ public interface IClaimCheckStore
     /// <summary>The stored bytes, or null when the key is missing or has expired.</summary>
     Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Like <see cref="GetAsync"/>, but the bytes may sit in a buffer the store lends from a pool (a
+    /// 100 MB array allocated per fetch costs more than the copy into it): dispose the result after use.
+    /// </summary>
+    async Task<ClaimCheckedBytes?> FetchAsync(string key, CancellationToken cancellationToken = default) =>
+        await GetAsync(key, cancellationToken).ConfigureAwait(false) is { } bytes ? new ClaimCheckedBytes(bytes, bytes.Length) : null;
+
     Task DeleteAsync(string key, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Fetched claim-checked bytes in a possibly pooled buffer, given back on dispose.</summary>
+public sealed class ClaimCheckedBytes(byte[] buffer, int length, Action<byte[]>? giveBack = null) : IDisposable
+{
+    private byte[]? buffer = length <= buffer.Length ? buffer : throw new ArgumentOutOfRangeException(nameof(length), length, "longer than the buffer");
+
+    public int Length { get; } = length;
+
+    public ReadOnlyMemory<byte> Bytes => (buffer ?? throw new ObjectDisposedException(nameof(ClaimCheckedBytes))).AsMemory(0, Length);
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref buffer, null) is { } returned)
+            giveBack?.Invoke(returned);
+    }
 }

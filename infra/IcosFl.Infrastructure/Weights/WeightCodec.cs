@@ -43,7 +43,7 @@ public static class WeightCodec
     };
 
     /// <summary>Encodes; NaN or infinite values are refused (a <see cref="WeightPayloadException"/> naming the tensor).</summary>
-    public static byte[] Encode(ModelWeights weights) => Encode(weights, refuseNonFinite: true);
+    public static byte[] Encode(ModelWeights weights) => Encode(weights, refuseNonFinite: true, Exact, out _);
 
     /// <summary>
     /// Encodes like <see cref="Encode(ModelWeights)"/> but lets NaN and infinities through; names, shapes and
@@ -51,9 +51,15 @@ public static class WeightCodec
     /// which must get non-finite values onto the wire so that the receiver's checks are exercised: a real
     /// worker never sends what <see cref="Decode"/> would refuse.
     /// </summary>
-    public static byte[] EncodeUnchecked(ModelWeights weights) => Encode(weights, refuseNonFinite: false);
+    public static byte[] EncodeUnchecked(ModelWeights weights) => Encode(weights, refuseNonFinite: false, Exact, out _);
 
-    private static byte[] Encode(ModelWeights weights, bool refuseNonFinite)
+    private static byte[] Exact(int length) => GC.AllocateUninitializedArray<byte>(length);
+
+    /// <summary>
+    /// Encodes into the array <paramref name="allocate"/> returns for the exact encoded length (it may
+    /// be longer, e.g. rented from a pool); <paramref name="length"/> is how much of it holds the encoding.
+    /// </summary>
+    internal static byte[] Encode(ModelWeights weights, bool refuseNonFinite, Func<int, byte[]> allocate, out int length)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var tensors = weights.Tensors ?? throw new WeightPayloadException("model weights have no tensor list");
@@ -61,12 +67,12 @@ public static class WeightCodec
         // Validate and size everything first, so the output array is allocated once at its exact length.
         var names = new byte[tensors.Count][];
         var firstIndexOfName = new Dictionary<string, int>(tensors.Count, StringComparer.Ordinal);
-        long length = ArrayHeaderLength(2) + UIntLength(FormatVersion) + ArrayHeaderLength(tensors.Count);
+        long encodedLength = ArrayHeaderLength(2) + UIntLength(FormatVersion) + ArrayHeaderLength(tensors.Count);
         for (var i = 0; i < tensors.Count; i++)
         {
             var tensor = tensors[i] ?? throw new WeightPayloadException($"tensor {i}: is null", null, i);
             names[i] = CheckTensorForEncode(tensor, i, firstIndexOfName);
-            length += ArrayHeaderLength(4)
+            encodedLength += ArrayHeaderLength(4)
                 + StrLength(names[i].Length)
                 + StrLength(NamedTensor.Float32.Length)
                 + ArrayHeaderLength(tensor.Shape.Length)
@@ -74,13 +80,14 @@ public static class WeightCodec
                 + BinLength(tensor.Data.Length * (long)sizeof(float));
         }
 
-        if (length > Array.MaxLength)
+        if (encodedLength > Array.MaxLength)
         {
             throw new WeightPayloadException(
-                $"model weights encode to {length} bytes, more than one payload can hold ({Array.MaxLength} bytes)");
+                $"model weights encode to {encodedLength} bytes, more than one payload can hold ({Array.MaxLength} bytes)");
         }
 
-        var output = new FixedLengthBufferWriter((int)length);
+        length = (int)encodedLength;
+        var output = new FixedLengthBufferWriter(allocate(length), length);
         var writer = new MessagePackWriter(output);
         writer.WriteArrayHeader(2);
         writer.Write(FormatVersion);

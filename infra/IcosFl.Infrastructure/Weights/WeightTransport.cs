@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.IO.Hashing;
 using IcosFl.Contracts;
@@ -22,7 +23,7 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
     public Task<WeightsPayload> PackAsync(ModelWeights weights, string keyHint, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(keyHint);
-        return PackEncodedAsync(WeightCodec.Encode(weights), keyHint, cancellationToken);
+        return PackAsync(weights, refuseNonFinite: true, keyHint, cancellationToken);
     }
 
     /// <summary>
@@ -32,55 +33,71 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
     public Task<WeightsPayload> PackUncheckedAsync(ModelWeights weights, string keyHint, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(keyHint);
-        return PackEncodedAsync(WeightCodec.EncodeUnchecked(weights), keyHint, cancellationToken);
+        return PackAsync(weights, refuseNonFinite: false, keyHint, cancellationToken);
     }
 
-    private async Task<WeightsPayload> PackEncodedAsync(byte[] encoded, string keyHint, CancellationToken cancellationToken)
+    private async Task<WeightsPayload> PackAsync(ModelWeights weights, bool refuseNonFinite, string keyHint, CancellationToken cancellationToken)
     {
-        var checksum = Checksum(encoded);
-        if (encoded.Length <= options.InlineThresholdBytes)
+        // Inline encodings get an array of their exact length (the message keeps it); claim-checked ones
+        // a pooled buffer, only read until the store has it: a fresh 100 MB array per update costs
+        // more (zeroed pages faulted in) than encoding into it.
+        byte[]? rented = null;
+        try
         {
-            return new WeightsPayload { Inline = encoded, Length = encoded.Length, Checksum = checksum };
-        }
+            var encoded = WeightCodec.Encode(weights, refuseNonFinite,
+                length => length <= options.InlineThresholdBytes ? GC.AllocateUninitializedArray<byte>(length) : rented = ArrayPool<byte>.Shared.Rent(length),
+                out var encodedLength);
+            var checksum = Checksum(encoded.AsSpan(0, encodedLength));
+            if (rented is null)
+            {
+                return new WeightsPayload { Inline = encoded, Length = encodedLength, Checksum = checksum };
+            }
 
-        // The checksum in the key makes it content-addressed: packing the same weights twice stores one entry.
-        var key = $"{KeyPrefix}{keyHint}:{checksum}";
-        await store.PutAsync(key, encoded, options.ClaimCheckTimeToLive, cancellationToken).ConfigureAwait(false);
-        return new WeightsPayload { ClaimCheckKey = key, Length = encoded.Length, Checksum = checksum };
+            // The checksum in the key makes it content-addressed: packing the same weights twice stores one entry.
+            var key = $"{KeyPrefix}{keyHint}:{checksum}";
+            await store.PutAsync(key, encoded.AsMemory(0, encodedLength), options.ClaimCheckTimeToLive, cancellationToken).ConfigureAwait(false);
+            return new WeightsPayload { ClaimCheckKey = key, Length = encodedLength, Checksum = checksum };
+        }
+        finally
+        {
+            if (rented is not null)
+                ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>Fetches (inline or claim check), verifies length and checksum, decodes.</summary>
     public async Task<ModelWeights> UnpackAsync(WeightsPayload payload, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(payload);
-        byte[] encoded;
-        string source;
         switch (payload)
         {
             case { Inline: not null, ClaimCheckKey: not null }:
                 throw new WeightPayloadException(
                     $"weights payload has both inline bytes and claim-check key '{payload.ClaimCheckKey}'; exactly one is allowed");
             case { Inline: { } inline }:
-                encoded = inline;
-                source = "inline weights";
-                break;
+                return Verified(inline, payload, "inline weights");
             case { ClaimCheckKey: { } key }:
-                encoded = await store.GetAsync(key, cancellationToken).ConfigureAwait(false)
+                using (var fetched = await store.FetchAsync(key, cancellationToken).ConfigureAwait(false)
                     ?? throw new WeightPayloadException(
-                        $"claim-check key '{key}' is missing or expired: the weights are no longer in the claim-check store (time-to-live {options.ClaimCheckTimeToLive})");
-                source = $"claim-check key '{key}'";
-                break;
+                        $"claim-check key '{key}' is missing or expired: the weights are no longer in the claim-check store (time-to-live {options.ClaimCheckTimeToLive})"))
+                {
+                    return Verified(fetched.Bytes, payload, $"claim-check key '{key}'");
+                }
             default:
                 throw new WeightPayloadException("weights payload has neither inline bytes nor a claim-check key");
         }
+    }
 
+    /// <summary>Length and checksum checked, then decoded (the decoded model owns its arrays).</summary>
+    private static ModelWeights Verified(ReadOnlyMemory<byte> encoded, WeightsPayload payload, string source)
+    {
         if (encoded.Length != payload.Length)
         {
             throw new WeightPayloadException(
                 $"{source}: length mismatch: declared {payload.Length} bytes, got {encoded.Length}");
         }
 
-        var actual = Checksum(encoded);
+        var actual = Checksum(encoded.Span);
         if (!string.Equals(actual, payload.Checksum, StringComparison.Ordinal))
         {
             throw new WeightPayloadException(

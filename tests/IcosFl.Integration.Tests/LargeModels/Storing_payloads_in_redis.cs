@@ -81,6 +81,36 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     }
 
     [Fact]
+    public async Task Fetching_into_a_pooled_buffer_gives_the_same_bytes_and_a_lost_chunk_reads_as_missing()
+    {
+        var payload = Bytes(4 * Chunk + 77);
+        var store = new RedisClaimCheckStore(_redis, Chunk);
+        await store.PutAsync(_key, payload, TimeSpan.FromMinutes(10));
+
+        using (var fetched = await store.FetchAsync(_key))
+        {
+            Assert.NotNull(fetched);
+            Assert.Equal(payload.Length, fetched!.Length);
+            Assert.True(fetched.Bytes.Span.SequenceEqual(payload));
+        }
+
+        await Db.KeyDeleteAsync($"{_key}:3");
+        Assert.Null(await store.FetchAsync(_key));
+        Assert.Null(await store.FetchAsync($"{_key}:never-put"));
+    }
+
+    [Fact]
+    public async Task The_default_chunk_is_one_mebibyte()
+    {
+        var store = new RedisClaimCheckStore(_redis);
+        await store.PutAsync(_key, Bytes(2 * 1024 * 1024 + 5), TimeSpan.FromMinutes(10));
+
+        Assert.Equal("3:2097157", (string?)await Db.StringGetAsync($"{_key}:n"));
+        Assert.Equal(1024 * 1024, await Db.StringLengthAsync($"{_key}:0"));
+        Assert.Equal(5, await Db.StringLengthAsync($"{_key}:2"));
+    }
+
+    [Fact]
     public async Task A_header_not_written_by_the_store_is_an_error_naming_key_and_content()
     {
         await Db.StringSetAsync($"{_key}:n", "garbage", TimeSpan.FromMinutes(1));
