@@ -1,3 +1,4 @@
+using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Workers;
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Messaging;
@@ -16,7 +17,7 @@ public static class ControllerHosting
 {
     /// <summary>
     /// The deployed controller: sagas persisted in Redis, deadlines in the Redis scheduler, the worker
-    /// registry and claim-check payloads in Redis, messages over RabbitMQ. A restarted controller finds
+    /// registry, the rounds' ledgers and claim-check payloads in Redis, messages over RabbitMQ. A restarted controller finds
     /// everything where it left it.
     /// </summary>
     public static IServiceCollection AddDeployedController(this IServiceCollection services, ConnectionSettings settings,
@@ -24,6 +25,7 @@ public static class ControllerHosting
     {
         services.AddSingleton(redis);
         services.AddSingleton<IWorkerRegistry>(new RedisWorkerRegistry(redis));
+        services.AddSingleton<IRoundLedger>(new RedisRoundLedger(redis));
         services.AddIcosFlWeightTransport(new RedisClaimCheckStore(redis));
         services.AddSingleton(ownData);
         services.AddIcosFlControllerServices(options);

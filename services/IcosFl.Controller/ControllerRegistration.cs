@@ -22,6 +22,7 @@ public static class ControllerRegistration
         x.AddConsumer<StartFederationConsumer, StartFederationConsumerDefinition>();
         x.AddConsumer<HeartbeatConsumer>();
         x.AddConsumer<AggregateRoundConsumer>();
+        x.AddConsumer<RoundAnswerConsumer, RoundAnswerConsumerDefinition>();
         return x;
     }
 
@@ -33,9 +34,10 @@ public static class ControllerRegistration
         services.TryAddSingleton<IWorkerRegistry, InMemoryWorkerRegistry>();
         // Hosts with a checkpoint folder register a FileCheckpointStore before this; the rest keep checkpoints in memory.
         services.TryAddSingleton<ICheckpointStore, InMemoryCheckpointStore>();
+        // Deployed hosts register a RedisRoundLedger before this.
+        services.TryAddSingleton<IRoundLedger>(sp => new InMemoryRoundLedger(sp.GetRequiredService<TimeProvider>()));
         services.AddScoped<InitializeFederationActivity>();
         services.AddScoped<OpenRoundActivity>();
-        services.AddScoped<RecordUpdateActivity>();
         services.AddScoped<GiveUpOnOfflineWorkersActivity>();
         return services;
     }

@@ -40,6 +40,7 @@ public static class OverheadSuite
         using var fleet = await StartFleetAsync(servers, ids.Values.SelectMany(x => x).ToArray(), observed);
         var bus = fleet.Services.GetRequiredService<IBus>();
         await using var raw = await RawFanOut.OpenAsync(servers.Broker);
+        using var profile = ActivityProfile.StartIfAsked();
 
         var rows = new List<IReadOnlyDictionary<string, object>>();
         double lastOverhead = 0, lastBaseline = 0;
@@ -67,6 +68,7 @@ public static class OverheadSuite
             if (outcome.Failure is { } failure)
                 throw new InvalidOperationException($"overhead: the federation of {n} workers failed: {failure}");
 
+            profile?.Report($"{n} workers", rounds);
             var counted = outcome.Rounds.Where(r => r.Round > 1).ToList();
             if (counted.Any(r => r.Participants.Count != n))
                 throw new InvalidOperationException($"overhead: a round of {n} workers aggregated {string.Join(",", counted.Select(r => r.Participants.Count))} updates");

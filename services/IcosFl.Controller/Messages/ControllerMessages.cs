@@ -47,6 +47,12 @@ public sealed record EvaluationDeadlineReached(Guid RoundId);
 /// <summary>Periodic check, while a round collects, that its selected workers are still alive.</summary>
 public sealed record RoundLivenessCheckDue(Guid RoundId);
 
+/// <summary>Every selected worker of the round has answered (the answer that completed the round's ledger sends it).</summary>
+public sealed record RoundCollected(Guid RoundId);
+
+/// <summary>Every evaluator of the round has reported (the report that completed the evaluation ledger sends it).</summary>
+public sealed record RoundEvaluated(Guid RoundId);
+
 /// <summary>An accepted-for-counting update: where its weights were put aside, and its numbers.</summary>
 public sealed record UpdateRecord(string WorkerId, int NumExamples, TrainMetrics Metrics, WeightsPayload Weights);
 

@@ -37,22 +37,34 @@ public sealed class AggregateRoundConsumer(
         var global = await transport.UnpackAsync(m.GlobalWeights, ct);
         var serverState = m.ServerState is null ? null : await transport.UnpackAsync(m.ServerState, ct);
 
+        // The claim-check reads are independent: several in flight at once (a few, to bound the encoded copies held
+        // beside the decoded ones for big models), results kept in the updates' order.
+        var unpacked = new (ModelWeights? Weights, string? Error)[m.Updates.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, m.Updates.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+            async (i, token) =>
+            {
+                try
+                {
+                    unpacked[i] = (await transport.UnpackAsync(m.Updates[i].Weights, token), null);
+                }
+                catch (WeightPayloadException e)
+                {
+                    unpacked[i] = (null, e.Message);
+                }
+            });
         var updates = new List<ClientUpdate>();
         var unreadable = new List<RejectedUpdate>();
-        foreach (var record in m.Updates)
+        foreach (var (record, (weights, error)) in m.Updates.Zip(unpacked))
         {
-            try
+            if (weights is not null)
             {
-                var weights = await transport.UnpackAsync(record.Weights, ct);
                 updates.Add(new ClientUpdate(record.WorkerId, weights, record.NumExamples, record.Metrics));
+                continue;
             }
-            catch (WeightPayloadException e)
-            {
-                unreadable.Add(new RejectedUpdate(record.WorkerId, $"unreadable weights: {e.Message}"));
-                logger.LogWarning(
-                    "Federation {FederationId} round {Round} ({RoundId}): update from {WorkerId} rejected, unreadable weights: {Reason}",
-                    m.FederationId, m.Round, m.RoundId, record.WorkerId, e.Message);
-            }
+            unreadable.Add(new RejectedUpdate(record.WorkerId, $"unreadable weights: {error}"));
+            logger.LogWarning(
+                "Federation {FederationId} round {Round} ({RoundId}): update from {WorkerId} rejected, unreadable weights: {Reason}",
+                m.FederationId, m.Round, m.RoundId, record.WorkerId, error);
         }
 
         AggregationResult result;

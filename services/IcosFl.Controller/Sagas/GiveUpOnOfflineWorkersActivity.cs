@@ -1,4 +1,4 @@
-using IcosFl.Contracts;
+using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Workers;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -7,10 +7,12 @@ namespace IcosFl.Controller.Sagas;
 
 /// <summary>
 /// A selected worker that went offline mid-round is no longer waited for: the round costs it only
-/// that worker's update.
+/// that worker's update. When that leaves nobody to wait for, the ledger's answers are copied onto the
+/// saga, which then concludes collecting.
 /// </summary>
 public sealed class GiveUpOnOfflineWorkersActivity(
     IWorkerRegistry registry,
+    IRoundLedger ledger,
     ControllerOptions options,
     TimeProvider clock,
     ILogger<GiveUpOnOfflineWorkersActivity> logger) : IStateMachineActivity<RoundState>
@@ -30,16 +32,21 @@ public sealed class GiveUpOnOfflineWorkersActivity(
     private async Task GiveUp(BehaviorContext<RoundState> context)
     {
         var saga = context.Saga;
-        var alive = (await registry.AliveAsync(clock.GetUtcNow(), options.HeartbeatPatience, context.CancellationToken)).ToHashSet();
-        foreach (var worker in saga.Selected)
-        {
-            if (alive.Contains(worker) || saga.HasAnswered(worker))
-                continue;
-            saga.Rejected.Add(new RejectedUpdate(worker, "went offline during the round (missed heartbeats)"));
+        var ct = context.CancellationToken;
+        var alive = (await registry.AliveAsync(clock.GetUtcNow(), options.HeartbeatPatience, ct)).ToHashSet();
+        var offline = saga.Selected.Where(w => !alive.Contains(w)).ToList();
+        if (offline.Count == 0)
+            return;
+        // The ledger skips those that have answered meanwhile, atomically with their answers.
+        var result = await ledger.GiveUpAsync(saga.CorrelationId, RoundPhase.Training, offline,
+            "went offline during the round (missed heartbeats)", ct);
+        foreach (var worker in result.GivenUp)
             logger.LogWarning(
                 "Federation {FederationId} round {Round} ({RoundId}): selected worker {WorkerId} went offline, no longer waited for",
                 saga.FederationId, saga.Round, saga.CorrelationId, worker);
-        }
+        // Giving up completed the set: no answer will announce it, so the round concludes from here.
+        if (result.ClosedTheLedger)
+            (await ledger.ReadAsync(saga.CorrelationId, RoundPhase.Training, ct))!.CopyTrainingTo(saga);
     }
 
     public Task Faulted<TException>(BehaviorExceptionContext<RoundState, TException> context, IBehavior<RoundState> next)

@@ -21,8 +21,9 @@ public sealed class RoundState : SagaStateMachineInstance, ISagaVersion
     public DateTimeOffset OpenedAt { get; set; }
     public DateTimeOffset Deadline { get; set; }
 
+    /// <summary>Counted updates, copied from the round's ledger when collecting ends (empty while collecting: read the ledger).</summary>
     public List<UpdateRecord> Updates { get; set; } = [];
-    /// <summary>Selected workers that declined, went offline, or whose update was rejected.</summary>
+    /// <summary>Selected workers that declined, went offline, or whose update was rejected (from the ledger, then the aggregator).</summary>
     public List<RejectedUpdate> Rejected { get; set; } = [];
 
     public Guid? DeadlineTokenId { get; set; }
@@ -36,6 +37,7 @@ public sealed class RoundState : SagaStateMachineInstance, ISagaVersion
     public EvaluationMetrics? CentralizedEval { get; set; }
 
     public List<string> Evaluators { get; set; } = [];
+    /// <summary>Evaluation reports, copied from the round's evaluation ledger when evaluating ends.</summary>
     public List<EvaluationReport> Evaluations { get; set; } = [];
 
     public string? Reason { get; set; }
@@ -46,8 +48,6 @@ public sealed class RoundState : SagaStateMachineInstance, ISagaVersion
 
     /// <summary>Every selected worker has submitted, declined or been given up on.</summary>
     public bool AllSelectedAnswered() => Selected.All(HasAnswered);
-
-    public bool AllEvaluatorsAnswered() => Evaluators.All(w => Evaluations.Any(e => e.WorkerId == w));
 }
 
 public sealed record EvaluationReport(string WorkerId, EvaluationMetrics? Metrics, string? DeclinedReason);

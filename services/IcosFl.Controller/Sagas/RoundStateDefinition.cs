@@ -9,17 +9,19 @@ public sealed class RoundStateDefinition : SagaDefinition<RoundState>
     protected override void ConfigureSaga(IReceiveEndpointConfigurator endpointConfigurator,
         ISagaConfigurator<RoundState> sagaConfigurator, IRegistrationContext context)
     {
-        // Many workers answer one round at once. Within this process, messages of one round take
-        // turns (a partition per RoundId), so they do not race for the same saga version; several
-        // controllers, or a restart, still meet optimistic concurrency, retried with jitter.
+        // Workers' answers go to the round's ledger, not here: a round saga sees a handful of messages.
+        // Within this process, messages of one round take turns (a partition per RoundId), so they do
+        // not race for the same saga version; several controllers, or a restart, still meet optimistic
+        // concurrency, retried with jitter.
         endpointConfigurator.UseMessageRetry(r => r.Exponential(30, TimeSpan.FromMilliseconds(5),
             TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(20)));
-        endpointConfigurator.UseInMemoryOutbox(context);
+        // A round opens by asking N workers: the outbox sends those N messages concurrently, each waiting
+        // for its own publisher confirm, instead of N confirms one after the other. Their order never mattered.
+        endpointConfigurator.UseInMemoryOutbox(context, o => o.ConcurrentMessageDelivery = true);
         var partition = endpointConfigurator.CreatePartitioner(Environment.ProcessorCount * 4);
         sagaConfigurator.Message<RoundOpened>(m => m.UsePartitioner(partition, c => c.Message.RoundId));
-        sagaConfigurator.Message<WeightUpdateSubmitted>(m => m.UsePartitioner(partition, c => c.Message.RoundId));
-        sagaConfigurator.Message<TrainingDeclined>(m => m.UsePartitioner(partition, c => c.Message.RoundId));
-        sagaConfigurator.Message<EvaluationReported>(m => m.UsePartitioner(partition, c => c.Message.RoundId));
+        sagaConfigurator.Message<RoundCollected>(m => m.UsePartitioner(partition, c => c.Message.RoundId));
+        sagaConfigurator.Message<RoundEvaluated>(m => m.UsePartitioner(partition, c => c.Message.RoundId));
         sagaConfigurator.Message<RoundAggregated>(m => m.UsePartitioner(partition, c => c.Message.RoundId));
         sagaConfigurator.Message<RoundAggregationFailed>(m => m.UsePartitioner(partition, c => c.Message.RoundId));
         sagaConfigurator.Message<RoundDeadlineReached>(m => m.UsePartitioner(partition, c => c.Message.RoundId));

@@ -1,5 +1,6 @@
 using IcosFl.Contracts;
 using IcosFl.Controller.Messages;
+using IcosFl.Controller.Rounds;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
@@ -9,8 +10,9 @@ namespace IcosFl.Controller.Sagas;
 /// One round attempt: Collecting -> Aggregating -> Evaluating -> Completed | TimedOut | Failed.
 /// Collects updates from the selected workers until all answered (or were given up on as offline)
 /// or the deadline passes; aggregates if at least min-fit-clients updates arrived; then asks the
-/// chosen evaluators to evaluate the new global model. Late and duplicate messages are logged and
-/// ignored, never counted twice.
+/// chosen evaluators to evaluate the new global model. The answers themselves are counted in the
+/// round's ledger (<see cref="IRoundLedger"/>, by <see cref="RoundAnswerConsumer"/>), not here: the
+/// saga hears once per phase that the set is complete, and copies the ledger when the phase ends.
 /// </summary>
 public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
 {
@@ -22,39 +24,33 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
     public State Failed { get; private set; } = null!;
 
     public Event<RoundOpened> Opened { get; private set; } = null!;
-    public Event<WeightUpdateSubmitted> UpdateSubmitted { get; private set; } = null!;
-    public Event<TrainingDeclined> TrainingDeclined { get; private set; } = null!;
+    public Event<RoundCollected> Collected { get; private set; } = null!;
     public Event<RoundAggregated> Aggregated { get; private set; } = null!;
     public Event<RoundAggregationFailed> AggregationFailed { get; private set; } = null!;
-    public Event<EvaluationReported> EvaluationReported { get; private set; } = null!;
+    public Event<RoundEvaluated> Evaluated { get; private set; } = null!;
 
     public Schedule<RoundState, RoundDeadlineReached> Deadline { get; private set; } = null!;
     public Schedule<RoundState, EvaluationDeadlineReached> EvaluationDeadline { get; private set; } = null!;
     public Schedule<RoundState, RoundLivenessCheckDue> LivenessCheck { get; private set; } = null!;
 
+    private const string MissedDeadline = "no update by the round deadline";
+
     private readonly ILogger<RoundStateMachine> _logger;
 
-    public RoundStateMachine(ControllerOptions options, ILogger<RoundStateMachine> logger)
+    public RoundStateMachine(ControllerOptions options, IRoundLedger ledger, ILogger<RoundStateMachine> logger)
     {
         _logger = logger;
         InstanceState(x => x.CurrentState);
 
         Event(() => Opened, e => e.CorrelateById(m => m.Message.RoundId));
-        Event(() => UpdateSubmitted, e =>
-        {
-            e.CorrelateById(m => m.Message.RoundId);
-            e.OnMissingInstance(m => m.Execute(ctx => logger.LogWarning(
-                "Update from {WorkerId} for unknown round {RoundId} of federation {FederationId} ignored",
-                ctx.Message.WorkerId, ctx.Message.RoundId, ctx.Message.FederationId)));
-        });
-        Event(() => TrainingDeclined, e =>
+        Event(() => Collected, e =>
         {
             e.CorrelateById(m => m.Message.RoundId);
             e.OnMissingInstance(m => m.Discard());
         });
         Event(() => Aggregated, e => e.CorrelateById(m => m.Message.RoundId));
         Event(() => AggregationFailed, e => e.CorrelateById(m => m.Message.RoundId));
-        Event(() => EvaluationReported, e =>
+        Event(() => Evaluated, e =>
         {
             e.CorrelateById(m => m.Message.RoundId);
             e.OnMissingInstance(m => m.Discard());
@@ -102,6 +98,9 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                 .ThenAsync(async ctx =>
                 {
                     var saga = ctx.Saga;
+                    // The ledger first: no answer may arrive before there is a ledger to count it in.
+                    await ledger.OpenAsync(saga.CorrelationId, RoundPhase.Training, saga.Selected, ctx.CancellationToken);
+                    // The endpoint's outbox holds these until the saga is stored, then sends them all at once.
                     foreach (var worker in saga.Selected)
                         await ctx.Publish(new RoundStarted
                         {
@@ -118,12 +117,9 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                 .TransitionTo(Collecting));
 
         During(Collecting,
-            When(UpdateSubmitted)
-                .Activity(x => x.OfType<RecordUpdateActivity>())
-                .If(ctx => ctx.Saga.AllSelectedAnswered(), all => ConcludeCollecting(all, atDeadline: false)),
-            When(TrainingDeclined)
-                .Then(ctx => RecordDecline(ctx.Saga, ctx.Message))
-                .If(ctx => ctx.Saga.AllSelectedAnswered(), all => ConcludeCollecting(all, atDeadline: false)),
+            ConcludeCollecting(
+                When(Collected).ThenAsync(ctx => CopyLedgerAsync(ledger, ctx.Saga, ctx.CancellationToken)),
+                atDeadline: false),
             When(LivenessCheck.Received)
                 .Activity(x => x.OfInstanceType<GiveUpOnOfflineWorkersActivity>())
                 .IfElse(ctx => ctx.Saga.AllSelectedAnswered(),
@@ -131,14 +127,16 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                     wait => wait.Schedule(LivenessCheck, ctx => new RoundLivenessCheckDue(ctx.Saga.CorrelationId))),
             ConcludeCollecting(
                 When(Deadline.Received)
-                    .Then(ctx =>
+                    .ThenAsync(async ctx =>
                     {
                         var saga = ctx.Saga;
                         saga.DeadlineTokenId = null;
+                        // Closing is atomic with counting: an update racing the deadline is either in or late, never both.
+                        await ledger.CloseAsync(saga.CorrelationId, RoundPhase.Training, MissedDeadline, ctx.CancellationToken);
+                        await CopyLedgerAsync(ledger, saga, ctx.CancellationToken);
                         logger.LogWarning(
                             "Federation {FederationId} round {Round} ({RoundId}) reached its deadline with {Received} of {Selected} updates",
                             saga.FederationId, saga.Round, saga.CorrelationId, saga.Updates.Count, saga.Selected.Count);
-                        GiveUpOnMissing(saga, "no update by the round deadline");
                     }),
                 atDeadline: true));
 
@@ -167,6 +165,7 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                         .ThenAsync(async ctx =>
                         {
                             var saga = ctx.Saga;
+                            await ledger.OpenAsync(saga.CorrelationId, RoundPhase.Evaluation, saga.Evaluators, ctx.CancellationToken);
                             var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(saga.RunConfig.RoundTimeout);
                             foreach (var worker in saga.Evaluators)
                                 await ctx.Publish(new EvaluationRequested
@@ -195,19 +194,37 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                 .TransitionTo(Failed));
 
         During(Evaluating,
-            When(EvaluationReported)
-                .Then(ctx => RecordEvaluation(ctx.Saga, ctx.Message))
-                .If(ctx => ctx.Saga.AllEvaluatorsAnswered(), all => Complete(all.Unschedule(EvaluationDeadline))),
+            Complete(When(Evaluated)
+                .Unschedule(EvaluationDeadline)
+                .ThenAsync(ctx => CopyEvaluationsAsync(ledger, ctx.Saga, ctx.CancellationToken))),
             Complete(When(EvaluationDeadline.Received)
-                .Then(ctx => logger.LogWarning(
-                    "Federation {FederationId} round {Round} ({RoundId}): evaluation deadline with {Reported} of {Evaluators} reports",
-                    ctx.Saga.FederationId, ctx.Saga.Round, ctx.Saga.CorrelationId, ctx.Saga.Evaluations.Count, ctx.Saga.Evaluators.Count))));
+                .ThenAsync(async ctx =>
+                {
+                    var saga = ctx.Saga;
+                    saga.EvaluationDeadlineTokenId = null;
+                    await ledger.CloseAsync(saga.CorrelationId, RoundPhase.Evaluation, "no evaluation by the deadline", ctx.CancellationToken);
+                    await CopyEvaluationsAsync(ledger, saga, ctx.CancellationToken);
+                    logger.LogWarning(
+                        "Federation {FederationId} round {Round} ({RoundId}): evaluation deadline with {Reported} of {Evaluators} reports",
+                        saga.FederationId, saga.Round, saga.CorrelationId, saga.Evaluations.Count, saga.Evaluators.Count);
+                })));
+    }
 
-        During(new[] { Aggregating, Evaluating, Completed, TimedOut, Failed },
-            When(UpdateSubmitted)
-                .Then(ctx => logger.LogWarning(
-                    "Federation {FederationId} round {Round} ({RoundId}): late update from {WorkerId} ignored, the round is {State}",
-                    ctx.Saga.FederationId, ctx.Saga.Round, ctx.Saga.CorrelationId, ctx.Message.WorkerId, ctx.Saga.CurrentState)));
+    /// <summary>The training ledger's answers onto the saga, once, when collecting ends (the ledger is closed by then).</summary>
+    private static async Task CopyLedgerAsync(IRoundLedger ledger, RoundState saga, CancellationToken cancellationToken)
+    {
+        var snapshot = await ledger.ReadAsync(saga.CorrelationId, RoundPhase.Training, cancellationToken)
+            ?? throw new InvalidOperationException(
+                $"Round {saga.CorrelationId} of federation {saga.FederationId} has no training ledger: it expired, or Redis lost it");
+        snapshot.CopyTrainingTo(saga);
+    }
+
+    private static async Task CopyEvaluationsAsync(IRoundLedger ledger, RoundState saga, CancellationToken cancellationToken)
+    {
+        var snapshot = await ledger.ReadAsync(saga.CorrelationId, RoundPhase.Evaluation, cancellationToken)
+            ?? throw new InvalidOperationException(
+                $"Round {saga.CorrelationId} of federation {saga.FederationId} has no evaluation ledger: it expired, or Redis lost it");
+        saga.Evaluations = [.. snapshot.Evaluations];
     }
 
     private EventActivityBinder<RoundState, T> ConcludeCollecting<T>(EventActivityBinder<RoundState, T> binder, bool atDeadline)
@@ -284,32 +301,5 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
             GlobalWeights = saga.NewGlobalWeights!,
             ServerState = saga.NewServerState,
         };
-    }
-
-    private void RecordDecline(RoundState saga, TrainingDeclined declined)
-    {
-        if (!saga.Selected.Contains(declined.WorkerId) || saga.HasAnswered(declined.WorkerId))
-            return;
-        saga.Rejected.Add(new RejectedUpdate(declined.WorkerId, $"declined: {declined.Reason}"));
-        _logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}): {WorkerId} declined to train: {Reason}",
-            saga.FederationId, saga.Round, saga.CorrelationId, declined.WorkerId, declined.Reason);
-    }
-
-    private static void GiveUpOnMissing(RoundState saga, string reason)
-    {
-        foreach (var worker in saga.Selected)
-            if (!saga.HasAnswered(worker))
-                saga.Rejected.Add(new RejectedUpdate(worker, reason));
-    }
-
-    private void RecordEvaluation(RoundState saga, EvaluationReported report)
-    {
-        if (!saga.Evaluators.Contains(report.WorkerId) || saga.Evaluations.Any(e => e.WorkerId == report.WorkerId))
-        {
-            _logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}): evaluation from {WorkerId} ignored (not asked, or a duplicate)",
-                saga.FederationId, saga.Round, saga.CorrelationId, report.WorkerId);
-            return;
-        }
-        saga.Evaluations.Add(new EvaluationReport(report.WorkerId, report.Metrics, report.DeclinedReason));
     }
 }

@@ -1,3 +1,4 @@
+using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Sagas;
 using IcosFl.Controller.Workers;
 
@@ -11,8 +12,12 @@ public interface ISagaReader
     Task<RoundState?> RoundAsync(Guid roundId);
 }
 
-/// <summary>Builds what operators see of a federation from its saga, its round in progress and the worker registry.</summary>
-public sealed class FederationStatusReader(ISagaReader sagas, IWorkerRegistry registry, ControllerOptions options, TimeProvider clock)
+/// <summary>
+/// Builds what operators see of a federation from its saga, its round in progress (with the answers its
+/// ledger holds so far, when a ledger is given) and the worker registry.
+/// </summary>
+public sealed class FederationStatusReader(
+    ISagaReader sagas, IWorkerRegistry registry, ControllerOptions options, TimeProvider clock, IRoundLedger? ledger = null)
 {
     public async Task<FederationStatus?> GetAsync(Guid federationId)
     {
@@ -21,6 +26,8 @@ public sealed class FederationStatusReader(ISagaReader sagas, IWorkerRegistry re
             return null;
         var workers = await WorkersAsync();
         RoundState? current = saga.CurrentRoundId is { } id ? await sagas.RoundAsync(id) : null;
+        if (ledger is not null)
+            current = await RoundLedgerView.WithAnswersAsync(current, ledger);
         return Build(saga, current, workers);
     }
 

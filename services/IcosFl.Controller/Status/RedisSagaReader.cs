@@ -1,3 +1,4 @@
+using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Sagas;
 using IcosFl.Infrastructure.Sagas;
 using StackExchange.Redis;
@@ -14,5 +15,8 @@ public sealed class RedisSagaReader(IConnectionMultiplexer redis, string keyPref
 
     public Task<IReadOnlyList<FederationState>> FederationsAsync() => _federations.ListAsync();
 
-    public Task<RoundState?> RoundAsync(Guid roundId) => _rounds.GetAsync(roundId);
+    private readonly RedisRoundLedger _ledger = new(redis, keyPrefix);
+
+    /// <summary>The round's saga; while it collects, with the answers its ledger holds so far.</summary>
+    public async Task<RoundState?> RoundAsync(Guid roundId) => await RoundLedgerView.WithAnswersAsync(await _rounds.GetAsync(roundId), _ledger);
 }

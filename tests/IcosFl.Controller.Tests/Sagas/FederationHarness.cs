@@ -25,6 +25,9 @@ public sealed class FederationHarness : IAsyncDisposable
         Checkpoints = provider.GetRequiredService<ICheckpointStore>();
     }
 
+    /// <summary>The controller's services (its round ledger, worker registry, ...).</summary>
+    public IServiceProvider Services => _provider;
+
     /// <summary>The controller's checkpoint store (in memory here).</summary>
     public ICheckpointStore Checkpoints { get; }
 

@@ -49,9 +49,10 @@ public sealed class Running_a_deployed_round(TestServers servers, ITestOutputHel
         var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config", "num-server-rounds=1 local-epochs=1"));
         await fleet.WaitForAsync(id, s => s.State == "Completed", TimeSpan.FromMinutes(3), "completion");
 
-        // The sinks batch (every 2 s): wait for the workers' training events to arrive.
+        // The sinks batch (every 2 s): wait for w1's training event itself (the controller's events, which
+        // carry the same properties, may arrive a batch earlier).
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (DateTime.UtcNow < deadline && !seq.Events.Any(e => Has(e, "WorkerId") && Has(e, "RoundId") && Has(e, "FederationId")))
+        while (DateTime.UtcNow < deadline && !seq.Events.Any(e => IsTrainingOf(e, "w1")))
             await Task.Delay(250);
 
         var ofFederation = seq.Events.Where(e => Has(e, "FederationId") && e.GetProperty("FederationId").ToString() == id.ToString()).ToList();
@@ -62,8 +63,7 @@ public sealed class Running_a_deployed_round(TestServers servers, ITestOutputHel
 
         // Trace context crosses the processes: the controller's count of w1's update carries the trace
         // id of w1's training, which continued the controller's round start.
-        var trained = ofFederation.First(e => e.GetProperty("@mt").GetString()!.StartsWith("{WorkerId} trained round", StringComparison.Ordinal)
-            && e.GetProperty("WorkerId").GetString() == "w1");
+        var trained = ofFederation.First(e => IsTrainingOf(e, "w1"));
         Assert.True(Has(trained, "@tr"), "the worker's event carries no trace id");
         var traceId = trained.GetProperty("@tr").GetString();
         Assert.Contains(seq.Events, e => e.GetProperty("Service").GetString() == "controller" && Has(e, "@tr")
@@ -74,6 +74,10 @@ public sealed class Running_a_deployed_round(TestServers servers, ITestOutputHel
         clef.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
 
     private static bool Has(JsonElement e, string name) => e.TryGetProperty(name, out _);
+
+    private static bool IsTrainingOf(JsonElement e, string worker) =>
+        Has(e, "@mt") && e.GetProperty("@mt").GetString()!.StartsWith("{WorkerId} trained round", StringComparison.Ordinal)
+        && Has(e, "WorkerId") && e.GetProperty("WorkerId").GetString() == worker;
 
     private static string WorkerLog(DeployedFleet fleet, string worker) =>
         string.Concat(Directory.EnumerateFiles(fleet.LogDir, $"worker-{worker}-*.clef").Select(f =>

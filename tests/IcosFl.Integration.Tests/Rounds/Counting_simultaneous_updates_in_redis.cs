@@ -1,6 +1,7 @@
 using IcosFl.Contracts;
 using IcosFl.Controller;
 using IcosFl.Controller.Messages;
+using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Sagas;
 using IcosFl.Infrastructure.Redis;
 using IcosFl.Infrastructure.Sagas;
@@ -15,7 +16,7 @@ using StackExchange.Redis;
 
 namespace IcosFl.Integration.Tests.Rounds;
 
-/// <summary>The real round saga on the Redis saga repository, with 50 workers answering at the same moment.</summary>
+/// <summary>The real round saga on the Redis saga repository and its ledger in Redis, with 50 workers answering at the same moment.</summary>
 [Collection(ServersCollection.Name)]
 public sealed class Counting_simultaneous_updates_in_redis(TestServers servers)
 {
@@ -39,6 +40,7 @@ public sealed class Counting_simultaneous_updates_in_redis(TestServers servers)
                 .AddSingleton<IClaimCheckStore>(new RedisClaimCheckStore(redis))
                 .AddSingleton(new WeightTransportOptions())
                 .AddSingleton(transport)
+                .AddSingleton<IRoundLedger>(new RedisRoundLedger(redis, prefix))
                 .AddSingleton<INodeDataSource>(new SyntheticNodeData(0, 300, 1))
                 .AddIcosFlControllerServices(new ControllerOptions()));
         try
