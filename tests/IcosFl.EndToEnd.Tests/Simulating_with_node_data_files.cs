@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using IcosFl.Contracts;
 using IcosFl.Controller.Checkpoints;
 using IcosFl.Learning;
 using IcosFl.Learning.NodeData;
@@ -43,7 +44,7 @@ public sealed class Simulating_with_node_data_files : IDisposable
         // The controller's scaler and evaluation are those of controller.csv: its first 80 % (192 points), and the
         // final centralized RMSE is the latest model evaluated on that file.
         var controller = ControllerSeries();
-        Assert.Equal(new ScalerParameters("minmax", controller[..192].Min(), controller[..192].Max(), "node controller, training split", 192), latest.Scaler);
+        Assert.Equal(new ScalerParameters("minmax", controller[..192].Min(), controller[..192].Max(), "node controller, training split", 192) { Metric = Metrics.CpuUsage }, latest.Scaler);
         Assert.Equal(LocalTraining.Evaluate(latest.Weights, controller, latest.RunConfig).Rmse, root.GetProperty("final").GetProperty("rmse").GetDouble(), 9);
     }
 
