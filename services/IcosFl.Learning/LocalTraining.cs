@@ -74,14 +74,9 @@ public static class LocalTraining
     public static TrainResult TrainPooled(
         ModelWeights global, IReadOnlyList<IReadOnlyList<float>> seriesSet, RunConfig config, int seed, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(global);
         ArgumentNullException.ThrowIfNull(seriesSet);
-        ValidateTraining(config);
-        if (seriesSet.Count == 0)
-            throw new ArgumentException("Pooled training needs at least one series.", nameof(seriesSet));
-        var parts = seriesSet.Select(s => PreparedSeries.Prepare(s, config).Train).ToList();
-        var pooled = new WindowSet(parts.SelectMany(w => w.Inputs).ToArray(), parts.SelectMany(w => w.Targets).ToArray(), config.TimeStep);
-        return TrainOnWindows(global, pooled, config, seed, cancellationToken);
+        ArgumentNullException.ThrowIfNull(config);
+        return TrainPooled(global, seriesSet.Select(s => FeatureSeries.Univariate(config.Metric, s)).ToList(), config, seed, cancellationToken);
     }
 
     /// <summary><see cref="TrainPooled(ModelWeights, IReadOnlyList{IReadOnlyList{float}}, RunConfig, int, CancellationToken)"/> on aligned features per node.</summary>

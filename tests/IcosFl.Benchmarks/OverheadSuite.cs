@@ -153,12 +153,14 @@ public static class OverheadSuite
             {
                 cfg.Host(servers.Broker);
                 cfg.UseIcosFlTopology();
-                // Every worker of the fleet in one queue, bound by each worker's id exactly as a worker's own queue is.
+                // Every worker of the fleet in one queue, bound by each worker's id exactly as a worker's own queue is;
+                // as many in flight as there are workers, since N real workers answer side by side.
                 cfg.ReceiveEndpoint($"icosfl-bench-fleet-{Guid.NewGuid():N}", e =>
                 {
                     e.AutoDelete = true;
                     e.Durable = false;
-                    e.PrefetchCount = 64;
+                    e.PrefetchCount = (ushort)Math.Max(64, workerIds.Length);
+                    e.ConcurrentMessageLimit = Math.Max(64, workerIds.Length);
                     e.ConfigureConsumeTopology = false;
                     foreach (var id in workerIds)
                         e.BindAddressedToWorker(id);
