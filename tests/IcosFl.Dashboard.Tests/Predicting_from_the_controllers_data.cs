@@ -57,4 +57,27 @@ public sealed class Predicting_from_the_controllers_data(ServedFederation served
         Assert.True(e.NotFound);
         Assert.Equal("node controller, cpu_usage: not enough data: The series holds 9 points but 10 are needed (the last time-step 10 points to forecast from).", e.Message);
     }
+
+    [Theory]
+    [InlineData("metric=disk", "metric")]
+    [InlineData("scaler=bogus", "scaler")]
+    public async Task Should_answer_400_for_a_bad_value_before_looking_for_the_model(string query, string parameter)
+    {
+        // The federation does not exist: a bad value is still named as such, not hidden behind the missing model.
+        var response = await served.Http.GetAsync($"/api/predictions?federation={Guid.NewGuid()}&{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(parameter, (string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["parameter"]);
+    }
+
+    [Fact]
+    public async Task Should_name_the_scaler_before_the_missing_node_data()
+    {
+        var checkpoint = (await NodePrediction.LoadAsync(served.Services.GetRequiredService<ICheckpointStore>(), served.Report.FederationId, CheckpointKind.Latest))!;
+
+        var e = Assert.Throws<PredictionException>(() => NodePrediction.Predict(checkpoint, "x", "controller", [], [], null, 3, "bogus"));
+
+        Assert.Equal("scaler", e.Parameter);
+        Assert.False(e.NotFound);
+    }
 }

@@ -113,7 +113,8 @@ internal sealed class BinarySection
                     $"byte array given as a binary-section reference (offset {o}, length {n}) in a message that has no binary section: it was not sent as {BinaryEnvelopeSerializer.ContentTypeName}");
             }
 
-            if (o + n > section.read.Length)
+            // Compared without adding, so that an offset near long.MaxValue cannot wrap around.
+            if (o > section.read.Length || n > section.read.Length - o)
             {
                 throw new JsonException(
                     $"binary-section reference (offset {o}, length {n}) reaches past the end of the message's {section.read.Length}-byte binary section: the message body is truncated");

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using IcosFl.Contracts;
 using IcosFl.Controller;
 using IcosFl.Controller.Checkpoints;
+using IcosFl.Controller.Workers;
 using IcosFl.Dashboard;
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Weights;
@@ -49,6 +50,7 @@ public static class EmbeddedFederation
         try
         {
             await DashboardAnnouncement.WriteAsync(host.Services, progress, federationId);
+            await AllWorkersAnnouncedAsync(host.Services, options.WorkerIds, cancellationToken);
             var bus = host.Services.GetRequiredService<IBus>();
             await bus.Publish(new StartFederation
             {
@@ -81,6 +83,29 @@ public static class EmbeddedFederation
         finally
         {
             await host.StopAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Waits until every simulated worker's first heartbeat is in the registry. The quorum alone starts a federation
+    /// as soon as min-available-clients workers are alive, so on a busy machine round 1 could sample from only some
+    /// of the simulation's own workers.
+    /// </summary>
+    private static async Task AllWorkersAnnouncedAsync(IServiceProvider services, IReadOnlyList<string> workerIds, CancellationToken cancellationToken)
+    {
+        var registry = services.GetRequiredService<IWorkerRegistry>();
+        var patience = services.GetRequiredService<ControllerOptions>().HeartbeatPatience;
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var alive = (await registry.AliveAsync(DateTimeOffset.UtcNow, patience, cancellationToken)).ToHashSet();
+            var missing = workerIds.Where(w => !alive.Contains(w)).ToList();
+            if (missing.Count == 0)
+                return;
+            if (waited.Elapsed > TimeSpan.FromSeconds(60))
+                throw new InvalidOperationException(
+                    $"the simulated workers {string.Join(", ", missing)} sent no heartbeat within 60 s of starting; the process may be starved of CPU");
+            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
         }
     }
 

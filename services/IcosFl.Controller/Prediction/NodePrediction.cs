@@ -82,6 +82,9 @@ public static class NodePrediction
         int longest = Math.Max(MaxHorizon, config.ForecastHorizon);
         if (steps < 1 || steps > longest)
             throw new PredictionException("horizon", $"horizon must be 1 to {longest} steps, got {steps}");
+        var chosen = scaler ?? PredictionScalers.Node;
+        if (chosen is not (PredictionScalers.Node or PredictionScalers.Model))
+            throw new PredictionException("scaler", $"scaler must be '{PredictionScalers.Node}' or '{PredictionScalers.Model}', got '{scaler}'");
 
         var inputs = config.InputFeatures();
         var points = inputs.Select(pointsOf).ToList();
@@ -93,10 +96,6 @@ public static class NodePrediction
                 throw new PredictionException("node",
                     $"node {node} holds no {inputs[f]} points, which the model reads as an input ({string.Join(", ", inputs)})", notFound: true);
         }
-
-        var chosen = scaler ?? PredictionScalers.Node;
-        if (chosen is not (PredictionScalers.Node or PredictionScalers.Model))
-            throw new PredictionException("scaler", $"scaler must be '{PredictionScalers.Node}' or '{PredictionScalers.Model}', got '{scaler}'");
 
         NodeForecast forecast;
         string fittedOn;
@@ -140,11 +139,20 @@ public static class NodePrediction
         {
             throw new PredictionException("model", $"the model's weights do not fit its run config: {e.Message}");
         }
+        catch (ArgumentException e)
+        {
+            // The node's points themselves cannot be forecast from (e.g. a value that is not finite).
+            throw new PredictionException("node", $"node {node}, {config.Metric}: {e.Message}", notFound: true);
+        }
+
+        // A saved scaler says where it was fitted, each its own; the node's are all fitted on its training split.
+        string InputFittedOn(int f) =>
+            chosen == PredictionScalers.Model && f > 0 && checkpoint.InputScalers is { } saved && f - 1 < saved.Count ? saved[f - 1].FittedOn : fittedOn;
 
         return new PredictionDocument(model, checkpoint.FederationId, checkpoint.Round, node, config.Metric, steps,
             forecast.StepInterval.TotalSeconds, forecast.Origin, forecast.LastValue,
             new PredictionScaler(forecast.Scaler.Min, forecast.Scaler.Max, fittedOn),
-            inputs, forecast.Scalers.Select((s, f) => new PredictionInputScaler(inputs[f], s.Min, s.Max, fittedOn)).ToList(),
+            inputs, forecast.Scalers.Select((s, f) => new PredictionInputScaler(inputs[f], s.Min, s.Max, InputFittedOn(f))).ToList(),
             forecast.Points);
     }
 

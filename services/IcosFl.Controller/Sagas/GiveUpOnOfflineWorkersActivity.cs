@@ -35,18 +35,23 @@ public sealed class GiveUpOnOfflineWorkersActivity(
         var ct = context.CancellationToken;
         var alive = (await registry.AliveAsync(clock.GetUtcNow(), options.HeartbeatPatience, ct)).ToHashSet();
         var offline = saga.Selected.Where(w => !alive.Contains(w)).ToList();
-        if (offline.Count == 0)
-            return;
-        // The ledger skips those that have answered meanwhile, atomically with their answers.
-        var result = await ledger.GiveUpAsync(saga.CorrelationId, RoundPhase.Training, offline,
-            "went offline during the round (missed heartbeats)", ct);
-        foreach (var worker in result.GivenUp)
-            logger.LogWarning(
-                "Federation {FederationId} round {Round} ({RoundId}): selected worker {WorkerId} went offline, no longer waited for",
-                saga.FederationId, saga.Round, saga.CorrelationId, worker);
-        // Giving up completed the set: no answer will announce it, so the round concludes from here.
-        if (result.ClosedTheLedger)
-            (await ledger.ReadAsync(saga.CorrelationId, RoundPhase.Training, ct))!.CopyTrainingTo(saga);
+        if (offline.Count > 0)
+        {
+            // The ledger skips those that have answered meanwhile, atomically with their answers.
+            var result = await ledger.GiveUpAsync(saga.CorrelationId, RoundPhase.Training, offline,
+                "went offline during the round (missed heartbeats)", ct);
+            foreach (var worker in result.GivenUp)
+                logger.LogWarning(
+                    "Federation {FederationId} round {Round} ({RoundId}): selected worker {WorkerId} went offline, no longer waited for",
+                    saga.FederationId, saga.Round, saga.CorrelationId, worker);
+        }
+
+        // A closed ledger concludes the round from here. Read it every time rather than trust this call's
+        // "closed the ledger": should an earlier attempt have closed it and then failed before the saga was
+        // saved (a retry, a restart), no answer would ever announce it. Closed by a completing answer
+        // instead, its RoundCollected finds the round aggregating already and is ignored.
+        if (await ledger.ReadAsync(saga.CorrelationId, RoundPhase.Training, ct) is { Closed: true } snapshot)
+            snapshot.CopyTrainingTo(saga);
     }
 
     public Task Faulted<TException>(BehaviorExceptionContext<RoundState, TException> context, IBehavior<RoundState> next)

@@ -33,5 +33,10 @@ public static class NodeStoreSamples
         NodeMetrics.Require(sample.Metric);
         if (!double.IsFinite(sample.Value))
             throw new ArgumentException($"{sample.Metric} at {sample.Timestamp:O} is {sample.Value}; only finite values are stored.", "samples");
+        // Stores keep float32, as the model reads them: a finite double beyond float's range would become infinity.
+        if (!float.IsFinite((float)sample.Value))
+            throw new ArgumentException(
+                $"{sample.Metric} at {sample.Timestamp:O} is {sample.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}, beyond the float32 range (about ±3.4e38) values are stored in.",
+                "samples");
     }
 }

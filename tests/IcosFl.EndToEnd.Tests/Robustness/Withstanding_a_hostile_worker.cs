@@ -71,7 +71,8 @@ public sealed class Withstanding_a_hostile_worker(RobustnessRuns runs) : IClassF
         var attacked = await runs.Run(Strategies.FedAvg, adversary);
 
         // FedAvg takes every valid update: nothing is rejected, the damage goes straight into the model.
-        Assert.All(attacked.Rounds, round => Assert.Equal(RobustnessRuns.Workers, round.Participants));
+        Assert.All(attacked.Rounds, round => Assert.True(round.Participants == RobustnessRuns.Workers,
+            $"round {round.Round}: {round.Participants} participants; left out: {string.Join("; ", round.Rejected.Select(r => $"{r.WorkerId}: {r.Reason}"))}"));
         Assert.True(Rmse(attacked) > 2 * clean, $"fedavg under {adversary}: final RMSE {F(Rmse(attacked))}, clean {F(clean)}");
     }
 

@@ -82,14 +82,18 @@ public class Sending_weights_in_binary_envelopes
         Assert.Equal("application/vnd.icosfl.binary-envelope message is truncated: its header declares 18 bytes of JSON but only 4 follow", e.Message);
     }
 
-    [Fact]
-    public void Should_refuse_a_reference_past_the_end_of_the_binary_section()
+    [Theory]
+    [InlineData("2", "10")]
+    [InlineData("9223372036854775807", "1")] // offset + length would wrap around to a negative number
+    [InlineData("1", "9223372036854775807")]
+    public void Should_refuse_a_reference_past_the_end_of_the_binary_section(string offset, string length)
     {
-        var body = Body("""{"messageType":["urn:message:IcosFl.Contracts:EvaluationRequested"],"message":{"federationId":"0b7d7c1e-8d0a-4f53-9a64-6b1f1a0f3c11","roundId":"5f0e1d2c-3b4a-4968-8776-655443322110","round":1,"workerId":"w","globalWeights":{"inline":{"binaryOffset":2,"binaryLength":10},"length":10,"checksum":"c"},"runConfig":{},"deadline":"2026-11-28T12:00:00+00:00"}}""", new byte[11]);
+        var body = Body("""{"messageType":["urn:message:IcosFl.Contracts:EvaluationRequested"],"message":{"federationId":"0b7d7c1e-8d0a-4f53-9a64-6b1f1a0f3c11","roundId":"5f0e1d2c-3b4a-4968-8776-655443322110","round":1,"workerId":"w","globalWeights":{"inline":{"binaryOffset":OFFSET,"binaryLength":LENGTH},"length":10,"checksum":"c"},"runConfig":{},"deadline":"2026-11-28T12:00:00+00:00"}}"""
+            .Replace("OFFSET", offset).Replace("LENGTH", length), new byte[11]);
 
         var e = Assert.ThrowsAny<Exception>(() => Get<EvaluationRequested>(body));
 
-        Assert.Contains("binary-section reference (offset 2, length 10) reaches past the end of the message's 11-byte binary section: the message body is truncated",
+        Assert.Contains($"binary-section reference (offset {offset}, length {length}) reaches past the end of the message's 11-byte binary section: the message body is truncated",
             Messages(e));
     }
 

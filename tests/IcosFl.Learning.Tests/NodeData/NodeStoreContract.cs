@@ -81,6 +81,9 @@ public abstract class NodeStoreContract : IDisposable
             Assert.Throws<ArgumentException>(() => store.Append([Cpu(0, 1), new MetricSample("disk", T0, 1)])).Message);
         Assert.StartsWith("cpu_usage at 2026-11-28T10:00:03.0000000+00:00 is NaN; only finite values are stored.",
             Assert.Throws<ArgumentException>(() => store.Append([Cpu(0, 1), Cpu(3, double.NaN)])).Message);
+        // Finite as a double, infinite as the float32 a store keeps.
+        Assert.StartsWith("cpu_usage at 2026-11-28T10:00:03.0000000+00:00 is 1E+39, beyond the float32 range",
+            Assert.Throws<ArgumentException>(() => store.Append([Cpu(0, 1), Cpu(3, 1e39)])).Message);
         Assert.Null(store.GetSeries(Metrics.CpuUsage));
         Assert.Empty(store.DataPoints());
         Assert.StartsWith("Node name '../x' must be", Assert.Throws<ArgumentException>(() => Open("../x")).Message);
