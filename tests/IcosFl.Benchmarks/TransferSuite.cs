@@ -35,13 +35,14 @@ public static class TransferSuite
         using var host = await StartBusAsync(servers, queue, transport, arrivals);
         var bus = host.Services.GetRequiredService<IBus>();
 
-        await using var raw = await RawPipe.OpenAsync(servers.Broker);
+        await using var raw = await RawPipe.OpenAsync(servers.Broker, durable: false);
+        await using var rawDurable = await RawPipe.OpenAsync(servers.Broker, durable: true);
         var rows = new List<IReadOnlyDictionary<string, object>>();
         var ratios = new List<double>();
         foreach (var (bytes, repetitions) in sizes)
         {
             var model = Model(bytes / sizeof(float));
-            List<double> packTimes = [], deliverTimes = [], unpackTimes = [], icosFl = [], rawTimes = [], setTimes = [], getTimes = [];
+            List<double> packTimes = [], deliverTimes = [], unpackTimes = [], icosFl = [], rawTimes = [], rawDurableTimes = [], setTimes = [], getTimes = [];
             var wire = "";
             var claimChecked = bytes > new WeightTransportOptions().InlineThresholdBytes;
             var body = MemoryMarshal.AsBytes(model.Tensors[0].Data.AsSpan()).ToArray();
@@ -74,10 +75,10 @@ public static class TransferSuite
                 return totalMs;
             }
 
-            async Task<double> RawOnceAsync()
+            async Task<double> RawOnceAsync(RawPipe pipe)
             {
                 var clock = Stopwatch.StartNew();
-                await raw.RoundTripAsync(body);
+                await pipe.RoundTripAsync(body);
                 return clock.Elapsed.TotalMilliseconds;
             }
 
@@ -90,7 +91,8 @@ public static class TransferSuite
             for (var i = 0; i < warmUps; i++)
             {
                 await IcosFlOnceAsync();
-                await RawOnceAsync();
+                await RawOnceAsync(raw);
+                await RawOnceAsync(rawDurable);
             }
             if (claimChecked)
                 await RedisCeilingOnceAsync(redis, body);
@@ -100,7 +102,8 @@ public static class TransferSuite
             for (var i = 0; i < repetitions; i++)
             {
                 icosFl.Add(await IcosFlOnceAsync());
-                rawTimes.Add(await RawOnceAsync());
+                rawTimes.Add(await RawOnceAsync(raw));
+                rawDurableTimes.Add(await RawOnceAsync(rawDurable));
                 if (claimChecked)
                 {
                     var (set, get) = await RedisCeilingOnceAsync(redis, body);
@@ -111,6 +114,7 @@ public static class TransferSuite
 
             var icosFlMs = Measure.Median(icosFl);
             var rawMs = Measure.Median(rawTimes);
+            var rawDurableMs = Measure.Median(rawDurableTimes);
             var ratio = rawMs / icosFlMs;
             ratios.Add(ratio);
             var (setMs, getMs) = claimChecked ? (Measure.Median(setTimes), Measure.Median(getTimes)) : (0.0, 0.0);
@@ -123,6 +127,8 @@ public static class TransferSuite
                 ["raw_ms"] = rawMs,
                 ["raw_MB_per_s"] = bytes / 1e6 / (rawMs / 1000),
                 ["throughput_ratio"] = ratio,
+                ["raw_durable_ms"] = rawDurableMs,
+                ["ratio_vs_raw_durable"] = rawDurableMs / icosFlMs,
                 ["pack_ms"] = Measure.Median(packTimes),
                 ["deliver_ms"] = Measure.Median(deliverTimes),
                 ["unpack_ms"] = Measure.Median(unpackTimes),
@@ -228,21 +234,27 @@ public static class TransferSuite
         private readonly IChannel _consume;
         private readonly string _queue;
         private TaskCompletionSource<int>? _arrived;
+        private bool _persistent;
 
         private RawPipe(IConnection connection, IChannel publish, IChannel consume, string queue)
         {
             (_connection, _publish, _consume, _queue) = (connection, publish, consume, queue);
         }
 
-        public static async Task<RawPipe> OpenAsync(Uri broker)
+        /// <param name="durable">
+        /// False: a transient message to a non-durable queue, no publisher confirm (the lightest RabbitMQ can do).
+        /// True: what IcosFl's messages get: a persistent message to a durable queue, the publish awaiting the broker's confirm.
+        /// </param>
+        public static async Task<RawPipe> OpenAsync(Uri broker, bool durable)
         {
             // RabbitMQ.Client refuses bodies over 64 MiB unless told otherwise.
             var connection = await new ConnectionFactory { Uri = broker, MaxInboundMessageBodySize = 256 * 1024 * 1024 }.CreateConnectionAsync();
-            var publish = await connection.CreateChannelAsync();
+            var publish = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: durable,
+                publisherConfirmationTrackingEnabled: durable));
             var consume = await connection.CreateChannelAsync();
-            var queue = (await consume.QueueDeclareAsync($"icosfl-bench-raw-{Guid.NewGuid():N}", durable: false, exclusive: true, autoDelete: true)).QueueName;
+            var queue = (await consume.QueueDeclareAsync($"icosfl-bench-raw-{Guid.NewGuid():N}", durable: durable, exclusive: !durable, autoDelete: true)).QueueName;
             await consume.BasicQosAsync(0, 1, false);
-            var pipe = new RawPipe(connection, publish, consume, queue);
+            var pipe = new RawPipe(connection, publish, consume, queue) { _persistent = durable };
             var consumer = new AsyncEventingBasicConsumer(consume);
             consumer.ReceivedAsync += async (_, delivery) =>
             {
@@ -257,7 +269,7 @@ public static class TransferSuite
         public async Task RoundTripAsync(byte[] body)
         {
             _arrived = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-            await _publish.BasicPublishAsync("", _queue, false, new BasicProperties(), body);
+            await _publish.BasicPublishAsync("", _queue, false, new BasicProperties { Persistent = _persistent }, body);
             var length = await _arrived.Task.WaitAsync(TimeSpan.FromMinutes(2));
             if (length != body.Length)
                 throw new InvalidOperationException($"raw transfer: sent {body.Length} bytes, received {length}");
