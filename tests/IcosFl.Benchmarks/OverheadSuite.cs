@@ -25,7 +25,8 @@ namespace IcosFl.Benchmarks;
 public static class OverheadSuite
 {
     private const double TargetMs = 200;
-    private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(2);
+    // A worker's default heartbeat interval (WorkerOptions.HeartbeatInterval).
+    private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
 
     public static async Task<SuiteResult> RunAsync(BenchServers servers, bool quick)
     {
