@@ -12,6 +12,8 @@ namespace IcosFl.Integration.Tests.Deployed;
 public sealed class Surviving_node_failures(TestServers servers, ITestOutputHelper output)
 {
     private const string RunConfig = "num-server-rounds=5 min-fit-clients=2 min-available-clients=2 min-evaluate-clients=2 round-timeout=20 local-epochs=2";
+    /// <summary>Training of about 1 s per round (alone; three workers share 2 cores), so a failure injected on seeing a round start lands inside it.</summary>
+    private const string SlowRounds = "num-server-rounds=5 min-fit-clients=2 min-available-clients=2 min-evaluate-clients=2 round-timeout=20 local-epochs=20";
     private static readonly TimeSpan FederationTimeout = TimeSpan.FromMinutes(4);
 
     [Fact]
@@ -21,7 +23,8 @@ public sealed class Surviving_node_failures(TestServers servers, ITestOutputHelp
         fleet.StartController();
         var workers = new[] { "w1", "w2", "w3" }.ToDictionary(id => id, id => fleet.StartWorker(id));
         await fleet.ReadyAsync("w1", "w2", "w3");
-        var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config", RunConfig));
+        // Rounds long enough that the kill lands inside round 2 (see the controller test below).
+        var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config", SlowRounds));
 
         await fleet.WaitForAsync(id, s => s.Phase == "Running" && s.Round == 2, FederationTimeout, "round 2 in progress");
         DeployedFleet.KillHard(workers["w3"]);
@@ -42,7 +45,9 @@ public sealed class Surviving_node_failures(TestServers servers, ITestOutputHelp
         foreach (var w in new[] { "w1", "w2", "w3" })
             fleet.StartWorker(w);
         await fleet.ReadyAsync("w1", "w2", "w3");
-        var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config", RunConfig));
+        // Rounds long enough that the kill lands inside round 3: with quick training a round can complete between
+        // the status poll (every 200 ms) and the kill.
+        var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config", SlowRounds));
 
         await fleet.WaitForAsync(id, s => s.Phase == "Running" && s.Round == 3, FederationTimeout, "round 3 in progress");
         DeployedFleet.KillHard(controller);
