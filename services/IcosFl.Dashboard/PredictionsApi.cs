@@ -53,10 +53,7 @@ public sealed class PredictionsApi(
                 ? h
                 : throw new PredictionException("horizon", $"horizon must be a whole number of steps, got '{horizonText}'");
         // What can be judged without the model is judged first, so a bad value is a 400 naming it, whatever else is missing.
-        if (Single(query, "metric") is { } named && !NodeMetrics.All.Contains(named))
-            throw new PredictionException("metric", $"unknown metric '{named}'; known metrics: {string.Join(", ", NodeMetrics.All)}");
-        if (Single(query, "scaler") is { } scalerText && scalerText is not (PredictionScalers.Node or PredictionScalers.Model))
-            throw new PredictionException("scaler", $"scaler must be '{PredictionScalers.Node}' or '{PredictionScalers.Model}', got '{scalerText}'");
+        NodePrediction.CheckValues(Single(query, "metric"), Single(query, "scaler"));
         var kind = (Single(query, "checkpoint") ?? "best") switch
         {
             "best" => CheckpointKind.Best,

@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using IcosFl.Contracts;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning;
@@ -23,7 +22,7 @@ public sealed class EvaluationRequestedConsumer(WorkerNode node, WeightTransport
         });
         EvaluationMetrics? metrics = null;
         string? declined = null;
-        if (!TryReadSeries(m.RunConfig, out var series, out var unavailable))
+        if (!node.TryReadSeries(m.RunConfig, out var series, out var unavailable))
             declined = unavailable;
         else
         {
@@ -51,18 +50,5 @@ public sealed class EvaluationRequestedConsumer(WorkerNode node, WeightTransport
             Metrics = metrics,
             DeclinedReason = declined,
         });
-    }
-
-    private bool TryReadSeries(RunConfig config, [NotNullWhen(true)] out FeatureSeries? series, [NotNullWhen(false)] out string? unavailable)
-    {
-        try
-        {
-            return FeatureSeries.TryRead(node.Data, config, out series, out unavailable);
-        }
-        catch (ArgumentException e)
-        {
-            (series, unavailable) = (null, $"cannot align this node's series: {e.Message}");
-            return false;
-        }
     }
 }

@@ -36,20 +36,9 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
         }
 
         // The forecast metric and every input metric: a node lacking one cannot train this model.
-        FeatureSeries series;
-        try
+        if (!node.TryReadSeries(m.RunConfig, out var series, out var unavailable))
         {
-            if (!FeatureSeries.TryRead(node.Data, m.RunConfig, out var read, out var unavailable))
-            {
-                await Decline(context, unavailable);
-                return;
-            }
-
-            series = read;
-        }
-        catch (ArgumentException e)
-        {
-            await Decline(context, $"cannot align this node's series: {e.Message}");
+            await Decline(context, unavailable);
             return;
         }
 

@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using IcosFl.Contracts;
+using IcosFl.Learning;
 using IcosFl.Learning.NodeData;
 
 namespace IcosFl.Worker;
@@ -16,6 +18,23 @@ public sealed record WorkerNode(WorkerOptions Options, INodeDataSource Data, Fun
     /// A training seed of its own for each worker and round, stable across processes
     /// (string.GetHashCode is randomised per process, so FNV-1a here).
     /// </summary>
+    /// <summary>
+    /// This node's series of every input the run's model reads (forecast metric, then input-metrics), aligned; false with
+    /// the reason (a metric the node lacks, or series that cannot be aligned) for the worker to decline with.
+    /// </summary>
+    public bool TryReadSeries(RunConfig config, [NotNullWhen(true)] out FeatureSeries? series, [NotNullWhen(false)] out string? unavailable)
+    {
+        try
+        {
+            return FeatureSeries.TryRead(Data, config, out series, out unavailable);
+        }
+        catch (ArgumentException e)
+        {
+            (series, unavailable) = (null, $"cannot align this node's series: {e.Message}");
+            return false;
+        }
+    }
+
     public int TrainingSeed(int configSeed, int round) =>
         (int)((StableHash(WorkerId) ^ (uint)configSeed * 31u ^ (uint)round * 7919u) & 0x7fffffff);
 

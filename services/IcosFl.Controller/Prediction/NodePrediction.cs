@@ -73,9 +73,8 @@ public static class NodePrediction
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentNullException.ThrowIfNull(pointsOf);
         var config = checkpoint.RunConfig;
+        CheckValues(metric, scaler);
         var wanted = metric ?? config.Metric;
-        if (!NodeMetrics.All.Contains(wanted))
-            throw new PredictionException("metric", $"unknown metric '{wanted}'; known metrics: {string.Join(", ", NodeMetrics.All)}");
         if (wanted != config.Metric)
             throw new PredictionException("metric", $"metric {wanted}: the model forecasts {config.Metric}; a model trained on one metric cannot forecast another");
         int steps = horizon ?? config.ForecastHorizon;
@@ -83,8 +82,6 @@ public static class NodePrediction
         if (steps < 1 || steps > longest)
             throw new PredictionException("horizon", $"horizon must be 1 to {longest} steps, got {steps}");
         var chosen = scaler ?? PredictionScalers.Node;
-        if (chosen is not (PredictionScalers.Node or PredictionScalers.Model))
-            throw new PredictionException("scaler", $"scaler must be '{PredictionScalers.Node}' or '{PredictionScalers.Model}', got '{scaler}'");
 
         var inputs = config.InputFeatures();
         var points = inputs.Select(pointsOf).ToList();
@@ -154,6 +151,15 @@ public static class NodePrediction
             new PredictionScaler(forecast.Scaler.Min, forecast.Scaler.Max, fittedOn),
             inputs, forecast.Scalers.Select((s, f) => new PredictionInputScaler(inputs[f], s.Min, s.Max, InputFittedOn(f))).ToList(),
             forecast.Points);
+    }
+
+    /// <summary>The request values that can be judged without a model: a known metric name, a scaler choice.</summary>
+    public static void CheckValues(string? metric, string? scaler)
+    {
+        if (metric is not null && !NodeMetrics.All.Contains(metric))
+            throw new PredictionException("metric", $"unknown metric '{metric}'; known metrics: {string.Join(", ", NodeMetrics.All)}");
+        if (scaler is not null and not (PredictionScalers.Node or PredictionScalers.Model))
+            throw new PredictionException("scaler", $"scaler must be '{PredictionScalers.Node}' or '{PredictionScalers.Model}', got '{scaler}'");
     }
 
     /// <summary>

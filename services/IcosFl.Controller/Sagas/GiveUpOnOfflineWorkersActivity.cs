@@ -15,21 +15,11 @@ public sealed class GiveUpOnOfflineWorkersActivity(
     IRoundLedger ledger,
     ControllerOptions options,
     TimeProvider clock,
-    ILogger<GiveUpOnOfflineWorkersActivity> logger) : IStateMachineActivity<RoundState>
+    ILogger<GiveUpOnOfflineWorkersActivity> logger) : InstanceActivity<RoundState>
 {
-    public async Task Execute(BehaviorContext<RoundState> context, IBehavior<RoundState> next)
-    {
-        await GiveUp(context);
-        await next.Execute(context);
-    }
+    protected override string Name => "give-up-on-offline-workers";
 
-    public async Task Execute<T>(BehaviorContext<RoundState, T> context, IBehavior<RoundState, T> next) where T : class
-    {
-        await GiveUp(context);
-        await next.Execute(context);
-    }
-
-    private async Task GiveUp(BehaviorContext<RoundState> context)
+    protected override async Task Run(BehaviorContext<RoundState> context)
     {
         var saga = context.Saga;
         var ct = context.CancellationToken;
@@ -53,14 +43,4 @@ public sealed class GiveUpOnOfflineWorkersActivity(
         if (await ledger.ReadAsync(saga.CorrelationId, RoundPhase.Training, ct) is { Closed: true } snapshot)
             snapshot.CopyTrainingTo(saga);
     }
-
-    public Task Faulted<TException>(BehaviorExceptionContext<RoundState, TException> context, IBehavior<RoundState> next)
-        where TException : Exception => next.Faulted(context);
-
-    public Task Faulted<T, TException>(BehaviorExceptionContext<RoundState, T, TException> context, IBehavior<RoundState, T> next)
-        where T : class where TException : Exception => next.Faulted(context);
-
-    public void Probe(ProbeContext context) => context.CreateScope("give-up-on-offline-workers");
-
-    public void Accept(StateMachineVisitor visitor) => visitor.Visit(this);
 }

@@ -15,21 +15,11 @@ public sealed class OpenRoundActivity(
     IWorkerRegistry registry,
     ControllerOptions options,
     TimeProvider clock,
-    ILogger<OpenRoundActivity> logger) : IStateMachineActivity<FederationState>
+    ILogger<OpenRoundActivity> logger) : InstanceActivity<FederationState>
 {
-    public async Task Execute(BehaviorContext<FederationState> context, IBehavior<FederationState> next)
-    {
-        await Open(context);
-        await next.Execute(context);
-    }
+    protected override string Name => "open-round";
 
-    public async Task Execute<T>(BehaviorContext<FederationState, T> context, IBehavior<FederationState, T> next) where T : class
-    {
-        await Open(context);
-        await next.Execute(context);
-    }
-
-    private async Task Open(BehaviorContext<FederationState> context)
+    protected override async Task Run(BehaviorContext<FederationState> context)
     {
         var saga = context.Saga;
         var config = saga.RunConfig;
@@ -69,14 +59,4 @@ public sealed class OpenRoundActivity(
             OpenedAt = now,
         });
     }
-
-    public Task Faulted<TException>(BehaviorExceptionContext<FederationState, TException> context, IBehavior<FederationState> next)
-        where TException : Exception => next.Faulted(context);
-
-    public Task Faulted<T, TException>(BehaviorExceptionContext<FederationState, T, TException> context, IBehavior<FederationState, T> next)
-        where T : class where TException : Exception => next.Faulted(context);
-
-    public void Probe(ProbeContext context) => context.CreateScope("open-round");
-
-    public void Accept(StateMachineVisitor visitor) => visitor.Visit(this);
 }
