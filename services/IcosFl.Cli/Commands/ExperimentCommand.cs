@@ -69,14 +69,11 @@ public static class ExperimentCommand
                 int needed = LocalTraining.MinimumPoints(config) + config.ForecastHorizon;
                 if (p < needed)
                     return Task.FromResult(Fail($"--points must be at least {needed} (time-step {config.TimeStep}, train-test-split {config.TrainTestSplit}, forecast-horizon {config.ForecastHorizon}), got {p}"));
-                // Nodes 1..N, as in simulate (node 0 is the controller's).
-                // Every input of the run from one node's aligned synthetic metrics.
+                // Nodes 1..N, as in simulate (node 0 is the controller's); the run's inputs read as simulate's workers read theirs.
                 series = Enumerable.Range(1, n).Select(i =>
-                {
-                    var node = SyntheticFleet.Node(i, p, config.Seed);
-                    var inputs = config.InputFeatures();
-                    return ($"worker-{i}", FeatureSeries.Aligned(inputs, inputs.Select(m => (IReadOnlyList<float>)node[m]).ToList()));
-                }).ToList();
+                    FeatureSeries.TryRead(new SyntheticNodeData(i, p, config.Seed), config, out var features, out var missing)
+                        ? ($"worker-{i}", features)
+                        : throw new InvalidOperationException($"synthetic node {i}: {missing}")).ToList();
                 source = "synthetic";
             }
 

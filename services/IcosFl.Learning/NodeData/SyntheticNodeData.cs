@@ -12,7 +12,8 @@ public sealed class SyntheticNodeData : INodeDataSource
 
     public SyntheticNodeData(int nodeIndex, int length, int seed)
     {
-        _series = Metrics.All.ToDictionary(m => m, m => SyntheticFleet.Series(m, nodeIndex, length, seed));
+        // One generation of the node's workload gives every metric (Series per metric would generate it once each).
+        _series = new Dictionary<string, float[]>(SyntheticFleet.Node(nodeIndex, length, seed));
     }
 
     public IReadOnlyList<float>? GetSeries(string metric) => _series.GetValueOrDefault(metric);
