@@ -26,19 +26,64 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
 
     private IDatabase Db => redis.GetDatabase();
 
-    public async Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    public Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default) =>
+        BeginPut(key, payload, timeToLive).CompleteAsync(cancellationToken);
+
+    /// <summary>Each chunk is written as soon as its last byte is final, pipelined on the connection.</summary>
+    public IClaimCheckUpload BeginPut(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive)
     {
-        var count = (int)((payload.Length + chunkBytes - 1) / chunkBytes);
-        var writes = new Task[count];
-        // All chunk writes pipelined on the connection; the payload's memory goes out as it is (no copy per chunk).
-        for (var i = 0; i < count; i++)
+        ArgumentException.ThrowIfNullOrWhiteSpace(key);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeToLive, TimeSpan.Zero);
+        return new Upload(this, key, payload, timeToLive);
+    }
+
+    private sealed class Upload(RedisClaimCheckStore store, string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive) : IClaimCheckUpload
+    {
+        private readonly int count = (int)((payload.Length + (long)store.chunkBytes - 1) / store.chunkBytes);
+        private readonly List<Task> writes = [];
+
+        public void Advance(int finalBytes)
         {
-            var chunk = payload.Slice(i * chunkBytes, Math.Min(chunkBytes, payload.Length - i * chunkBytes));
-            writes[i] = Db.StringSetAsync($"{key}:{i}", chunk, timeToLive);
+            ClaimCheckUploadProgress.Check(finalBytes, payload.Length);
+            // Whole chunks only: the last, shorter one goes at completion.
+            while ((writes.Count + 1L) * store.chunkBytes <= finalBytes)
+                WriteNext();
         }
-        await Task.WhenAll(writes);
-        // The header goes last: a reader that finds it finds every chunk (until they expire together).
-        await Db.StringSetAsync($"{key}:n", $"{count}:{payload.Length}", timeToLive);
+
+        public async Task CompleteAsync(CancellationToken cancellationToken = default)
+        {
+            while (writes.Count < count)
+                WriteNext();
+            // Memory of the payload goes out as it is (no copy per chunk); every write must land before the
+            // header, and before the caller reuses the buffer.
+            await Task.WhenAll(writes);
+            cancellationToken.ThrowIfCancellationRequested();
+            // The header goes last: a reader that finds it finds every chunk (until they expire together).
+            await store.Db.StringSetAsync($"{key}:n", $"{count}:{payload.Length}", timeToLive);
+        }
+
+        public async Task AbortAsync()
+        {
+            try
+            {
+                await Task.WhenAll(writes);
+            }
+            catch (Exception)
+            {
+                // Aborting already reports the producer's failure; chunks whose write failed are not there
+                // to remove, the others are removed below.
+            }
+
+            if (writes.Count > 0)
+                await store.Db.KeyDeleteAsync(Enumerable.Range(0, writes.Count).Select(i => (RedisKey)$"{key}:{i}").ToArray());
+        }
+
+        private void WriteNext()
+        {
+            var i = writes.Count;
+            var chunk = payload.Slice(i * store.chunkBytes, Math.Min(store.chunkBytes, payload.Length - i * store.chunkBytes));
+            writes.Add(store.Db.StringSetAsync($"{key}:{i}", chunk, timeToLive));
+        }
     }
 
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) =>

@@ -17,7 +17,6 @@ internal sealed class FixedLengthBufferWriter(byte[] buffer, int length) : IBuff
 
     public int Written { get; private set; }
 
-    /// <summary>The array, once every byte of it has been written.</summary>
     /// <summary>The array (possibly longer than the encoding, when it came from a pool), once every byte of the encoding is written.</summary>
     public byte[] WrittenArray => Written == length
         ? buffer

@@ -19,6 +19,52 @@ public interface IClaimCheckStore
         await GetAsync(key, cancellationToken).ConfigureAwait(false) is { } bytes ? new ClaimCheckedBytes(bytes, bytes.Length) : null;
 
     Task DeleteAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Starts storing <paramref name="payload"/> while it is still being produced, front to back: the
+    /// producer calls <see cref="IClaimCheckUpload.Advance"/> as bytes become final, so a store can send
+    /// them while the rest is encoded. <paramref name="payload"/> must stay unchanged and alive until the
+    /// upload has completed or been aborted. This default stores everything at completion.
+    /// </summary>
+    IClaimCheckUpload BeginPut(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive) =>
+        new WholeUpload(this, key, payload, timeToLive);
+
+    /// <summary>An upload that writes the whole payload with <see cref="PutAsync"/> once it is complete.</summary>
+    private sealed class WholeUpload(IClaimCheckStore store, string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive) : IClaimCheckUpload
+    {
+        public void Advance(int finalBytes) => ClaimCheckUploadProgress.Check(finalBytes, payload.Length);
+
+        public Task CompleteAsync(CancellationToken cancellationToken = default) => store.PutAsync(key, payload, timeToLive, cancellationToken);
+
+        public Task AbortAsync() => Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// A payload being stored while it is produced (<see cref="IClaimCheckStore.BeginPut"/>). Exactly one of
+/// <see cref="CompleteAsync"/> (the key then reads as the whole payload) or <see cref="AbortAsync"/>
+/// (nothing readable is left behind) ends it; both return only when the store no longer reads the
+/// producer's buffer.
+/// </summary>
+public interface IClaimCheckUpload
+{
+    /// <summary>The first <paramref name="finalBytes"/> bytes of the payload will not change any more.</summary>
+    void Advance(int finalBytes);
+
+    /// <summary>Every byte is final: stores what is left and makes the key readable.</summary>
+    Task CompleteAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The producer failed (e.g. refused a NaN half way): waits for writes in flight and removes what they stored.</summary>
+    Task AbortAsync();
+}
+
+internal static class ClaimCheckUploadProgress
+{
+    public static void Check(int finalBytes, int length)
+    {
+        if (finalBytes < 0 || finalBytes > length)
+            throw new ArgumentOutOfRangeException(nameof(finalBytes), finalBytes, $"an upload of {length} bytes cannot have {finalBytes} final bytes");
+    }
 }
 
 /// <summary>Fetched claim-checked bytes in a possibly pooled buffer, given back on dispose.</summary>

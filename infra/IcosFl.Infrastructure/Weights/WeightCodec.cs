@@ -58,8 +58,12 @@ public static class WeightCodec
     /// <summary>
     /// Encodes into the array <paramref name="allocate"/> returns for the exact encoded length (it may
     /// be longer, e.g. rented from a pool); <paramref name="length"/> is how much of it holds the encoding.
+    /// <paramref name="final"/>, when given, is told as the encoding progresses how many leading bytes of
+    /// the array are final (at most every 64 KiB of tensor data, and once at the end with the whole length),
+    /// so that they can be hashed and sent while the rest is encoded.
     /// </summary>
-    internal static byte[] Encode(ModelWeights weights, bool refuseNonFinite, Func<int, byte[]> allocate, out int length)
+    internal static byte[] Encode(ModelWeights weights, bool refuseNonFinite, Func<int, byte[]> allocate, out int length,
+        Action<int>? final = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var tensors = weights.Tensors ?? throw new WeightPayloadException("model weights have no tensor list");
@@ -108,9 +112,12 @@ public static class WeightCodec
             writer.WriteBinHeader(byteCount);
             if (byteCount > 0)
             {
+                // The headers so far go into the array, so that the data's offset in it is known.
+                writer.Flush();
+                var dataOffset = output.Written;
                 var destination = writer.GetSpan(byteCount)[..byteCount];
-                var nonFinite = CopyOut(tensor.Data, destination);
-                if (nonFinite >= 0 && refuseNonFinite)
+                var nonFinite = CopyOut(tensor.Data, destination, refuseNonFinite, final is null ? null : copied => final(dataOffset + copied));
+                if (nonFinite >= 0)
                 {
                     throw NonFinite(tensor.Data[nonFinite], nonFinite, i, tensor.Name);
                 }
@@ -120,7 +127,9 @@ public static class WeightCodec
         }
 
         writer.Flush();
-        return output.WrittenArray;
+        var encoded = output.WrittenArray;
+        final?.Invoke(length);
+        return encoded;
     }
 
     public static ModelWeights Decode(ReadOnlyMemory<byte> bytes)
@@ -388,8 +397,12 @@ public static class WeightCodec
     // Copy a cache-sized chunk, then scan it for NaN/infinity while it is still in cache: one pass over memory.
     private const int ChunkFloats = 16 * 1024;
 
-    /// <summary>Copies floats out as little-endian bytes; returns the index of the first non-finite value, or -1.</summary>
-    private static int CopyOut(ReadOnlySpan<float> source, Span<byte> destination)
+    /// <summary>
+    /// Copies floats out as little-endian bytes. Refusing non-finite values, it stops at the chunk holding
+    /// the first one and returns its index; otherwise it copies everything. -1 when nothing was refused.
+    /// <paramref name="copied"/> hears how many bytes are copied (and checked) after each chunk.
+    /// </summary>
+    private static int CopyOut(ReadOnlySpan<float> source, Span<byte> destination, bool refuseNonFinite, Action<int>? copied)
     {
         for (var start = 0; start < source.Length; start += ChunkFloats)
         {
@@ -402,11 +415,13 @@ public static class WeightCodec
                 BinaryPrimitives.ReverseEndianness(words, words);
             }
 
-            var at = IndexOfNonFinite(chunk);
+            var at = refuseNonFinite ? IndexOfNonFinite(chunk) : -1;
             if (at >= 0)
             {
                 return start + at;
             }
+
+            copied?.Invoke((start + chunk.Length) * sizeof(float));
         }
 
         return -1;

@@ -40,28 +40,53 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
     {
         // Inline encodings get an array of their exact length (the message keeps it); claim-checked ones
         // a pooled buffer, only read until the store has it: a fresh 100 MB array per update costs
-        // more (zeroed pages faulted in) than encoding into it.
+        // more (zeroed pages faulted in) than encoding into it. A claim-checked encoding is uploaded and
+        // hashed while it is produced, a chunk at a time: the store's writes overlap the encoding.
+        // The key is unique per pack (the checksum is known only at the end, after the first chunks left).
+        byte[]? buffer = null;
         byte[]? rented = null;
+        IClaimCheckUpload? upload = null;
+        var key = $"{KeyPrefix}{keyHint}:{Guid.NewGuid():N}";
+        var hash = new XxHash64();
+        var hashed = 0;
         try
         {
-            var encoded = WeightCodec.Encode(weights, refuseNonFinite,
-                length => length <= options.InlineThresholdBytes ? GC.AllocateUninitializedArray<byte>(length) : rented = ArrayPool<byte>.Shared.Rent(length),
-                out var encodedLength);
-            var checksum = Checksum(encoded.AsSpan(0, encodedLength));
-            if (rented is null)
+            WeightCodec.Encode(weights, refuseNonFinite, Allocate, out var encodedLength, Final);
+            var checksum = hash.GetCurrentHashAsUInt64().ToString("x16", CultureInfo.InvariantCulture);
+            if (upload is null)
             {
-                return new WeightsPayload { Inline = encoded, Length = encodedLength, Checksum = checksum };
+                return new WeightsPayload { Inline = buffer, Length = encodedLength, Checksum = checksum };
             }
 
-            // The checksum in the key makes it content-addressed: packing the same weights twice stores one entry.
-            var key = $"{KeyPrefix}{keyHint}:{checksum}";
-            await store.PutAsync(key, encoded.AsMemory(0, encodedLength), options.ClaimCheckTimeToLive, cancellationToken).ConfigureAwait(false);
+            await upload.CompleteAsync(cancellationToken).ConfigureAwait(false);
             return new WeightsPayload { ClaimCheckKey = key, Length = encodedLength, Checksum = checksum };
+        }
+        catch when (upload is not null)
+        {
+            await upload.AbortAsync().ConfigureAwait(false);
+            throw;
         }
         finally
         {
+            // Complete and abort return only once the store has stopped reading the buffer.
             if (rented is not null)
                 ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        byte[] Allocate(int length)
+        {
+            if (length <= options.InlineThresholdBytes)
+                return buffer = GC.AllocateUninitializedArray<byte>(length);
+            buffer = rented = ArrayPool<byte>.Shared.Rent(length);
+            upload = store.BeginPut(key, rented.AsMemory(0, length), options.ClaimCheckTimeToLive);
+            return rented;
+        }
+
+        void Final(int finalBytes)
+        {
+            hash.Append(buffer.AsSpan(hashed, finalBytes - hashed));
+            hashed = finalBytes;
+            upload?.Advance(finalBytes);
         }
     }
 

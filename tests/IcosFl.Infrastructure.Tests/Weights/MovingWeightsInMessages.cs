@@ -45,14 +45,30 @@ public class Moving_weights_in_messages
         var transport = Transport(threshold: encoded.Length - 1);
 
         var payload = await transport.PackAsync(model, "fed-1:round-3");
+        var again = await transport.PackAsync(model, "fed-1:round-3");
 
         var checksum = WeightTransport.Checksum(encoded);
         Assert.Null(payload.Inline);
-        Assert.Equal($"icosfl:weights:fed-1:round-3:{checksum}", payload.ClaimCheckKey);
+        Assert.Matches("^icosfl:weights:fed-1:round-3:[0-9a-f]{32}$", payload.ClaimCheckKey);
+        Assert.NotEqual(payload.ClaimCheckKey, again.ClaimCheckKey); // a retried pack never overwrites what a reader may be fetching
         Assert.Equal(encoded.Length, payload.Length);
         Assert.Equal(checksum, payload.Checksum);
         Assert.Equal(encoded, await store.GetAsync(payload.ClaimCheckKey!));
         AssertSameWeights(model, await transport.UnpackAsync(payload));
+    }
+
+    [Fact]
+    public async Task Should_leave_nothing_stored_when_packing_refuses_a_nan()
+    {
+        var transport = Transport(threshold: 0);
+        var data = Enumerable.Range(0, 100_000).Select(i => i * 1e-3f).ToArray();
+        data[90_000] = float.NaN; // after several 64 KiB chunks were final and handed to the store
+
+        var error = await Assert.ThrowsAsync<WeightPayloadException>(() =>
+            transport.PackAsync(new ModelWeights([new NamedTensor("w", [data.Length], data)]), "nan"));
+
+        Assert.Contains("element 90000 is NaN", error.Message);
+        Assert.Equal(0, store.Count);
     }
 
     [Fact]

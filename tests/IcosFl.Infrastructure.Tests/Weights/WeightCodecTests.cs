@@ -126,4 +126,17 @@ public class Encoding_and_decoding_weights
         Assert.Equal([0x92, 0x01, 0x90], encoded);
         Assert.Empty(WeightCodec.Decode(encoded).Tensors);
     }
+
+    [Fact]
+    public void Should_copy_every_value_after_a_nan_when_encoding_unchecked()
+    {
+        // Several 64 KiB copy chunks; the NaN sits in the first, the encoding must still hold all the rest.
+        var data = Values(50_000, 6);
+        data[3] = float.NaN;
+
+        var encoded = WeightCodec.EncodeUnchecked(new ModelWeights([new NamedTensor("w", [data.Length], data)]));
+
+        var tail = encoded.AsSpan(encoded.Length - data.Length * sizeof(float));
+        Assert.True(tail.SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan())));
+    }
 }

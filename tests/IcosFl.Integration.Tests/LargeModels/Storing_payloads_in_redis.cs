@@ -134,6 +134,42 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     }
 
     [Fact]
+    public async Task Chunks_are_written_while_the_payload_is_still_being_produced_and_the_header_only_at_completion()
+    {
+        var payload = Bytes(3 * Chunk + 10);
+        var upload = new RedisClaimCheckStore(_redis, Chunk).BeginPut(_key, payload, TimeSpan.FromMinutes(10));
+
+        upload.Advance(2 * Chunk + 5);
+        // Commands on one connection are answered in order: these reads come after the chunk writes.
+        Assert.True(await Db.KeyExistsAsync($"{_key}:0"));
+        Assert.True(await Db.KeyExistsAsync($"{_key}:1"));
+        Assert.False(await Db.KeyExistsAsync($"{_key}:2")); // not final yet
+        Assert.False(await Db.KeyExistsAsync($"{_key}:n")); // readers see nothing until it is complete
+        Assert.Null(await new RedisClaimCheckStore(_redis, Chunk).GetAsync(_key));
+
+        await upload.CompleteAsync();
+
+        Assert.Equal("4:3145738", (string?)await Db.StringGetAsync($"{_key}:n"));
+        Assert.Equal(payload, await new RedisClaimCheckStore(_redis, Chunk).GetAsync(_key));
+    }
+
+    [Fact]
+    public async Task Weights_refused_half_way_through_packing_leave_no_chunk_behind()
+    {
+        var hint = $"test:nan:{Guid.NewGuid():N}";
+        var transport = new WeightTransport(new RedisClaimCheckStore(_redis, Chunk), new WeightTransportOptions { InlineThresholdBytes = 0 });
+        var data = Enumerable.Range(0, 2_000_000).Select(i => i * 1e-6f).ToArray();
+        data[1_500_000] = float.PositiveInfinity; // 6 MB in: five chunks already sent
+
+        var error = await Assert.ThrowsAsync<WeightPayloadException>(() =>
+            transport.PackAsync(new ModelWeights([new NamedTensor("w", [data.Length], data)]), hint));
+
+        Assert.Contains("element 1500000 is +Infinity", error.Message);
+        var server = _redis.GetServer(_redis.GetEndPoints()[0]);
+        Assert.Empty(server.Keys(pattern: $"{WeightTransport.KeyPrefix}{hint}:*"));
+    }
+
+    [Fact]
     public void A_chunk_size_below_one_byte_is_refused() =>
         Assert.Equal("chunkBytes", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisClaimCheckStore(_redis, 0)).ParamName);
 
