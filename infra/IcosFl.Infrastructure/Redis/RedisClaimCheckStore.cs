@@ -87,19 +87,20 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
     }
 
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) =>
-        await ReadAsync(key, length => GC.AllocateUninitializedArray<byte>(length), giveBack: null, cancellationToken) is { } read ? read.Buffer : null;
+        await ReadAsync(key, length => GC.AllocateUninitializedArray<byte>(length), giveBack: null, arrived: null, cancellationToken) is { } read ? read.Buffer : null;
 
     /// <summary>Into a buffer rented from <see cref="ArrayPool{T}.Shared"/>, returned there on dispose.</summary>
-    public async Task<ClaimCheckedBytes?> FetchAsync(string key, CancellationToken cancellationToken = default)
+    public async Task<ClaimCheckedBytes?> FetchAsync(string key, Action<ReadOnlySpan<byte>>? arrived = null, CancellationToken cancellationToken = default)
     {
-        var read = await ReadAsync(key, ArrayPool<byte>.Shared.Rent, GiveBack, cancellationToken);
+        var read = await ReadAsync(key, ArrayPool<byte>.Shared.Rent, GiveBack, arrived, cancellationToken);
         return read is { } r ? new ClaimCheckedBytes(r.Buffer, r.Length, GiveBack) : null;
 
         static void GiveBack(byte[] buffer) => ArrayPool<byte>.Shared.Return(buffer);
     }
 
     /// <summary>Every chunk into one buffer from <paramref name="allocate"/>; null (buffer given back) when any is missing.</summary>
-    private async Task<(byte[] Buffer, int Length)?> ReadAsync(string key, Func<int, byte[]> allocate, Action<byte[]>? giveBack, CancellationToken cancellationToken)
+    private async Task<(byte[] Buffer, int Length)?> ReadAsync(string key, Func<int, byte[]> allocate, Action<byte[]>? giveBack,
+        Action<ReadOnlySpan<byte>>? arrived, CancellationToken cancellationToken)
     {
         var header = await Db.StringGetAsync($"{key}:n");
         if (header.IsNull)
@@ -123,6 +124,8 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
                 if (chunk is null || offset + chunk.Length > length)
                     return null; // expired between the header and this chunk, or overwritten: treat as missing
                 chunk.Span.CopyTo(buffer.AsSpan(offset));
+                // While the next chunks are on their way: the caller's look at this one, still in cache.
+                arrived?.Invoke(chunk.Span);
                 offset += chunk.Length;
             }
             complete = offset == length;

@@ -14,9 +14,16 @@ public interface IClaimCheckStore
     /// <summary>
     /// Like <see cref="GetAsync"/>, but the bytes may sit in a buffer the store lends from a pool (a
     /// 100 MB array allocated per fetch costs more than the copy into it): dispose the result after use.
+    /// <paramref name="arrived"/>, when given, sees the payload front to back in pieces as they arrive
+    /// (e.g. to hash them while the rest is read); when the result is null, what it saw means nothing.
     /// </summary>
-    async Task<ClaimCheckedBytes?> FetchAsync(string key, CancellationToken cancellationToken = default) =>
-        await GetAsync(key, cancellationToken).ConfigureAwait(false) is { } bytes ? new ClaimCheckedBytes(bytes, bytes.Length) : null;
+    async Task<ClaimCheckedBytes?> FetchAsync(string key, Action<ReadOnlySpan<byte>>? arrived = null, CancellationToken cancellationToken = default)
+    {
+        if (await GetAsync(key, cancellationToken).ConfigureAwait(false) is not { } bytes)
+            return null;
+        arrived?.Invoke(bytes);
+        return new ClaimCheckedBytes(bytes, bytes.Length);
+    }
 
     Task DeleteAsync(string key, CancellationToken cancellationToken = default);
 

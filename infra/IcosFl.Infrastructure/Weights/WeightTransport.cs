@@ -52,7 +52,7 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
         try
         {
             WeightCodec.Encode(weights, refuseNonFinite, Allocate, out var encodedLength, Final);
-            var checksum = hash.GetCurrentHashAsUInt64().ToString("x16", CultureInfo.InvariantCulture);
+            var checksum = Format(hash.GetCurrentHashAsUInt64());
             if (upload is null)
             {
                 return new WeightsPayload { Inline = buffer, Length = encodedLength, Checksum = checksum };
@@ -100,21 +100,23 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
                 throw new WeightPayloadException(
                     $"weights payload has both inline bytes and claim-check key '{payload.ClaimCheckKey}'; exactly one is allowed");
             case { Inline: { } inline }:
-                return Verified(inline, payload, "inline weights");
+                return Verified(inline, payload, "inline weights", Checksum(inline));
             case { ClaimCheckKey: { } key }:
-                using (var fetched = await store.FetchAsync(key, cancellationToken).ConfigureAwait(false)
+                // Hashed chunk by chunk as the chunks arrive, while the next ones are read.
+                var hash = new XxHash64();
+                using (var fetched = await store.FetchAsync(key, hash.Append, cancellationToken).ConfigureAwait(false)
                     ?? throw new WeightPayloadException(
                         $"claim-check key '{key}' is missing or expired: the weights are no longer in the claim-check store (time-to-live {options.ClaimCheckTimeToLive})"))
                 {
-                    return Verified(fetched.Bytes, payload, $"claim-check key '{key}'");
+                    return Verified(fetched.Bytes, payload, $"claim-check key '{key}'", Format(hash.GetCurrentHashAsUInt64()));
                 }
             default:
                 throw new WeightPayloadException("weights payload has neither inline bytes nor a claim-check key");
         }
     }
 
-    /// <summary>Length and checksum checked, then decoded (the decoded model owns its arrays).</summary>
-    private static ModelWeights Verified(ReadOnlyMemory<byte> encoded, WeightsPayload payload, string source)
+    /// <summary>Length and checksum (<paramref name="actual"/>, of <paramref name="encoded"/>) checked, then decoded (the decoded model owns its arrays).</summary>
+    private static ModelWeights Verified(ReadOnlyMemory<byte> encoded, WeightsPayload payload, string source, string actual)
     {
         if (encoded.Length != payload.Length)
         {
@@ -122,7 +124,6 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
                 $"{source}: length mismatch: declared {payload.Length} bytes, got {encoded.Length}");
         }
 
-        var actual = Checksum(encoded.Span);
         if (!string.Equals(actual, payload.Checksum, StringComparison.Ordinal))
         {
             throw new WeightPayloadException(
@@ -133,8 +134,9 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
     }
 
     /// <summary>XxHash64 of the encoded weights as 16 lowercase hex digits.</summary>
-    public static string Checksum(ReadOnlySpan<byte> encoded) =>
-        XxHash64.HashToUInt64(encoded).ToString("x16", CultureInfo.InvariantCulture);
+    public static string Checksum(ReadOnlySpan<byte> encoded) => Format(XxHash64.HashToUInt64(encoded));
+
+    private static string Format(ulong hash) => hash.ToString("x16", CultureInfo.InvariantCulture);
 
     private static WeightTransportOptions Checked(WeightTransportOptions options)
     {

@@ -170,6 +170,27 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     }
 
     [Fact]
+    public async Task A_byte_changed_in_a_stored_chunk_is_a_checksum_mismatch_naming_the_key()
+    {
+        var transport = new WeightTransport(new RedisClaimCheckStore(_redis, Chunk), new WeightTransportOptions { InlineThresholdBytes = 0 });
+        var payload = await transport.PackAsync(Model(700_000), $"test:tamper:{Guid.NewGuid():N}"); // 2.8 MB: three chunks
+        try
+        {
+            // The middle chunk: hashed as it arrives, between the other two.
+            var middle = $"{payload.ClaimCheckKey}:1";
+            var original = (byte[])(await Db.StringGetRangeAsync(middle, 1000, 1000))!;
+            await Db.StringSetRangeAsync(middle, 1000, new[] { (byte)~original[0] });
+
+            var error = await Assert.ThrowsAsync<WeightPayloadException>(() => transport.UnpackAsync(payload));
+            Assert.StartsWith($"claim-check key '{payload.ClaimCheckKey}': checksum mismatch: declared {payload.Checksum}, computed ", error.Message);
+        }
+        finally
+        {
+            await new RedisClaimCheckStore(_redis, Chunk).DeleteAsync(payload.ClaimCheckKey!);
+        }
+    }
+
+    [Fact]
     public void A_chunk_size_below_one_byte_is_refused() =>
         Assert.Equal("chunkBytes", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisClaimCheckStore(_redis, 0)).ParamName);
 
