@@ -1,7 +1,7 @@
 #!/bin/bash
 # Container health of an icosfl controller or worker: its process runs and it reaches the broker and
-# Redis it was given (ICOSFL_BROKER, ICOSFL_REDIS). A node cut off from either cannot take part in a
-# round, so it reports unhealthy and `docker compose ps` shows it.
+# the Redis it was given (ICOSFL_BROKER, ICOSFL_REDIS, ICOSFL_PAYLOAD_REDIS). A node cut off from any
+# cannot take part in a round, so it reports unhealthy and `docker compose ps` shows it.
 set -u
 
 fail() { echo "unhealthy: $*"; exit 1; }
@@ -20,10 +20,16 @@ broker_host="${hostport%%:*}"; broker_port="${hostport#*:}"
 [ "$broker_port" = "$hostport" ] && { [ "${broker%%://*}" = amqps ] && broker_port=5671 || broker_port=5672; }
 reachable "$broker_host" "$broker_port" || fail "broker $broker_host:$broker_port does not answer"
 
-redis="${ICOSFL_REDIS:?ICOSFL_REDIS is not set}"
 # host:port,option=value,... -> the first endpoint.
-endpoint="${redis%%,*}"
-redis_host="${endpoint%%:*}"; redis_port="${endpoint#*:}"
-[ "$redis_port" = "$endpoint" ] && redis_port=6379
-reachable "$redis_host" "$redis_port" || fail "Redis $redis_host:$redis_port does not answer"
+check_redis() { # what configuration
+    local endpoint="${2%%,*}"
+    local host="${endpoint%%:*}" port="${endpoint#*:}"
+    [ "$port" = "$endpoint" ] && port=6379
+    reachable "$host" "$port" || fail "$1 $host:$port does not answer"
+}
+# The controller has the saga Redis (ICOSFL_REDIS) and the payload Redis (ICOSFL_PAYLOAD_REDIS, the
+# saga Redis when unset); a worker needs only the payload Redis.
+[ -n "${ICOSFL_REDIS:-}${ICOSFL_PAYLOAD_REDIS:-}" ] || fail "neither ICOSFL_REDIS nor ICOSFL_PAYLOAD_REDIS is set"
+[ -n "${ICOSFL_REDIS:-}" ] && check_redis Redis "$ICOSFL_REDIS"
+[ -n "${ICOSFL_PAYLOAD_REDIS:-}" ] && check_redis "payload Redis" "$ICOSFL_PAYLOAD_REDIS"
 echo healthy

@@ -4,7 +4,8 @@
 # Integration tests need RabbitMQ (with the management plugin) and Redis. Where a Docker engine
 # answers, the test fixtures start them with Testcontainers and this script starts nothing.
 # Elsewhere (these Debian build machines, CI) it installs the Debian packages when missing,
-# starts a private RabbitMQ and a private Redis on free loopback ports inside a temp folder,
+# starts a private RabbitMQ, a private Redis and a private payload Redis (claim checks, no
+# persistence) on free loopback ports inside a temp folder,
 # exports their addresses (ICOSFL_TEST_*), runs `dotnet test`, and always stops them again.
 # Servers already named by the caller (ICOSFL_TEST_BROKER and ICOSFL_TEST_REDIS both set) are used
 # as they are.
@@ -122,12 +123,22 @@ case "\${1:-}" in
 esac
 EOF
 
-    cat >"$servers_dir/redis-ctl" <<EOF
+    write_redis_control_script redis-ctl "$redis_port" "$servers_dir/redis" "the private test Redis (sagas)" \
+        "# Append-only persistence, so a stop/start keeps the data (as a deployed Redis would)." "--appendonly yes"
+    write_redis_control_script payload-redis-ctl "$payload_redis_port" "$servers_dir/payload-redis" "the private test payload Redis (claim checks)" \
+        "# No persistence (as compose's payload-redis): a stop/start loses every payload." "--appendonly no"
+    chmod 755 "$servers_dir/rabbitmq-ctl"
+}
+
+# write_redis_control_script NAME PORT DIR WHAT PERSISTENCE_COMMENT PERSISTENCE_ARGS
+write_redis_control_script() {
+    local name="$1" port="$2" dir="$3" what="$4" comment="$5" persistence="$6"
+    cat >"$servers_dir/$name" <<EOF
 #!/usr/bin/env bash
-# Starts or stops the private test Redis of this tests/run.sh run: redis-ctl start|stop|kill
-# Append-only persistence, so a stop/start keeps the data (as a deployed Redis would).
+# Starts or stops $what of this tests/run.sh run: $name start|stop|kill
+$comment
 set -euo pipefail
-dir='$servers_dir/redis'
+dir='$dir'
 pid_file="\$dir/redis.pid"
 # kill -0 also succeeds on a zombie, which a container without a reaping init keeps around.
 alive() { [[ -e /proc/\$1 ]] && ! grep -q '^State:[[:space:]]*Z' /proc/\$1/status 2>/dev/null; }
@@ -135,12 +146,12 @@ case "\${1:-}" in
     start)
         if [[ -s "\$pid_file" ]] && alive "\$(cat "\$pid_file")"; then exit 0; fi
         rm -f "\$pid_file"
-        redis-server --port '$redis_port' --bind 127.0.0.1 --dir "\$dir" --appendonly yes --save '' \\
+        redis-server --port '$port' --bind 127.0.0.1 --dir "\$dir" $persistence --save '' \\
             --daemonize yes --pidfile "\$pid_file" --logfile "\$dir/redis.log"
         # Ready means PONG: while Redis reloads its append-only file it answers LOADING.
         deadline=\$((SECONDS + 30))
-        until [[ "\$(redis-cli -p '$redis_port' ping 2>/dev/null)" == PONG ]]; do
-            if ((SECONDS >= deadline)); then echo "redis-ctl: Redis on port $redis_port not ready after 30 s; see \$dir/redis.log" >&2; exit 1; fi
+        until [[ "\$(redis-cli -p '$port' ping 2>/dev/null)" == PONG ]]; do
+            if ((SECONDS >= deadline)); then echo "$name: Redis on port $port not ready after 30 s; see \$dir/redis.log" >&2; exit 1; fi
             sleep 0.05
         done
         ;;
@@ -157,10 +168,10 @@ case "\${1:-}" in
             rm -f "\$pid_file"
         fi
         ;;
-    *) echo "usage: redis-ctl start|stop|kill" >&2; exit 2 ;;
+    *) echo "usage: $name start|stop|kill" >&2; exit 2 ;;
 esac
 EOF
-    chmod 755 "$servers_dir/rabbitmq-ctl" "$servers_dir/redis-ctl"
+    chmod 755 "$servers_dir/$name"
 }
 
 # A run killed before its EXIT trap (SIGKILL, a lost machine session) leaves its servers running.
@@ -177,6 +188,7 @@ stop_servers_of_dead_runs() {
         log "stopping servers left by an earlier run that died ($dir)"
         [[ -x "$dir/rabbitmq-ctl" ]] && "$dir/rabbitmq-ctl" kill || true
         [[ -x "$dir/redis-ctl" ]] && "$dir/redis-ctl" kill || true
+        [[ -x "$dir/payload-redis-ctl" ]] && "$dir/payload-redis-ctl" kill || true
         rm -rf "$dir"
     done
 }
@@ -188,13 +200,14 @@ start_private_servers() {
     servers_dir="$(mktemp -d /tmp/icosfl-test-servers.XXXXXX)"
     chmod 755 "$servers_dir"
     echo "$$" >"$servers_dir/owner.pid"
-    mkdir -p "$servers_dir/rabbitmq/mnesia" "$servers_dir/rabbitmq/log" "$servers_dir/redis"
+    mkdir -p "$servers_dir/rabbitmq/mnesia" "$servers_dir/rabbitmq/log" "$servers_dir/redis" "$servers_dir/payload-redis"
 
     rabbit_port=$(free_port)
     rabbit_dist_port=$(free_port)
     rabbit_management_port=$(free_port)
     epmd_port=$(free_port)
     redis_port=$(free_port)
+    payload_redis_port=$(free_port)
     # A node name of its own per run, so a stale node of an earlier run never answers for this one.
     RABBITMQ_NODENAME="icosfl-test-$$-$RANDOM@localhost"
 
@@ -214,6 +227,9 @@ EOF
     "$servers_dir/redis-ctl" start
     log "Redis up on 127.0.0.1:$redis_port in $(( $(now_ms) - started )) ms"
     started=$(now_ms)
+    "$servers_dir/payload-redis-ctl" start
+    log "payload Redis up on 127.0.0.1:$payload_redis_port in $(( $(now_ms) - started )) ms"
+    started=$(now_ms)
     "$servers_dir/rabbitmq-ctl" start
     log "RabbitMQ up on 127.0.0.1:$rabbit_port (management $rabbit_management_port) in $(( $(now_ms) - started )) ms"
 
@@ -222,6 +238,8 @@ EOF
     export ICOSFL_TEST_REDIS="127.0.0.1:$redis_port"
     export ICOSFL_TEST_RABBITMQ_CTL="$servers_dir/rabbitmq-ctl"
     export ICOSFL_TEST_REDIS_CTL="$servers_dir/redis-ctl"
+    export ICOSFL_TEST_PAYLOAD_REDIS="127.0.0.1:$payload_redis_port"
+    export ICOSFL_TEST_PAYLOAD_REDIS_CTL="$servers_dir/payload-redis-ctl"
 }
 
 stop_private_servers() {
@@ -229,6 +247,7 @@ stop_private_servers() {
     # Their data is thrown away, so no graceful shutdown is needed.
     "$servers_dir/rabbitmq-ctl" kill || log "RabbitMQ did not stop"
     "$servers_dir/redis-ctl" kill || log "Redis did not stop"
+    "$servers_dir/payload-redis-ctl" kill || log "payload Redis did not stop"
     # The Erlang port mapper on this run's own port was started by this run's node.
     ERL_EPMD_PORT="$epmd_port" epmd -kill >/dev/null 2>&1 || true
     rm -rf "$servers_dir"

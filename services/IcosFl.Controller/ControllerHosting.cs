@@ -17,16 +17,23 @@ public static class ControllerHosting
 {
     /// <summary>
     /// The deployed controller: sagas persisted in Redis, deadlines in the Redis scheduler, the worker
-    /// registry, the rounds' ledgers and claim-check payloads in Redis, messages over RabbitMQ. A restarted controller finds
-    /// everything where it left it.
+    /// registry and the rounds' ledgers in Redis (<paramref name="redis"/>), claim-check payloads in the
+    /// payload Redis (<paramref name="payloadRedis"/>, or <paramref name="redis"/> when null), messages over
+    /// RabbitMQ. A restarted controller finds everything where it left it, except payloads lost with a
+    /// payload Redis restart, which cost the round in flight a retry.
     /// </summary>
     public static IServiceCollection AddDeployedController(this IServiceCollection services, ConnectionSettings settings,
-        IConnectionMultiplexer redis, ControllerOptions options, INodeDataSource ownData)
+        IConnectionMultiplexer redis, ControllerOptions options, INodeDataSource ownData, IConnectionMultiplexer? payloadRedis = null)
     {
+        if (payloadRedis is null && settings.PayloadRedisIsSeparate)
+            throw new ArgumentException(
+                $"the settings name a payload Redis of its own ({settings.PayloadRedisForDisplay}) but no connection to it was given", nameof(payloadRedis));
+        var payloads = payloadRedis ?? redis;
         services.AddSingleton(redis);
+        services.AddKeyedSingleton(RedisConnections.PayloadsServiceKey, payloads);
         services.AddSingleton<IWorkerRegistry>(new RedisWorkerRegistry(redis));
         services.AddSingleton<IRoundLedger>(new RedisRoundLedger(redis));
-        services.AddIcosFlWeightTransport(new RedisClaimCheckStore(redis));
+        services.AddIcosFlWeightTransport(new RedisClaimCheckStore(payloads));
         services.AddSingleton(ownData);
         services.AddIcosFlControllerServices(options);
         services.AddIcosFlTracing();

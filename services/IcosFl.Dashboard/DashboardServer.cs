@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using IcosFl.Controller.Status;
+using IcosFl.Infrastructure.Messaging;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -56,8 +57,12 @@ public sealed class DashboardServer(
             json.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
         });
         var health = builder.Services.AddHealthChecks().AddCheck("bus", new BusReadiness(bus), tags: ["ready"]);
-        if (controllerServices.GetService<IConnectionMultiplexer>() is { } redis)
+        var redis = controllerServices.GetService<IConnectionMultiplexer>();
+        if (redis is not null)
             health.AddCheck("redis", new RedisReadiness(redis), tags: ["ready"]);
+        // A payload Redis of its own: without it no round can move its weights, so it counts for readiness too.
+        if (controllerServices.GetKeyedService<IConnectionMultiplexer>(RedisConnections.PayloadsServiceKey) is { } payloads && !ReferenceEquals(payloads, redis))
+            health.AddCheck("payload-redis", new RedisReadiness(payloads), tags: ["ready"]);
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
             .AddMeter(FederationMetrics.MeterName)
             // MassTransit's own receive/publish/consume instruments, for free.

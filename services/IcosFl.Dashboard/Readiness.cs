@@ -20,7 +20,7 @@ public sealed class BusReadiness(IBusControl bus) : IHealthCheck
     }
 }
 
-/// <summary>Ready when Redis answers a PING (saga state, the worker registry and claim checks live there when deployed).</summary>
+/// <summary>Ready when Redis answers a PING (deployed: the saga Redis with saga state, the worker registry and ledgers; the payload Redis with claim checks).</summary>
 public sealed class RedisReadiness(IConnectionMultiplexer redis) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)

@@ -12,13 +12,15 @@ public static class WorkerHosting
 {
     /// <summary>
     /// A deployed worker: its own queue on RabbitMQ (bound to the round-start and evaluation exchanges
-    /// with its id as routing key), heartbeats, and Redis only for claim-check payloads of large models.
+    /// with its id as routing key), heartbeats, and Redis only for claim-check payloads of large models:
+    /// <paramref name="payloadRedis"/> is the payload Redis (ICOSFL_PAYLOAD_REDIS, the saga Redis when
+    /// unset). A worker reads and writes no saga state, so it needs no other Redis.
     /// </summary>
     public static IServiceCollection AddDeployedWorker(this IServiceCollection services, ConnectionSettings settings,
-        IConnectionMultiplexer redis, WorkerNode node)
+        IConnectionMultiplexer payloadRedis, WorkerNode node)
     {
-        services.AddSingleton(redis);
-        services.AddIcosFlWeightTransport(new RedisClaimCheckStore(redis));
+        services.AddKeyedSingleton(RedisConnections.PayloadsServiceKey, payloadRedis);
+        services.AddIcosFlWeightTransport(new RedisClaimCheckStore(payloadRedis));
         services.AddIcosFlWorkers([node]);
         services.AddIcosFlTracing();
         services.AddMassTransit(x =>

@@ -13,5 +13,6 @@ if [[ -z "${ICOSFL_BROKER:-}" || -z "${ICOSFL_REDIS:-}" ]]; then
     trap 'exit 130' INT TERM
     start_private_servers >&2
     export ICOSFL_BROKER="$ICOSFL_TEST_BROKER" ICOSFL_REDIS="$ICOSFL_TEST_REDIS"
+    export ICOSFL_PAYLOAD_REDIS="$ICOSFL_TEST_PAYLOAD_REDIS"
 fi
 dotnet run -c Release --project tests/IcosFl.Benchmarks -- "$@"

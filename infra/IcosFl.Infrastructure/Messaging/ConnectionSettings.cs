@@ -2,8 +2,10 @@ namespace IcosFl.Infrastructure.Messaging;
 
 /// <summary>
 /// Where a deployed node finds the broker, Redis and Seq. Read from ICOSFL_BROKER (an amqp URI with
-/// credentials and vhost), ICOSFL_REDIS (a StackExchange.Redis configuration string) and
-/// ICOSFL_SEQ_URL, overridable by command-line flags; localhost defaults.
+/// credentials and vhost), ICOSFL_REDIS (a StackExchange.Redis configuration string: sagas, ledgers,
+/// scheduler, worker registry), ICOSFL_PAYLOAD_REDIS (the Redis of claim-check payloads, the model
+/// weights; the same as ICOSFL_REDIS when unset) and ICOSFL_SEQ_URL, overridable by command-line flags;
+/// localhost defaults.
 /// </summary>
 public sealed record ConnectionSettings
 {
@@ -14,11 +16,28 @@ public sealed record ConnectionSettings
     public string Redis { get; init; } = DefaultRedis;
     public string? SeqUrl { get; init; }
 
-    public static ConnectionSettings FromEnvironment(string? broker = null, string? redis = null, string? seqUrl = null) => new()
+    private string? _payloadRedis;
+
+    /// <summary>
+    /// The Redis of claim-check payloads. Unset, it is <see cref="Redis"/> itself, so a single-Redis
+    /// deployment works unchanged; a deployment gives payloads a Redis of their own so large, short-lived
+    /// weights stay out of the saga Redis's append-only file.
+    /// </summary>
+    public string PayloadRedis
+    {
+        get => _payloadRedis ?? Redis;
+        init => _payloadRedis = value;
+    }
+
+    /// <summary>True when payloads go to another Redis than the sagas (a configuration string of its own).</summary>
+    public bool PayloadRedisIsSeparate => !string.Equals(PayloadRedis, Redis, StringComparison.Ordinal);
+
+    public static ConnectionSettings FromEnvironment(string? broker = null, string? redis = null, string? seqUrl = null, string? payloadRedis = null) => new()
     {
         Broker = broker ?? Env("ICOSFL_BROKER") ?? DefaultBroker,
         Redis = redis ?? Env("ICOSFL_REDIS") ?? DefaultRedis,
         SeqUrl = seqUrl ?? Env("ICOSFL_SEQ_URL"),
+        _payloadRedis = payloadRedis ?? Env("ICOSFL_PAYLOAD_REDIS"),
     };
 
     /// <summary>The broker URI without its password, for messages and logs.</summary>
@@ -32,6 +51,16 @@ public sealed record ConnectionSettings
             return new UriBuilder(uri) { UserName = user, Password = "" }.Uri.ToString().Replace($"{user}@", string.IsNullOrEmpty(user) ? "" : $"{user}:***@", StringComparison.Ordinal);
         }
     }
+
+    /// <summary>The saga Redis's configuration string without its password, for messages and logs.</summary>
+    public string RedisForDisplay => RedisWithoutPassword(Redis);
+
+    /// <summary>The payload Redis's configuration string without its password, for messages and logs.</summary>
+    public string PayloadRedisForDisplay => RedisWithoutPassword(PayloadRedis);
+
+    private static string RedisWithoutPassword(string configuration) =>
+        string.Join(',', configuration.Split(',').Select(part =>
+            part.TrimStart().StartsWith("password=", StringComparison.OrdinalIgnoreCase) ? "password=***" : part));
 
     /// <summary>Why the broker URI is unusable, or null.</summary>
     public string? BrokerProblem()

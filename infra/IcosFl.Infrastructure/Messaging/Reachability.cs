@@ -3,7 +3,7 @@ using StackExchange.Redis;
 
 namespace IcosFl.Infrastructure.Messaging;
 
-/// <summary>Checks, before a process starts work, that the broker and Redis answer, with an error naming the address.</summary>
+/// <summary>Checks, before a process starts work, that the broker and the Redis it needs answer, with an error naming the address and the setting.</summary>
 public static class Reachability
 {
     /// <summary>Null when the broker's TCP port accepts a connection within the timeout, else why not.</summary>
@@ -28,17 +28,50 @@ public static class Reachability
         }
     }
 
-    /// <summary>Connects to Redis, or throws <see cref="UnreachableException"/> naming the address.</summary>
-    public static async Task<IConnectionMultiplexer> ConnectRedisAsync(ConnectionSettings settings, TimeSpan timeout)
+    /// <summary>Connects to the saga Redis (ICOSFL_REDIS), or throws <see cref="UnreachableException"/> naming the address.</summary>
+    public static Task<IConnectionMultiplexer> ConnectRedisAsync(ConnectionSettings settings, TimeSpan timeout) =>
+        ConnectAsync(settings.Redis, "Redis", "ICOSFL_REDIS / --redis", timeout);
+
+    /// <summary>
+    /// Connects to the Redis of claim-check payloads (ICOSFL_PAYLOAD_REDIS, the saga Redis when unset), or
+    /// throws <see cref="UnreachableException"/> naming the address and the setting.
+    /// </summary>
+    public static Task<IConnectionMultiplexer> ConnectPayloadRedisAsync(ConnectionSettings settings, TimeSpan timeout) =>
+        settings.PayloadRedisIsSeparate
+            ? ConnectAsync(settings.PayloadRedis, "the payload Redis", "ICOSFL_PAYLOAD_REDIS / --payload-redis", timeout)
+            : ConnectRedisAsync(settings, timeout);
+
+    /// <summary>
+    /// Both Redis a controller needs: the saga Redis, and the payload Redis on a connection of its own only
+    /// when its configuration string differs. Throws <see cref="UnreachableException"/> for the first that
+    /// does not answer, having closed what it opened.
+    /// </summary>
+    public static async Task<RedisConnections> ConnectRedisConnectionsAsync(ConnectionSettings settings, TimeSpan timeout)
+    {
+        var state = await ConnectRedisAsync(settings, timeout);
+        if (!settings.PayloadRedisIsSeparate)
+            return new RedisConnections(state, state);
+        try
+        {
+            return new RedisConnections(state, await ConnectPayloadRedisAsync(settings, timeout));
+        }
+        catch
+        {
+            state.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<IConnectionMultiplexer> ConnectAsync(string configuration, string what, string setting, TimeSpan timeout)
     {
         ConfigurationOptions options;
         try
         {
-            options = ConfigurationOptions.Parse(settings.Redis);
+            options = ConfigurationOptions.Parse(configuration);
         }
         catch (ArgumentException e)
         {
-            throw new UnreachableException($"ICOSFL_REDIS / --redis is not a Redis configuration string: '{settings.Redis}': {e.Message}");
+            throw new UnreachableException($"{setting} is not a Redis configuration string: '{configuration}': {e.Message}");
         }
         options.AbortOnConnectFail = true;
         options.ConnectTimeout = (int)timeout.TotalMilliseconds;
@@ -50,7 +83,7 @@ public static class Reachability
         }
         catch (RedisConnectionException e)
         {
-            throw new UnreachableException($"cannot reach Redis at {string.Join(", ", options.EndPoints)}: {e.Message.Split('\n')[0]}");
+            throw new UnreachableException($"cannot reach {what} at {string.Join(", ", options.EndPoints)} ({setting}): {e.Message.Split('\n')[0]}");
         }
     }
 }

@@ -16,7 +16,7 @@ public static class ControllerCommand
 {
     public static Command Create()
     {
-        var connection = new ConnectionOptions();
+        var connection = new ConnectionOptions(payloadRedis: true);
         var logging = new NodeLoggingOptions();
         var patience = new Option<int>("--heartbeat-patience")
         {
@@ -60,7 +60,7 @@ public static class ControllerCommand
                 Console.Error.WriteLine($"icosfl controller: {httpProblem}");
                 return ExitCodes.BadUsage;
             }
-            var redis = await NodeStartup.ConnectAsync(settings, "controller", ct);
+            using var redis = await NodeStartup.ConnectAsync(settings, "controller", ct);
             if (redis is null)
                 return ExitCodes.Unreachable;
 
@@ -81,14 +81,20 @@ public static class ControllerCommand
             }
             var checkpointStore = checkpoints.Store(parse);
             builder.Services.AddSingleton<ICheckpointStore>(checkpointStore);
-            builder.Services.AddDeployedController(settings, redis,
-                new ControllerOptions { HeartbeatPatience = parse.GetValue(patience), NodeName = parse.GetValue(nodeName)! }, source);
+            builder.Services.AddDeployedController(settings, redis.State,
+                new ControllerOptions { HeartbeatPatience = parse.GetValue(patience), NodeName = parse.GetValue(nodeName)! }, source, redis.Payloads);
             if (listen is not null)
                 builder.Services.AddIcosFlDashboard(HttpOption.OptionsFor(listen, "deployed", settings.SeqUrl));
             using var host = builder.Build();
-            host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("IcosFl.Controller").LogInformation(
-                "Controller started: broker {Broker}, Redis {Redis}, data: {NodeData}, checkpoints in {CheckpointDirectory}",
-                settings.BrokerForDisplay, settings.Redis, described, checkpointStore.Directory);
+            var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("IcosFl.Controller");
+            if (settings.PayloadRedisIsSeparate)
+                log.LogInformation(
+                    "Controller started: broker {Broker}, Redis {Redis}, payload Redis {PayloadRedis}, data: {NodeData}, checkpoints in {CheckpointDirectory}",
+                    settings.BrokerForDisplay, settings.RedisForDisplay, settings.PayloadRedisForDisplay, described, checkpointStore.Directory);
+            else
+                log.LogInformation(
+                    "Controller started: broker {Broker}, Redis {Redis}, data: {NodeData}, checkpoints in {CheckpointDirectory}",
+                    settings.BrokerForDisplay, settings.RedisForDisplay, described, checkpointStore.Directory);
             await host.RunAsync(ct);
             return ExitCodes.Success;
         });

@@ -5,8 +5,11 @@ using Serilog.Events;
 
 namespace IcosFl.Cli.Commands;
 
-/// <summary>Options every command that talks to a deployed federation shares: where the servers are.</summary>
-public sealed class ConnectionOptions
+/// <summary>
+/// Options every command that talks to a deployed federation shares: where the servers are. The nodes
+/// (controller, worker) also take --payload-redis: the Redis of claim-checked weights.
+/// </summary>
+public sealed class ConnectionOptions(bool payloadRedis = false)
 {
     public Option<string?> Broker { get; } = new("--broker")
     {
@@ -16,17 +19,24 @@ public sealed class ConnectionOptions
     {
         Description = $"Redis configuration string (default: $ICOSFL_REDIS or {ConnectionSettings.DefaultRedis})",
     };
+    public Option<string?> PayloadRedis { get; } = new("--payload-redis")
+    {
+        Description = "Redis configuration string of the claim-check payloads, the model weights (default: $ICOSFL_PAYLOAD_REDIS or the --redis one)",
+    };
     public Option<string?> Seq { get; } = new("--seq") { Description = "Seq URL for logs (default: $ICOSFL_SEQ_URL; none)" };
 
     public void AddTo(Command command)
     {
         command.Options.Add(Broker);
         command.Options.Add(Redis);
+        if (payloadRedis)
+            command.Options.Add(PayloadRedis);
         command.Options.Add(Seq);
     }
 
     public ConnectionSettings Read(ParseResult parse) =>
-        ConnectionSettings.FromEnvironment(parse.GetValue(Broker), parse.GetValue(Redis), parse.GetValue(Seq));
+        ConnectionSettings.FromEnvironment(parse.GetValue(Broker), parse.GetValue(Redis), parse.GetValue(Seq),
+            payloadRedis ? parse.GetValue(PayloadRedis) : null);
 }
 
 /// <summary>Logging options of the long-running node commands.</summary>

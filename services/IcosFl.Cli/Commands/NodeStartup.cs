@@ -3,14 +3,28 @@ using StackExchange.Redis;
 
 namespace IcosFl.Cli.Commands;
 
-/// <summary>What every command does first: make sure the broker and Redis answer, or say which does not.</summary>
+/// <summary>What every node does first: make sure the broker and the Redis it needs answer, or say which does not.</summary>
 public static class NodeStartup
 {
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(
         double.TryParse(Environment.GetEnvironmentVariable("ICOSFL_CONNECT_TIMEOUT"), System.Globalization.CultureInfo.InvariantCulture, out var s) ? s : 10);
 
-    /// <summary>Checks the broker and connects to Redis; prints why not and returns null when either fails.</summary>
-    public static async Task<IConnectionMultiplexer?> ConnectAsync(ConnectionSettings settings, string who, CancellationToken ct)
+    /// <summary>
+    /// A controller's start: checks the broker and connects to the saga Redis and the payload Redis (one
+    /// connection when they are the same); prints why not and returns null when any fails.
+    /// </summary>
+    public static Task<RedisConnections?> ConnectAsync(ConnectionSettings settings, string who, CancellationToken ct) =>
+        CheckedAsync(settings, who, () => Reachability.ConnectRedisConnectionsAsync(settings, ConnectTimeout), ct);
+
+    /// <summary>
+    /// A worker's start: checks the broker and connects to the payload Redis, the only Redis a worker
+    /// uses; prints why not and returns null when either fails.
+    /// </summary>
+    public static Task<IConnectionMultiplexer?> ConnectPayloadsAsync(ConnectionSettings settings, string who, CancellationToken ct) =>
+        CheckedAsync(settings, who, () => Reachability.ConnectPayloadRedisAsync(settings, ConnectTimeout), ct);
+
+    private static async Task<T?> CheckedAsync<T>(ConnectionSettings settings, string who, Func<Task<T>> connectRedis, CancellationToken ct)
+        where T : class
     {
         if (await Reachability.CheckBrokerAsync(settings, ConnectTimeout, ct) is { } brokerProblem)
         {
@@ -19,7 +33,7 @@ public static class NodeStartup
         }
         try
         {
-            return await Reachability.ConnectRedisAsync(settings, ConnectTimeout);
+            return await connectRedis();
         }
         catch (UnreachableException e)
         {

@@ -21,10 +21,10 @@ public sealed class Checking_the_compose_files
     {
         var services = _compose.Services(MainFile);
 
-        Assert.Equal(["controller", "rabbitmq", "redis", "seq", "worker"], services.Keys.Order());
+        Assert.Equal(["controller", "payload-redis", "rabbitmq", "redis", "seq", "worker"], services.Keys.Order());
         foreach (var (name, service) in services)
             Assert.True(ComposeProject.Scalar(service, "restart") == "unless-stopped", $"service {name} must restart unless-stopped");
-        foreach (var name in new[] { "rabbitmq", "redis", "controller", "worker" })
+        foreach (var name in new[] { "rabbitmq", "redis", "payload-redis", "controller", "worker" })
             Assert.True(ComposeProject.Child(services[name], "healthcheck") is YamlMappingNode, $"service {name} has no health check");
 
         // Scaling: a fixed container name, a host port or a fixed worker id would collide between replicas.
@@ -34,7 +34,7 @@ public sealed class Checking_the_compose_files
         Assert.False(ComposeProject.Environment(worker).ContainsKey("ICOSFL_WORKER_ID"),
             "ICOSFL_WORKER_ID must stay unset for scaled workers: each replica then takes its container host name");
 
-        var redisCommand = ((YamlSequenceNode)ComposeProject.Child(services["redis"], "command")!).Select(n => ((YamlScalarNode)n).Value).ToList();
+        var redisCommand = Command(services["redis"]);
         Assert.Equal("yes", redisCommand[redisCommand.IndexOf("--appendonly") + 1]);
         Assert.Contains(((YamlSequenceNode)ComposeProject.Child(services["redis"], "volumes")!).Select(n => ((YamlScalarNode)n).Value),
             v => v!.EndsWith(":/data", StringComparison.Ordinal));
@@ -42,16 +42,44 @@ public sealed class Checking_the_compose_files
         Assert.EndsWith("-management", ComposeProject.Scalar(services["rabbitmq"], "image"));
     }
 
+    [Fact]
+    public void Payloads_have_a_redis_of_their_own_without_persistence_that_refuses_writes_when_full()
+    {
+        var services = _compose.Services(MainFile);
+        var payloads = services["payload-redis"];
+
+        // The same server as the saga Redis, so the two behave alike apart from persistence.
+        Assert.Equal(ComposeProject.Scalar(services["redis"], "image"), ComposeProject.Scalar(payloads, "image"));
+        var command = Command(payloads);
+        Assert.Equal("no", command[command.IndexOf("--appendonly") + 1]);
+        Assert.Equal("", command[command.IndexOf("--save") + 1]);
+        Assert.Equal("noeviction", command[command.IndexOf("--maxmemory-policy") + 1]);
+        Assert.Equal("${ICOSFL_PAYLOAD_REDIS_PASSWORD:?set ICOSFL_PAYLOAD_REDIS_PASSWORD in compose/.env}", command[command.IndexOf("--requirepass") + 1]);
+        Assert.Null(ComposeProject.Child(payloads, "volumes"));
+        // Worker hosts reach it on the published port the worker-host file names.
+        Assert.Contains(((YamlSequenceNode)ComposeProject.Child(payloads, "ports")!).Select(n => ((YamlScalarNode)n).Value), p => p == "6380:6379");
+
+        foreach (var node in IcosFlServices)
+        {
+            var dependsOn = (YamlMappingNode)ComposeProject.Child(services[node], "depends_on")!;
+            Assert.True(ComposeProject.Scalar((YamlMappingNode)ComposeProject.Child(dependsOn, "payload-redis")!, "condition") == "service_healthy",
+                $"{node} must wait for payload-redis to be healthy");
+        }
+    }
+
     [Theory]
-    [InlineData(MainFile, "controller")]
-    [InlineData(MainFile, "worker")]
-    [InlineData(WorkerHostFile, "worker")]
-    public void Every_icosfl_service_sets_broker_redis_and_seq_with_variables_the_code_reads(string file, string serviceName)
+    [InlineData(MainFile, "controller", new[] { "ICOSFL_BROKER", "ICOSFL_REDIS", "ICOSFL_PAYLOAD_REDIS", "ICOSFL_SEQ_URL" }, new string[0])]
+    [InlineData(MainFile, "worker", new[] { "ICOSFL_BROKER", "ICOSFL_PAYLOAD_REDIS", "ICOSFL_SEQ_URL" }, new[] { "ICOSFL_REDIS" })]
+    [InlineData(WorkerHostFile, "worker", new[] { "ICOSFL_BROKER", "ICOSFL_PAYLOAD_REDIS", "ICOSFL_SEQ_URL" }, new[] { "ICOSFL_REDIS" })]
+    public void Every_icosfl_service_sets_the_servers_it_uses_with_variables_the_code_reads(string file, string serviceName, string[] required, string[] absent)
     {
         var environment = ComposeProject.Environment(_compose.Services(file)[serviceName]);
 
-        foreach (var required in new[] { "ICOSFL_BROKER", "ICOSFL_REDIS", "ICOSFL_SEQ_URL" })
-            Assert.True(environment.TryGetValue(required, out var value) && value.Length > 0, $"{file} {serviceName}: {required} is not set");
+        foreach (var name in required)
+            Assert.True(environment.TryGetValue(name, out var value) && value.Length > 0, $"{file} {serviceName}: {name} is not set");
+        // A worker keeps no saga state: no saga Redis address, no saga Redis password.
+        foreach (var name in absent)
+            Assert.False(environment.ContainsKey(name), $"{file} {serviceName}: {name} must not be set");
         var readByCode = VariablesReadByTheCode();
         foreach (var name in environment.Keys.Where(n => n.StartsWith("ICOSFL_", StringComparison.Ordinal)))
             Assert.True(readByCode.Contains(name), $"{file} {serviceName}: {name} is read by no code under services/ or infra/ (a typo?)");
@@ -93,11 +121,24 @@ public sealed class Checking_the_compose_files
             Assert.Equal("/icosfl", broker.AbsolutePath);
             Assert.True(ComposeProject.PasswordMatches(users[user], password),
                 $"{file} {service}: the password of {user} does not match its hash in compose/rabbitmq/definitions.json (run compose/rabbitmq/set-passwords.sh)");
-            var redis = ComposeProject.Interpolate(ComposeProject.Environment(_compose.Services(file)[service])["ICOSFL_REDIS"], variables);
-            Assert.Contains($"password={_compose.EnvFile["ICOSFL_REDIS_PASSWORD"]}", redis);
         }
         Assert.True(ComposeProject.PasswordMatches(users["icosfl-admin"], _compose.EnvFile["ICOSFL_ADMIN_PASSWORD"]));
         Assert.False(ComposeProject.PasswordMatches(users["icosfl-worker"], _compose.EnvFile["ICOSFL_CONTROLLER_PASSWORD"]));
+    }
+
+    [Fact]
+    public void Every_node_reaches_the_payload_redis_with_its_password_and_only_the_controller_the_saga_redis()
+    {
+        var variables = new Dictionary<string, string>(_compose.EnvFile) { ["ICOSFL_CONTROLLER_HOST"] = "fl-controller.example.org" };
+        string Setting(string file, string service, string name) =>
+            ComposeProject.Interpolate(ComposeProject.Environment(_compose.Services(file)[service])[name], variables);
+
+        Assert.Equal($"redis:6379,password={_compose.EnvFile["ICOSFL_REDIS_PASSWORD"]},abortConnect=false", Setting(MainFile, "controller", "ICOSFL_REDIS"));
+        var payloads = $"password={_compose.EnvFile["ICOSFL_PAYLOAD_REDIS_PASSWORD"]},abortConnect=false";
+        Assert.Equal($"payload-redis:6379,{payloads}", Setting(MainFile, "controller", "ICOSFL_PAYLOAD_REDIS"));
+        Assert.Equal($"payload-redis:6379,{payloads}", Setting(MainFile, "worker", "ICOSFL_PAYLOAD_REDIS"));
+        Assert.Equal($"fl-controller.example.org:6380,{payloads}", Setting(WorkerHostFile, "worker", "ICOSFL_PAYLOAD_REDIS"));
+        Assert.NotEqual(_compose.EnvFile["ICOSFL_REDIS_PASSWORD"], _compose.EnvFile["ICOSFL_PAYLOAD_REDIS_PASSWORD"]);
     }
 
     [Fact]
@@ -136,6 +177,9 @@ public sealed class Checking_the_compose_files
         Assert.Contains("AS build", dockerfile);
         Assert.Contains("--from=build", dockerfile);
     }
+
+    private static List<string?> Command(YamlMappingNode service) =>
+        ((YamlSequenceNode)ComposeProject.Child(service, "command")!).Select(n => ((YamlScalarNode)n).Value).ToList();
 
     private HashSet<string> VariablesReadByTheCode() =>
         Directory.EnumerateFiles(Path.Combine(_compose.RepositoryRoot, "services"), "*.cs", SearchOption.AllDirectories)

@@ -15,7 +15,8 @@ namespace IcosFl.Integration.Tests.Deployed;
 /// <summary>
 /// A real deployment for one test: the icosfl controller and worker processes, talking through the
 /// test RabbitMQ (a virtual host of the test's own) and Redis (a database of the test's own), so tests
-/// never see each other's workers, queues or sagas.
+/// never see each other's workers, queues or sagas. Optionally with a payload Redis of its own (the same
+/// database number on the test's second Redis), given to the processes as ICOSFL_PAYLOAD_REDIS.
 /// </summary>
 public sealed class DeployedFleet : IAsyncDisposable
 {
@@ -25,13 +26,15 @@ public sealed class DeployedFleet : IAsyncDisposable
     private readonly List<(string Name, Process Process)> _processes = [];
     private readonly int _database;
 
-    private DeployedFleet(TestServers servers, ITestOutputHelper output, string vhost, int database, IConnectionMultiplexer redis)
+    private DeployedFleet(TestServers servers, ITestOutputHelper output, string vhost, int database, IConnectionMultiplexer redis,
+        IConnectionMultiplexer? payloadRedis)
     {
         _servers = servers;
         _output = output;
         VirtualHost = vhost;
         _database = database;
         Redis = redis;
+        PayloadRedis = payloadRedis;
         LogDir = Directory.CreateTempSubdirectory("icosfl-deployed-").FullName;
         Status = new FederationStatusReader(new RedisSagaReader(redis), new RedisWorkerRegistry(redis), new ControllerOptions(),
             TimeProvider.System);
@@ -40,13 +43,17 @@ public sealed class DeployedFleet : IAsyncDisposable
     public string VirtualHost { get; }
     public TestServers ServersForTests => _servers;
     public IConnectionMultiplexer Redis { get; }
+
+    /// <summary>The fleet's payload Redis, or null when payloads share <see cref="Redis"/>.</summary>
+    public IConnectionMultiplexer? PayloadRedis { get; }
     public string LogDir { get; }
     public FederationStatusReader Status { get; }
 
     public string BrokerUri => new UriBuilder(_servers.BrokerUri) { Path = "/" + Uri.EscapeDataString(VirtualHost) }.Uri.ToString();
     public string RedisConfiguration => $"{_servers.RedisConfiguration},defaultDatabase={_database}";
+    public string? PayloadRedisConfiguration => PayloadRedis is null ? null : $"{_servers.PayloadRedisConfiguration},defaultDatabase={_database}";
 
-    public static async Task<DeployedFleet> CreateAsync(TestServers servers, ITestOutputHelper output)
+    public static async Task<DeployedFleet> CreateAsync(TestServers servers, ITestOutputHelper output, bool payloadRedisOfItsOwn = false)
     {
         var vhost = $"icosfl-test-{Guid.NewGuid():N}";
         using var http = ManagementClient(servers);
@@ -59,7 +66,14 @@ public sealed class DeployedFleet : IAsyncDisposable
         var redis = await ConnectionMultiplexer.ConnectAsync($"{servers.RedisConfiguration},defaultDatabase={database},allowAdmin=true");
         foreach (var endpoint in redis.GetEndPoints())
             await redis.GetServer(endpoint).FlushDatabaseAsync(database);
-        return new DeployedFleet(servers, output, vhost, database, redis);
+        IConnectionMultiplexer? payloadRedis = null;
+        if (payloadRedisOfItsOwn)
+        {
+            payloadRedis = await ConnectionMultiplexer.ConnectAsync($"{servers.PayloadRedisConfiguration},defaultDatabase={database},allowAdmin=true");
+            foreach (var endpoint in payloadRedis.GetEndPoints())
+                await payloadRedis.GetServer(endpoint).FlushDatabaseAsync(database);
+        }
+        return new DeployedFleet(servers, output, vhost, database, redis, payloadRedis);
     }
 
     public static HttpClient ManagementClient(TestServers servers)
@@ -95,6 +109,10 @@ public sealed class DeployedFleet : IAsyncDisposable
         info.ArgumentList.Add("--log-dir");
         info.ArgumentList.Add(LogDir);
         info.Environment["ICOSFL_CONNECT_TIMEOUT"] = "30";
+        // From the environment, as a deployment gives it; never one inherited from the shell running the tests.
+        info.Environment.Remove("ICOSFL_PAYLOAD_REDIS");
+        if (PayloadRedisConfiguration is { } payloads)
+            info.Environment["ICOSFL_PAYLOAD_REDIS"] = payloads;
         var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {name}");
         // Drain the pipes so a chatty process never blocks on a full one; keep the tail for failures.
         process.OutputDataReceived += (_, e) => { };
@@ -139,12 +157,22 @@ public sealed class DeployedFleet : IAsyncDisposable
     /// <summary>Runs the CLI once (start, status, ...) against this fleet and returns its stdout.</summary>
     public async Task<string> RunCliAsync(params string[] args)
     {
-        using var process = Process.Start(CliStartInfo(args))!;
+        var (exit, stdout, stderr) = await RunCliAsync(new Dictionary<string, string>(), args);
+        Assert.True(exit == 0, $"icosfl {string.Join(' ', args)} exited {exit}: {stderr}");
+        return stdout;
+    }
+
+    /// <summary>Runs the CLI once against this fleet with extra environment variables and returns how it ended.</summary>
+    public async Task<(int Exit, string StdOut, string StdErr)> RunCliAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        var info = CliStartInfo(args);
+        foreach (var (name, value) in environment)
+            info.Environment[name] = value;
+        using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
-        Assert.True(process.ExitCode == 0, $"icosfl {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
-        return (await stdout).Trim();
+        return (process.ExitCode, (await stdout).Trim(), (await stderr).Trim());
     }
 
     /// <summary>Polls the federation's status (read from Redis as `icosfl status` does) until the condition holds.</summary>
@@ -206,5 +234,6 @@ public sealed class DeployedFleet : IAsyncDisposable
             _output.WriteLine($"could not delete vhost {VirtualHost}: {e.Message}");
         }
         Redis.Dispose();
+        PayloadRedis?.Dispose();
     }
 }

@@ -5,7 +5,7 @@ using Testcontainers.Redis;
 namespace IcosFl.Integration.Tests.Servers;
 
 /// <summary>
-/// The RabbitMQ and Redis the integration tests run against: the private servers that
+/// The RabbitMQ and Redis (and a second Redis for payloads) the integration tests run against: the private servers that
 /// <c>tests/run.sh</c> started (ICOSFL_TEST_* variables), or, where those are not set and Docker
 /// answers, containers started here with Testcontainers.
 /// </summary>
@@ -16,9 +16,12 @@ public sealed class TestServers : IAsyncLifetime
     public const string RedisVariable = "ICOSFL_TEST_REDIS";
     public const string RabbitMqControlVariable = "ICOSFL_TEST_RABBITMQ_CTL";
     public const string RedisControlVariable = "ICOSFL_TEST_REDIS_CTL";
+    public const string PayloadRedisVariable = "ICOSFL_TEST_PAYLOAD_REDIS";
 
     RabbitMqContainer? _rabbitMqContainer;
     RedisContainer? _redisContainer;
+    RedisContainer? _payloadRedisContainer;
+    string? _payloadRedisConfiguration;
 
     /// <summary>AMQP address with credentials, e.g. amqp://guest:guest@127.0.0.1:5673/.</summary>
     public Uri BrokerUri { get; private set; } = null!;
@@ -28,6 +31,13 @@ public sealed class TestServers : IAsyncLifetime
 
     /// <summary>StackExchange.Redis configuration string, e.g. 127.0.0.1:6380.</summary>
     public string RedisConfiguration { get; private set; } = null!;
+
+    /// <summary>
+    /// A second Redis, as a deployment's payload Redis (claim checks, no persistence), e.g. 127.0.0.1:6381.
+    /// Throws, naming the variable, where the caller named servers of its own without one.
+    /// </summary>
+    public string PayloadRedisConfiguration => _payloadRedisConfiguration
+        ?? throw new InvalidOperationException($"No payload Redis: {PayloadRedisVariable} is not set (tests/run.sh sets it to a second private Redis).");
 
     /// <summary>Stops and starts the broker (for failure tests).</summary>
     public ServerControl RabbitMq { get; private set; } = null!;
@@ -67,6 +77,8 @@ public sealed class TestServers : IAsyncLifetime
             await _rabbitMqContainer.DisposeAsync();
         if (_redisContainer is not null)
             await _redisContainer.DisposeAsync();
+        if (_payloadRedisContainer is not null)
+            await _payloadRedisContainer.DisposeAsync();
     }
 
     void UseServersFromEnvironment(string broker, string redis)
@@ -83,6 +95,7 @@ public sealed class TestServers : IAsyncLifetime
         // Without the variable, RabbitMQ's default management port on the broker's host.
         ManagementUri = managementUri ?? new Uri($"http://{brokerUri.Host}:15672");
         RedisConfiguration = redis;
+        _payloadRedisConfiguration = Environment.GetEnvironmentVariable(PayloadRedisVariable) is { Length: > 0 } payloads ? payloads : null;
         RabbitMq = ServerControl.FromScript("RabbitMQ", Environment.GetEnvironmentVariable(RabbitMqControlVariable), RabbitMqControlVariable);
         Redis = ServerControl.FromScript("Redis", Environment.GetEnvironmentVariable(RedisControlVariable), RedisControlVariable);
         Source = "tests/run.sh";
@@ -98,8 +111,10 @@ public sealed class TestServers : IAsyncLifetime
             .WithPortBinding(managementPort, true)
             .Build();
         _redisContainer = new RedisBuilder("redis:7.0").Build();
+        _payloadRedisContainer = new RedisBuilder("redis:7.0").Build();
 
-        await Task.WhenAll(_rabbitMqContainer.StartAsync(), _redisContainer.StartAsync());
+        await Task.WhenAll(_rabbitMqContainer.StartAsync(), _redisContainer.StartAsync(), _payloadRedisContainer.StartAsync());
+        _payloadRedisConfiguration = _payloadRedisContainer.GetConnectionString();
 
         void ReadAddresses()
         {
