@@ -36,6 +36,7 @@ public static class ControllerRegistration
         services.TryAddSingleton<ICheckpointStore, InMemoryCheckpointStore>();
         // Deployed hosts register a RedisRoundLedger before this.
         services.TryAddSingleton<IRoundLedger>(sp => new InMemoryRoundLedger(sp.GetRequiredService<TimeProvider>()));
+        services.AddScoped<GlobalModelRecovery>();
         services.AddScoped<InitializeFederationActivity>();
         services.AddScoped<OpenRoundActivity>();
         services.AddScoped<GiveUpOnOfflineWorkersActivity>();

@@ -141,6 +141,17 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
         }
     }
 
+    /// <summary>
+    /// One EXISTS on the header: it is written last and expires with the chunks, so it stands for the payload
+    /// (a Redis restarted without persistence, or a flush, loses both).
+    /// </summary>
+    public Task<bool> ContainsAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        return Db.KeyExistsAsync($"{key}:n");
+    }
+
     public async Task DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
         var header = await Db.StringGetAsync($"{key}:n");

@@ -28,6 +28,16 @@ public interface IClaimCheckStore
     Task DeleteAsync(string key, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Whether <paramref name="key"/> can still be fetched (not deleted, not expired, not lost with a restarted
+    /// store), without fetching it. This default fetches the whole payload; stores override it with a cheap look.
+    /// </summary>
+    async Task<bool> ContainsAsync(string key, CancellationToken cancellationToken = default)
+    {
+        using var fetched = await FetchAsync(key, arrived: null, cancellationToken).ConfigureAwait(false);
+        return fetched is not null;
+    }
+
+    /// <summary>
     /// Starts storing <paramref name="payload"/> while it is still being produced, front to back: the
     /// producer calls <see cref="IClaimCheckUpload.Advance"/> as bytes become final, so a store can send
     /// them while the rest is encoded. <paramref name="payload"/> must stay unchanged and alive until the

@@ -45,6 +45,13 @@ public sealed class InMemoryClaimCheckStore(TimeProvider? timeProvider = null) :
         return Task.FromResult<byte[]?>(entry.Payload.ToArray());
     }
 
+    public Task<bool> ContainsAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(entries.TryGetValue(key, out var entry) && clock.GetUtcNow() < entry.ExpiresAt);
+    }
+
     public Task DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(key);

@@ -34,8 +34,28 @@ public sealed class AggregateRoundConsumer(
         var round = new RoundContext(m.Round, m.Attempt, m.RunConfig);
         var strategy = StrategyFactory.Create(m.RunConfig);
 
-        var global = await transport.UnpackAsync(m.GlobalWeights, ct);
-        var serverState = m.ServerState is null ? null : await transport.UnpackAsync(m.ServerState, ct);
+        ModelWeights global;
+        ModelWeights? serverState;
+        try
+        {
+            global = await transport.UnpackAsync(m.GlobalWeights, ct);
+            serverState = m.ServerState is null ? null : await transport.UnpackAsync(m.ServerState, ct);
+        }
+        catch (WeightPayloadException e)
+        {
+            // Lost mid-round (payload Redis restarted): the round fails at once rather than at the federation's watchdog,
+            // and the federation's retry regains the model before it opens (GlobalModelRecovery).
+            logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}): the round's global model or server state is unreadable: {Reason}",
+                m.FederationId, m.Round, m.RoundId, e.Message);
+            await context.Publish(new RoundAggregationFailed
+            {
+                FederationId = m.FederationId,
+                RoundId = m.RoundId,
+                Reason = $"the round's global model or server state is unreadable: {e.Message}",
+                Rejected = [],
+            });
+            return;
+        }
 
         // The claim-check reads are independent: several in flight at once (a few, to bound the encoded copies held
         // beside the decoded ones for big models), results kept in the updates' order.

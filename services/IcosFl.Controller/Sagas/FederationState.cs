@@ -24,6 +24,8 @@ public sealed class FederationState : SagaStateMachineInstance, ISagaVersion
     public WeightsPayload? GlobalWeights { get; set; }
     /// <summary>The strategy's server-side state (momentum, Adam moments), carried across rounds and restarts.</summary>
     public WeightsPayload? ServerState { get; set; }
+    /// <summary>The federation whose checkpoint this one resumed, if any: where its first round's model can be regained from.</summary>
+    public Guid? ResumedFrom { get; set; }
 
     public List<RoundSummary> Rounds { get; set; } = [];
     public int? BestRound { get; set; }

@@ -1,4 +1,5 @@
 using IcosFl.Contracts;
+using IcosFl.Controller.Federations;
 using IcosFl.Controller.Messages;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -138,11 +139,24 @@ public sealed class FederationStateMachine : MassTransitStateMachine<FederationS
                     ctx.Saga.CorrelationId, ctx.Saga.CurrentState)));
     }
 
-    /// <summary>Opens the federation's next round now if quorum holds, else waits for it and looks again later.</summary>
+    /// <summary>
+    /// Opens the federation's next round now if quorum holds, else waits for it and looks again later. A global model
+    /// lost for good fails the federation at once: every attempt would send the same missing payload.
+    /// </summary>
     private EventActivityBinder<FederationState, T> OpenNextRound<T>(EventActivityBinder<FederationState, T> binder) where T : class =>
         binder
             .TransitionTo(WaitingForQuorum)
             .Activity(x => x.OfInstanceType<OpenRoundActivity>())
+            .Catch<GlobalModelLostException>(lost => lost
+                .Then(ctx =>
+                {
+                    ctx.Saga.CurrentRoundId = null;
+                    ctx.Saga.Reason = ctx.Exception.Message;
+                    ctx.Saga.UpdatedAt = DateTimeOffset.UtcNow;
+                })
+                .PublishAsync(ctx => ctx.Init<FederationFailed>(FederationFailedFrom(ctx.Saga)))
+                .Then(ctx => _logger.LogError("Federation {FederationId} failed: {Reason}", ctx.Saga.CorrelationId, ctx.Saga.Reason))
+                .TransitionTo(Failed))
             .IfElse(ctx => ctx.Saga.CurrentRoundId.HasValue,
                 opened => opened
                     .Schedule(RoundWatchdog, ctx => new RoundOverdue(ctx.Saga.CorrelationId, ctx.Saga.CurrentRoundId!.Value))
@@ -155,16 +169,18 @@ public sealed class FederationStateMachine : MassTransitStateMachine<FederationS
             give => give
                 .Then(ctx => ctx.Saga.Reason =
                     $"round {ctx.Saga.Round} failed {ctx.Saga.Attempt - 1} times (round-retries={ctx.Saga.RunConfig.RoundRetries}); last: {ctx.Saga.Rounds[^1].Reason}")
-                .PublishAsync(ctx => ctx.Init<FederationFailed>(new FederationFailed
-                {
-                    FederationId = ctx.Saga.CorrelationId,
-                    Reason = ctx.Saga.Reason!,
-                    CompletedRounds = ctx.Saga.Round - 1,
-                    FailedAt = DateTimeOffset.UtcNow,
-                }))
+                .PublishAsync(ctx => ctx.Init<FederationFailed>(FederationFailedFrom(ctx.Saga)))
                 .Then(ctx => _logger.LogError("Federation {FederationId} failed: {Reason}", ctx.Saga.CorrelationId, ctx.Saga.Reason))
                 .TransitionTo(Failed),
             retry => OpenNextRound(retry));
+
+    private static FederationFailed FederationFailedFrom(FederationState saga) => new()
+    {
+        FederationId = saga.CorrelationId,
+        Reason = saga.Reason!,
+        CompletedRounds = saga.Round - 1,
+        FailedAt = DateTimeOffset.UtcNow,
+    };
 
     private static void LogStale(FederationState saga, string what, int round, Guid roundId, ILogger logger) =>
         logger.LogWarning(

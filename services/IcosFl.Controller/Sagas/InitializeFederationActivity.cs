@@ -22,11 +22,13 @@ public sealed class InitializeFederationActivity(WeightTransport transport, ILog
             saga.GlobalWeights = resumed;
             saga.ServerState = message.InitialServerState;
             saga.Round = message.StartRound ?? 1;
+            saga.ResumedFrom = message.ResumedFrom;
             logger.LogInformation("Federation {FederationId} resumes {ResumedFrom} at round {Round}",
                 saga.CorrelationId, message.ResumedFrom, saga.Round);
         }
         else
         {
+            // Drawn from the run config's seed: GlobalModelRecovery draws them again should their claim check be lost.
             var fresh = LocalTraining.InitialWeights(config);
             saga.GlobalWeights = await transport.PackAsync(fresh, $"{saga.CorrelationId:N}:global:0", context.CancellationToken);
             saga.Round = 1;

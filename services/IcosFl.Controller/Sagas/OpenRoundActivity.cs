@@ -1,3 +1,4 @@
+using IcosFl.Controller.Federations;
 using IcosFl.Controller.Messages;
 using IcosFl.Controller.Strategies;
 using IcosFl.Controller.Workers;
@@ -9,10 +10,12 @@ namespace IcosFl.Controller.Sagas;
 /// <summary>
 /// Opens the federation's next round if enough workers are alive (min-available-clients): samples
 /// the workers to train (the strategy's configure-train) and publishes RoundOpened. Leaves
-/// <see cref="FederationState.CurrentRoundId"/> null when quorum is not there yet.
+/// <see cref="FederationState.CurrentRoundId"/> null when quorum is not there yet. The round's global model must still
+/// be fetchable (<see cref="GlobalModelRecovery"/>); when it is lost for good, <see cref="GlobalModelLostException"/>.
 /// </summary>
 public sealed class OpenRoundActivity(
     IWorkerRegistry registry,
+    GlobalModelRecovery recovery,
     ControllerOptions options,
     TimeProvider clock,
     ILogger<OpenRoundActivity> logger) : InstanceActivity<FederationState>
@@ -35,6 +38,9 @@ public sealed class OpenRoundActivity(
             saga.CurrentRoundId = null;
             return;
         }
+
+        // Checked once quorum holds, not at every quorum poll; every attempt, as a retry may follow a lost payload.
+        await recovery.EnsureFetchableAsync(saga, context.CancellationToken);
 
         var strategy = StrategyFactory.Create(config);
         var selected = strategy.ConfigureTrain(new RoundContext(saga.Round, saga.Attempt, config), alive);

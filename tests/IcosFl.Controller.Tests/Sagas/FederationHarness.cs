@@ -6,6 +6,7 @@ using IcosFl.Learning.NodeData;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace IcosFl.Controller.Tests.Sagas;
 
@@ -17,13 +18,21 @@ public sealed class FederationHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _provider;
 
-    private FederationHarness(ServiceProvider provider)
+    private FederationHarness(ServiceProvider provider, ManualClock claimCheckClock, RecordedLog log)
     {
         _provider = provider;
         Harness = provider.GetRequiredService<ITestHarness>();
         Transport = provider.GetRequiredService<WeightTransport>();
         Checkpoints = provider.GetRequiredService<ICheckpointStore>();
+        ClaimCheckClock = claimCheckClock;
+        Log = log;
     }
+
+    /// <summary>The clock the claim-check store's time-to-live runs on (only that store's): moved by hand to expire payloads.</summary>
+    public ManualClock ClaimCheckClock { get; }
+
+    /// <summary>What the controller logged.</summary>
+    public RecordedLog Log { get; }
 
     /// <summary>The controller's services (its round ledger, worker registry, ...).</summary>
     public IServiceProvider Services => _provider;
@@ -38,13 +47,22 @@ public sealed class FederationHarness : IAsyncDisposable
     public ISagaStateMachineTestHarness<RoundStateMachine, RoundState> Rounds =>
         Harness.GetSagaStateMachineHarness<RoundStateMachine, RoundState>();
 
-    public static async Task<FederationHarness> StartAsync(ControllerOptions? options = null)
+    /// <param name="transport">Inline threshold and time-to-live of payloads (the defaults unless given).</param>
+    /// <param name="checkpoints">The controller's checkpoint store (in memory unless given).</param>
+    public static async Task<FederationHarness> StartAsync(ControllerOptions? options = null, WeightTransportOptions? transport = null,
+        ICheckpointStore? checkpoints = null)
     {
+        var claimCheckClock = new ManualClock(DateTimeOffset.UtcNow);
+        var log = new RecordedLog();
         var services = new ServiceCollection()
+            .AddLogging(b => b.AddProvider(log))
             .AddSingleton<INodeDataSource>(new SyntheticNodeData(0, 600, 7))
-            .AddSingleton<IClaimCheckStore, InMemoryClaimCheckStore>()
-            .AddSingleton(new WeightTransportOptions())
-            .AddSingleton<WeightTransport>()
+            .AddSingleton<IClaimCheckStore>(new InMemoryClaimCheckStore(claimCheckClock))
+            .AddSingleton(transport ?? new WeightTransportOptions())
+            .AddSingleton<WeightTransport>();
+        if (checkpoints is not null)
+            services.AddSingleton(checkpoints);
+        services
             .AddIcosFlControllerServices(options ?? new ControllerOptions
             {
                 QuorumPollInterval = TimeSpan.FromMilliseconds(100),
@@ -64,7 +82,7 @@ public sealed class FederationHarness : IAsyncDisposable
         var harness = provider.GetRequiredService<ITestHarness>();
         harness.TestTimeout = TimeSpan.FromSeconds(30);
         await harness.Start();
-        return new FederationHarness(provider);
+        return new FederationHarness(provider, claimCheckClock, log);
     }
 
     /// <summary>Announces workers the way real ones do, and waits until the controller has consumed the heartbeats.</summary>

@@ -24,6 +24,24 @@ public class Keeping_claim_checks_in_memory
     }
 
     [Fact]
+    public async Task Should_say_whether_a_key_is_there_without_fetching_it_until_it_expires_or_is_deleted()
+    {
+        var store = new InMemoryClaimCheckStore(clock);
+        await store.PutAsync("a", new byte[] { 1, 2, 3 }, TimeSpan.FromSeconds(30));
+        await store.PutAsync("b", new byte[] { 4 }, TimeSpan.FromSeconds(60));
+        IClaimCheckStore asStore = store;
+
+        Assert.True(await asStore.ContainsAsync("a"));
+        await store.DeleteAsync("b");
+        Assert.False(await asStore.ContainsAsync("b"));
+        clock.Advance(TimeSpan.FromSeconds(29));
+        Assert.True(await asStore.ContainsAsync("a"));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(await asStore.ContainsAsync("a"));
+        Assert.False(await asStore.ContainsAsync("never-put"));
+    }
+
+    [Fact]
     public async Task Should_restart_the_time_to_live_when_a_key_is_put_again()
     {
         var store = new InMemoryClaimCheckStore(clock);

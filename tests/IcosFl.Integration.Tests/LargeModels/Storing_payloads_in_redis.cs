@@ -71,6 +71,19 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     }
 
     [Fact]
+    public async Task Whether_a_payload_is_there_is_one_look_at_its_header()
+    {
+        var store = new RedisClaimCheckStore(_redis, Chunk);
+        Assert.False(await store.ContainsAsync(_key));
+        await store.PutAsync(_key, Bytes(2 * Chunk + 5), TimeSpan.FromMinutes(10));
+        Assert.True(await store.ContainsAsync(_key));
+
+        // As a restarted payload Redis (no persistence) or an expiry leaves it: the header gone with the chunks.
+        await Db.KeyDeleteAsync([$"{_key}:n", $"{_key}:0", $"{_key}:1", $"{_key}:2"]);
+        Assert.False(await store.ContainsAsync(_key));
+    }
+
+    [Fact]
     public async Task A_lost_chunk_reads_as_missing_not_as_short_weights()
     {
         var store = new RedisClaimCheckStore(_redis, Chunk);
