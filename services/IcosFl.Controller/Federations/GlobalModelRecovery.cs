@@ -4,6 +4,7 @@ using IcosFl.Controller.Sagas;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning;
 using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
 
 namespace IcosFl.Controller.Federations;
 
@@ -29,8 +30,21 @@ public sealed class GlobalModelRecovery(
     public async Task EnsureFetchableAsync(FederationState saga, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(saga);
-        var lostGlobal = await LostAsync(saga.GlobalWeights, cancellationToken);
-        var lostState = await LostAsync(saga.ServerState, cancellationToken);
+        WeightsPayload? lostGlobal, lostState;
+        try
+        {
+            lostGlobal = await LostAsync(saga.GlobalWeights, cancellationToken);
+            lostState = await LostAsync(saga.ServerState, cancellationToken);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // The check must not make the payload Redis a new reason for a round not to open: an unreachable store is
+            // what it was before the check, a round whose workers cannot fetch the model, failed and retried.
+            logger.LogWarning(e,
+                "Federation {FederationId} round {Round}: could not check that the global model is still in the claim-check store ({Reason}); the round opens with it as it is",
+                saga.CorrelationId, saga.Round, e.Message);
+            return;
+        }
         if (lostGlobal is null && lostState is null)
             return;
 

@@ -3,9 +3,13 @@ using IcosFl.Controller.Checkpoints;
 using IcosFl.Controller.Federations;
 using IcosFl.Controller.Messages;
 using IcosFl.Controller.Tests.Checkpoints;
+using IcosFl.Controller.Sagas;
+using IcosFl.Infrastructure.Redis;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning;
+using MassTransit;
 using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
 
 namespace IcosFl.Controller.Tests.Sagas;
 
@@ -95,6 +99,34 @@ public sealed class Regaining_a_lost_global_model
     }
 
     [Fact]
+    public async Task Should_regain_a_resumed_federations_first_model_from_the_checkpoint_it_resumed()
+    {
+        await using var h = await FederationHarness.StartAsync(transport: ClaimChecked);
+        var previous = Guid.NewGuid();
+        var checkpoint = CheckpointStoreTests.Sample(previous, round: 2, mse: 0.1);
+        checkpoint = checkpoint with
+        {
+            RunConfig = checkpoint.RunConfig with { NumServerRounds = 3, MinEvaluateClients = 10, Metric = Metrics.CpuUsage },
+            ServerState = LocalTraining.InitialWeights(checkpoint.RunConfig with { Seed = 9 }),
+        };
+        await h.Checkpoints.SaveRoundAsync(checkpoint);
+        var id = NewId.NextGuid();
+        await h.Harness.Bus.Publish(new StartFederation { FederationId = id, ResumeFrom = previous });
+        Assert.NotNull(await h.Federations.Exists(id, m => m.WaitingForQuorum));
+
+        h.ClaimCheckClock.Advance(BeyondTimeToLive);
+        await h.HeartbeatAsync(Workers);
+
+        var opened = (await h.PublishedAsync<RoundOpened>(1, m => m.FederationId == id)).Single();
+        Assert.Equal(3, opened.Round);
+        CheckpointStoreTests.AssertSameWeights(checkpoint.Weights, await h.Transport.UnpackAsync(opened.GlobalWeights));
+        CheckpointStoreTests.AssertSameWeights(checkpoint.ServerState!, await h.Transport.UnpackAsync(opened.ServerState!));
+        var sources = h.Log.Entries.Where(e => e.Category == typeof(GlobalModelRecovery).FullName).Select(e => e.Properties["RegainedFrom"]).ToList();
+        Assert.Equal(2, sources.Count);
+        Assert.All(sources, s => Assert.Equal($"the latest checkpoint of federation {previous} in memory ({previous}) (round 2, attempt 2)", s));
+    }
+
+    [Fact]
     public async Task Should_regain_a_lost_server_state_with_the_global_model()
     {
         await using var h = await FederationHarness.StartAsync(transport: ClaimChecked);
@@ -157,6 +189,27 @@ public sealed class Regaining_a_lost_global_model
         {
             File.Delete(blocked);
         }
+    }
+
+    [Fact]
+    public async Task Should_open_the_round_as_before_when_the_payload_redis_cannot_be_asked()
+    {
+        // Nothing listens on port 1: the check fails at once, as against a payload Redis that is down.
+        using var unreachable = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:1,abortConnect=false,connectTimeout=500,asyncTimeout=500,syncTimeout=500");
+        var store = new RedisClaimCheckStore(unreachable);
+        var log = new RecordedLog();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(log));
+        var recovery = new GlobalModelRecovery(store, new WeightTransport(store, ClaimChecked), ClaimChecked, new InMemoryCheckpointStore(),
+            loggers.CreateLogger<GlobalModelRecovery>());
+        var global = new WeightsPayload { ClaimCheckKey = "icosfl:weights:x:global:1:abc", Length = 10, Checksum = "0123456789abcdef" };
+        var saga = new FederationState { CorrelationId = Guid.NewGuid(), Round = 2, GlobalWeights = global };
+
+        await recovery.EnsureFetchableAsync(saga);
+
+        Assert.Same(global, saga.GlobalWeights);
+        var warning = Assert.Single(log.Entries);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.StartsWith($"Federation {saga.CorrelationId} round 2: could not check that the global model is still in the claim-check store (", warning.Message);
     }
 
     private static async Task ReportAsync(FederationHarness h, IEnumerable<EvaluationRequested> requests)
