@@ -99,6 +99,33 @@ public sealed class Regaining_a_lost_global_model
     }
 
     [Fact]
+    public async Task Should_fail_a_round_whose_global_model_is_lost_mid_round_and_regain_it_for_the_retry()
+    {
+        await using var h = await FederationHarness.StartAsync(transport: ClaimChecked);
+        await h.HeartbeatAsync(Workers);
+        var config = RunConfig.Default with { NumServerRounds = 1, MinEvaluateClients = 10 };
+        var id = await h.StartFederationAsync(config);
+        var first = await h.PublishedAsync<RoundStarted>(2, m => m.FederationId == id);
+        var lost = first[0].GlobalWeights.ClaimCheckKey;
+
+        // Lost after the workers fetched it, before the controller aggregates from it; the updates come after.
+        h.ClaimCheckClock.Advance(BeyondTimeToLive);
+        foreach (var s in first)
+            await h.SubmitWeightsAsync(s, s.WorkerId, LocalTraining.InitialWeights(config), numExamples: 10);
+
+        var failed = (await h.PublishedAsync<RoundFailed>(1, m => m.FederationId == id)).Single();
+        Assert.StartsWith($"the round's global model or server state is unreadable: claim-check key '{lost}' is missing or expired", failed.Reason);
+        var retry = await h.PublishedAsync<RoundStarted>(2, m => m.FederationId == id && m.RoundId != first[0].RoundId);
+        Assert.NotEqual(lost, retry[0].GlobalWeights.ClaimCheckKey);
+        CheckpointStoreTests.AssertSameWeights(LocalTraining.InitialWeights(config), await h.Transport.UnpackAsync(retry[0].GlobalWeights));
+        foreach (var s in retry)
+            await h.SubmitAsync(s, s.WorkerId, delta: 0.5f, numExamples: 10);
+
+        Assert.True(await h.Harness.Published.Any<FederationCompleted>(m => m.Context.Message.FederationId == id));
+        Assert.Equal([(1, "Failed"), (2, "Completed")], h.Federations.Sagas.Contains(id)!.Rounds.Select(r => (r.Attempt, r.State)));
+    }
+
+    [Fact]
     public async Task Should_regain_a_resumed_federations_first_model_from_the_checkpoint_it_resumed()
     {
         await using var h = await FederationHarness.StartAsync(transport: ClaimChecked);
