@@ -42,6 +42,29 @@ public class Keeping_claim_checks_in_memory
     }
 
     [Fact]
+    public async Task Should_answer_contains_by_fetching_in_a_store_that_only_puts_gets_and_deletes()
+    {
+        IClaimCheckStore store = new PutGetDelete(new InMemoryClaimCheckStore(clock));
+        await store.PutAsync("a", new byte[] { 1, 2, 3 }, TimeSpan.FromSeconds(30));
+
+        Assert.True(await store.ContainsAsync("a"));
+        Assert.False(await store.ContainsAsync("never-put"));
+        clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.False(await store.ContainsAsync("a"));
+    }
+
+    /// <summary>A store with only the required members, so that the interface's defaults answer the rest.</summary>
+    private sealed class PutGetDelete(IClaimCheckStore inner) : IClaimCheckStore
+    {
+        public Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default) =>
+            inner.PutAsync(key, payload, timeToLive, cancellationToken);
+
+        public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) => inner.GetAsync(key, cancellationToken);
+
+        public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+    }
+
+    [Fact]
     public async Task Should_restart_the_time_to_live_when_a_key_is_put_again()
     {
         var store = new InMemoryClaimCheckStore(clock);
