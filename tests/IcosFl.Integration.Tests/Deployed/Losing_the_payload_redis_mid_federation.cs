@@ -27,8 +27,8 @@ public sealed class Losing_the_payload_redis_mid_federation(TestServers servers,
 
         var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config", BigModelRounds));
         await fleet.WaitForAsync(id, s => s.Rounds.Any(r => r is { Round: 1, State: "Completed" }), TimeSpan.FromMinutes(2), "round 1 completed");
-        var lost = (await fleet.SagaAsync(id))!.GlobalWeights!.ClaimCheckKey;
-        Assert.NotNull(lost);
+        // The round saga reports completion before the federation saga takes round 1's model as its global one.
+        var lost = await RoundOnesGlobalModelAsync(fleet, id);
 
         // What a restart of the payload Redis leaves (no AOF, no snapshots): nothing. Round 2 aggregates from round 1's
         // global model, so however far round 2 got, that model is needed again and must be regained.
@@ -48,5 +48,19 @@ public sealed class Losing_the_payload_redis_mid_federation(TestServers servers,
         Assert.Contains($"claim-check key {lost}", warning.Message);
         Assert.Contains($"the latest checkpoint of federation {id}", warning.Message);
         Assert.Contains("byte for byte", warning.Message);
+    }
+
+    private static async Task<string> RoundOnesGlobalModelAsync(DeployedFleet fleet, Guid id)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var key = (await fleet.SagaAsync(id))?.GlobalWeights?.ClaimCheckKey;
+            if (key is not null && key.Contains(":global:1:", StringComparison.Ordinal))
+                return key;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"federation {id} did not take round 1's model as its global model within 30 s (saga holds {key ?? "none"})\n{fleet.LogTail()}");
+            await Task.Delay(50);
+        }
     }
 }
