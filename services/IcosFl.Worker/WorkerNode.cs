@@ -15,10 +15,6 @@ public sealed record WorkerNode(WorkerOptions Options, INodeDataSource Data, Fun
     public string WorkerId => Options.WorkerId;
 
     /// <summary>
-    /// A training seed of its own for each worker and round, stable across processes
-    /// (string.GetHashCode is randomised per process, so FNV-1a here).
-    /// </summary>
-    /// <summary>
     /// This node's series of every input the run's model reads (forecast metric, then input-metrics), aligned; false with
     /// the reason (a metric the node lacks, or series that cannot be aligned) for the worker to decline with.
     /// </summary>
@@ -35,6 +31,10 @@ public sealed record WorkerNode(WorkerOptions Options, INodeDataSource Data, Fun
         }
     }
 
+    /// <summary>
+    /// A training seed of its own for each worker and round, stable across processes
+    /// (string.GetHashCode is randomised per process, so FNV-1a here).
+    /// </summary>
     public int TrainingSeed(int configSeed, int round) =>
         (int)((StableHash(WorkerId) ^ (uint)configSeed * 31u ^ (uint)round * 7919u) & 0x7fffffff);
 

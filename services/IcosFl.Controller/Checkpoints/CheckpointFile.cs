@@ -76,26 +76,64 @@ public static class CheckpointFile
     private static PackedWeights Pack(ModelWeights weights)
     {
         var bytes = WeightCodec.Encode(weights);
-        return new PackedWeights(WeightCodec.ContentType, WeightTransport.Checksum(bytes), Convert.ToBase64String(bytes));
+        return new PackedWeights(WeightCodec.ContentType, WeightTransport.Checksum(bytes), bytes);
     }
 
     private static ModelWeights Unpack(PackedWeights packed, string source, string field)
     {
         try
         {
-            var bytes = Convert.FromBase64String(packed.Data);
+            var bytes = packed.Data;
             var checksum = WeightTransport.Checksum(bytes);
             if (!string.Equals(checksum, packed.Checksum, StringComparison.OrdinalIgnoreCase))
                 throw new InvalidDataException($"checkpoint {source}: {field} checksum {checksum} does not match the recorded {packed.Checksum}");
             return WeightCodec.Decode(bytes);
         }
-        catch (Exception e) when (e is FormatException or WeightPayloadException)
+        catch (WeightPayloadException e)
         {
             throw new InvalidDataException($"checkpoint {source}: {field} unreadable: {e.Message}", e);
         }
     }
 
-    private sealed record PackedWeights(string ContentType, string Checksum, string Data);
+    private sealed record PackedWeights(string ContentType, string Checksum, [property: JsonConverter(typeof(Base64InSegments))] byte[] Data);
+
+    /// <summary>
+    /// Base64 as System.Text.Json writes byte arrays, but in segments: its one-call writer refuses more than
+    /// 125 MB, and a 200 MB model must still checkpoint. The file reads back with any JSON library.
+    /// </summary>
+    private sealed class Base64InSegments : JsonConverter<byte[]>
+    {
+        private const int Segment = 48 * 1024 * 1024; // a multiple of 3: the segments' base64 joins without padding
+
+        public override byte[] Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.String)
+                throw new JsonException($"weights data must be a base64 string, got {reader.TokenType}");
+            try
+            {
+                return reader.GetBytesFromBase64();
+            }
+            catch (FormatException e)
+            {
+                throw new JsonException($"weights data is not valid base64: {e.Message}", e);
+            }
+        }
+
+        public override void Write(Utf8JsonWriter writer, byte[] value, JsonSerializerOptions options)
+        {
+            if (value.Length == 0)
+            {
+                writer.WriteBase64StringValue(value);
+                return;
+            }
+
+            for (var offset = 0; offset < value.Length; offset += Segment)
+            {
+                var length = Math.Min(Segment, value.Length - offset);
+                writer.WriteBase64StringSegment(value.AsSpan(offset, length), isFinalSegment: offset + length == value.Length);
+            }
+        }
+    }
 
     private sealed class Document
     {

@@ -174,9 +174,10 @@ public sealed class AggregateRoundConsumer(
             logger.LogInformation("Federation {FederationId} round {Round} ({RoundId}): checkpoint saved to {CheckpointLocation} (best: {IsBest})",
                 m.FederationId, m.Round, m.RoundId, checkpoints.Describe(m.FederationId), saved.Best);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            // A full or read-only disk costs the checkpoint, not the federation: training goes on and the next round tries again.
+            // A full or read-only disk (or any other failure to write it) costs the checkpoint, not the federation:
+            // training goes on and the next round tries again.
             logger.LogError(e, "Federation {FederationId} round {Round} ({RoundId}): checkpoint not saved to {CheckpointLocation}: {Reason}",
                 m.FederationId, m.Round, m.RoundId, checkpoints.Describe(m.FederationId), e.Message);
         }

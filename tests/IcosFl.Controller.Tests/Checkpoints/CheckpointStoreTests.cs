@@ -114,6 +114,22 @@ public sealed class CheckpointStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_model_beyond_the_json_writers_125_MB_base64_limit_checkpoints_and_reads_back()
+    {
+        // 33 M float32 = 132 MB of weights: System.Text.Json writes at most 125 MB of base64 in one call.
+        var data = new float[33_000_000];
+        for (var i = 0; i < data.Length; i += 997)
+            data[i] = i * 1e-7f;
+        var store = new FileCheckpointStore(_folder);
+        var saved = Sample(Guid.NewGuid(), round: 1, mse: null) with { Weights = new ModelWeights([new NamedTensor("w", [data.Length], data)]) };
+
+        await store.SaveRoundAsync(saved);
+        var loaded = await store.LoadAsync(saved.FederationId, CheckpointKind.Latest);
+
+        Assert.True(data.AsSpan().SequenceEqual(loaded!.Weights.Tensors[0].Data));
+    }
+
+    [Fact]
     public async Task A_damaged_checkpoint_is_refused_naming_the_file()
     {
         var store = new FileCheckpointStore(_folder);
