@@ -29,6 +29,13 @@ public sealed class ActivityProfile : IDisposable
     public static ActivityProfile? StartIfAsked() =>
         string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ICOSFL_BENCH_PROFILE")) ? null : new ActivityProfile();
 
+    /// <summary>Forgets what was recorded so far (a warm-up).</summary>
+    public void Reset()
+    {
+        _spans = new ConcurrentQueue<(string Name, double Ms, DateTime Start)>();
+        _cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+    }
+
     /// <summary>Prints what was recorded since the last call, per activity name, and starts afresh.</summary>
     public void Report(string phase, int rounds)
     {

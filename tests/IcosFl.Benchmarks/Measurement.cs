@@ -15,7 +15,26 @@ public sealed record SuiteResult(
     [property: JsonPropertyName("target")] string Target,
     [property: JsonPropertyName("meetsTarget")] bool MeetsTarget)
 {
-    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Converters = { new NotANumberAsNull() },
+    });
+
+    /// <summary>A figure that does not apply to a row (NaN, e.g. the Redis ceiling of an inline transfer) is null in JSON.</summary>
+    private sealed class NotANumberAsNull : JsonConverter<double>
+    {
+        public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.Null ? double.NaN : reader.GetDouble();
+
+        public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options)
+        {
+            if (double.IsFinite(value))
+                writer.WriteNumberValue(value);
+            else
+                writer.WriteNullValue();
+        }
+    }
 
     public void WriteTable(TextWriter writer)
     {

@@ -19,7 +19,7 @@ var servers = selected.Any(s => s != "aggregate") ? BenchServers.FromEnvironment
 if (!json)
 {
     Console.WriteLine($"IcosFl benchmarks{(quick ? " (quick)" : "")}: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}"
-        + (servers is null ? "" : $", broker {servers.BrokerForDisplay}, Redis {servers.Redis}"));
+        + (servers is null ? "" : $", broker {servers.BrokerForDisplay}, Redis {servers.Redis}, payload Redis {servers.PayloadRedis}"));
 }
 
 

@@ -22,12 +22,19 @@ namespace IcosFl.Benchmarks;
 /// </summary>
 public static class TransferSuite
 {
+    /// <summary>Updates sent at once in the throughput figure: a few workers finishing their round together.</summary>
+    private const int InFlight = 4;
+
     public static async Task<SuiteResult> RunAsync(BenchServers servers, bool quick)
     {
-        (int Bytes, int Repetitions)[] sizes = quick
-            ? [(1_000_000, 9), (10_000_000, 3), (100_000_000, 2)]
-            : [(1_000_000, 15), (10_000_000, 9), (100_000_000, 5)];
-        using var redis = await ConnectionMultiplexer.ConnectAsync(servers.Redis);
+        (int Bytes, int Repetitions, int Batches)[] sizes = quick
+            ? [(1_000_000, 9, 7), (10_000_000, 3, 3), (100_000_000, 2, 2)]
+            : [(1_000_000, 15, 15), (10_000_000, 9, 7), (100_000_000, 5, 4)];
+        // The claim check goes to the payload Redis, as a deployed node's does (ICOSFL_PAYLOAD_REDIS).
+        var redisOptions = ConfigurationOptions.Parse(servers.PayloadRedis);
+        redisOptions.AllowAdmin = true; // INFO persistence, to report whether the append-only file is on
+        using var redis = await ConnectionMultiplexer.ConnectAsync(redisOptions);
+        var appendOnly = await AppendOnlyAsync(redis);
         var store = new RedisClaimCheckStore(redis);
         var transport = new WeightTransport(store, new WeightTransportOptions());
         var arrivals = new ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs, string ContentType, long ConsumedAt)>>();
@@ -39,16 +46,18 @@ public static class TransferSuite
         await using var rawDurable = await RawPipe.OpenAsync(servers.Broker, durable: true);
         var rows = new List<IReadOnlyDictionary<string, object>>();
         var ratios = new List<double>();
-        foreach (var (bytes, repetitions) in sizes)
+        var aloneRatios = new List<double>();
+        foreach (var (bytes, repetitions, batches) in sizes)
         {
             var model = Model(bytes / sizeof(float));
             List<double> packTimes = [], deliverTimes = [], unpackTimes = [], icosFl = [], rawTimes = [], rawDurableTimes = [], setTimes = [], getTimes = [];
+            List<double> icosFlBatches = [], rawBatches = [], rawDurableBatches = [];
             var wire = "";
             var claimChecked = bytes > new WeightTransportOptions().InlineThresholdBytes;
             var body = MemoryMarshal.AsBytes(model.Tensors[0].Data.AsSpan()).ToArray();
 
-            // Pack start to unpacked weights; the claim-check entry is deleted after the clock stops.
-            async Task<double> IcosFlOnceAsync()
+            // Packs and publishes one update; the task completes when the consumer has unpacked it.
+            async Task<(WeightsPayload Payload, double PackMs, long PublishedAt, Task<(ModelWeights, double, string, long)> Arrival)> SendAsync()
             {
                 var round = Guid.NewGuid();
                 var arrived = new TaskCompletionSource<(ModelWeights, double, string, long)>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -62,23 +71,48 @@ public static class TransferSuite
                     FederationId = Guid.Empty, RoundId = round, Round = 1, WorkerId = "bench", Weights = payload,
                     NumExamples = 1, Metrics = new TrainMetrics(0, 1, 0),
                 });
-                var (weights, unpackMs, contentType, consumedAt) = await arrived.Task.WaitAsync(TimeSpan.FromMinutes(2));
+                return (payload, packMs, publishedAt, arrived.Task.WaitAsync(TimeSpan.FromMinutes(2)));
+            }
+
+            async Task CheckAndForgetAsync(WeightsPayload payload, ModelWeights weights)
+            {
+                if (weights.Tensors[0].Data.Length != model.Tensors[0].Data.Length)
+                    throw new InvalidOperationException("transfer: the unpacked model has another shape");
+                if (payload.ClaimCheckKey is { } key)
+                    await store.DeleteAsync(key);
+            }
+
+            // Pack start to unpacked weights, one update alone; the claim-check entry is deleted after the clock stops.
+            async Task<double> IcosFlOnceAsync()
+            {
+                var clock = Stopwatch.StartNew();
+                var (payload, packMs, publishedAt, arrival) = await SendAsync();
+                var (weights, unpackMs, contentType, consumedAt) = await arrival;
                 var totalMs = clock.Elapsed.TotalMilliseconds;
                 packTimes.Add(packMs);
                 deliverTimes.Add(Stopwatch.GetElapsedTime(publishedAt, consumedAt).TotalMilliseconds);
                 unpackTimes.Add(unpackMs);
                 wire = contentType;
-                if (weights.Tensors[0].Data.Length != model.Tensors[0].Data.Length)
-                    throw new InvalidOperationException("transfer: the unpacked model has another shape");
-                if (payload.ClaimCheckKey is { } key)
-                    await store.DeleteAsync(key);
+                await CheckAndForgetAsync(payload, weights);
                 return totalMs;
             }
 
-            async Task<double> RawOnceAsync(RawPipe pipe)
+            // InFlight updates sent at once, as workers finishing together send them: first pack start to last unpacked.
+            async Task<double> IcosFlBatchAsync()
             {
                 var clock = Stopwatch.StartNew();
-                await pipe.RoundTripAsync(body);
+                var sent = await Task.WhenAll(Enumerable.Range(0, InFlight).Select(_ => Task.Run(SendAsync)));
+                var arrived = await Task.WhenAll(sent.Select(s => s.Arrival));
+                var totalMs = clock.Elapsed.TotalMilliseconds;
+                for (var i = 0; i < sent.Length; i++)
+                    await CheckAndForgetAsync(sent[i].Payload, arrived[i].Item1);
+                return totalMs;
+            }
+
+            async Task<double> RawOnceAsync(RawPipe pipe, int messages = 1)
+            {
+                var clock = Stopwatch.StartNew();
+                await pipe.RoundTripAsync(body, messages);
                 return clock.Elapsed.TotalMilliseconds;
             }
 
@@ -94,6 +128,9 @@ public static class TransferSuite
                 await RawOnceAsync(raw);
                 await RawOnceAsync(rawDurable);
             }
+            await IcosFlBatchAsync();
+            await RawOnceAsync(raw, InFlight);
+            await RawOnceAsync(rawDurable, InFlight);
             if (claimChecked)
                 await RedisCeilingOnceAsync(redis, body);
             packTimes.Clear();
@@ -111,24 +148,38 @@ public static class TransferSuite
                     getTimes.Add(get);
                 }
             }
+            for (var i = 0; i < batches; i++)
+            {
+                icosFlBatches.Add(await IcosFlBatchAsync());
+                rawBatches.Add(await RawOnceAsync(raw, InFlight));
+                rawDurableBatches.Add(await RawOnceAsync(rawDurable, InFlight));
+            }
 
             var icosFlMs = Measure.Median(icosFl);
             var rawMs = Measure.Median(rawTimes);
             var rawDurableMs = Measure.Median(rawDurableTimes);
-            var ratio = rawMs / icosFlMs;
+            var icosFlBatchMs = Measure.Median(icosFlBatches);
+            var rawBatchMs = Measure.Median(rawBatches);
+            var rawDurableBatchMs = Measure.Median(rawDurableBatches);
+            var ratio = rawBatchMs / icosFlBatchMs;
             ratios.Add(ratio);
+            aloneRatios.Add(rawMs / icosFlMs);
             var (setMs, getMs) = claimChecked ? (Measure.Median(setTimes), Measure.Median(getTimes)) : (0.0, 0.0);
             rows.Add(new Dictionary<string, object>
             {
                 ["model_MB"] = bytes / 1e6,
                 ["path"] = claimChecked ? "claim check" : "inline",
-                ["icosfl_ms"] = icosFlMs,
-                ["icosfl_MB_per_s"] = bytes / 1e6 / (icosFlMs / 1000),
-                ["raw_ms"] = rawMs,
-                ["raw_MB_per_s"] = bytes / 1e6 / (rawMs / 1000),
+                ["in_flight"] = InFlight,
+                ["icosfl_MB_per_s"] = InFlight * bytes / 1e6 / (icosFlBatchMs / 1000),
+                ["raw_MB_per_s"] = InFlight * bytes / 1e6 / (rawBatchMs / 1000),
                 ["throughput_ratio"] = ratio,
-                ["raw_durable_ms"] = rawDurableMs,
-                ["ratio_vs_raw_durable"] = rawDurableMs / icosFlMs,
+                ["raw_durable_MB_per_s"] = InFlight * bytes / 1e6 / (rawDurableBatchMs / 1000),
+                ["throughput_ratio_vs_raw_durable"] = rawDurableBatchMs / icosFlBatchMs,
+                ["icosfl_alone_ms"] = icosFlMs,
+                ["raw_alone_ms"] = rawMs,
+                ["alone_ratio"] = rawMs / icosFlMs,
+                ["raw_durable_alone_ms"] = rawDurableMs,
+                ["alone_ratio_vs_raw_durable"] = rawDurableMs / icosFlMs,
                 ["pack_ms"] = Measure.Median(packTimes),
                 ["deliver_ms"] = Measure.Median(deliverTimes),
                 ["unpack_ms"] = Measure.Median(unpackTimes),
@@ -136,13 +187,16 @@ public static class TransferSuite
                 ["redis_get_ms"] = getMs,
                 ["ceiling_ratio"] = claimChecked ? rawMs / (setMs + getMs) : double.NaN,
                 ["runs"] = repetitions,
+                ["batches"] = batches,
+                ["claim_check_aof"] = claimChecked ? appendOnly : "",
                 ["message_content_type"] = wire,
             });
         }
 
         await host.StopAsync();
         var worst = ratios.Min();
-        return new SuiteResult("transfer", rows, worst, "lowest IcosFl / raw RabbitMQ.Client throughput over the model sizes",
+        return new SuiteResult("transfer", rows, worst,
+            $"lowest IcosFl / raw RabbitMQ.Client throughput over the model sizes, {InFlight} updates in flight (one update alone: lowest {aloneRatios.Min():0.###})",
             ">= 0.7", worst >= 0.7);
     }
 
@@ -175,6 +229,14 @@ public static class TransferSuite
         return (setMs, getMs);
     }
 
+    /// <summary>"yes" when the Redis keeps an append-only file (every payload written to disk too), else "no".</summary>
+    private static async Task<string> AppendOnlyAsync(IConnectionMultiplexer redis)
+    {
+        var persistence = await redis.GetServer(redis.GetEndPoints()[0]).InfoAsync("persistence");
+        var enabled = persistence.SelectMany(g => g).FirstOrDefault(p => p.Key == "aof_enabled").Value;
+        return enabled == "1" ? "yes" : enabled == "0" ? "no" : "?";
+    }
+
     /// <summary>A weights-only model of the given float32 count in one tensor (values from a fixed seed).</summary>
     private static ModelWeights Model(int parameters)
     {
@@ -201,8 +263,12 @@ public static class TransferSuite
                 cfg.UseIcosFlTopology(); // the weights wire format of every IcosFl process
                 cfg.ReceiveEndpoint(queue, e =>
                 {
+                    // Durable, as the controller's queue for updates is (the bench's own is removed when it stops);
+                    // unpacking InFlight at once, as the aggregator reads its claim checks several at a time.
                     e.AutoDelete = true;
-                    e.Durable = false;
+                    e.Durable = true;
+                    e.PrefetchCount = 16;
+                    e.ConcurrentMessageLimit = InFlight;
                     e.ConfigureConsumer<UnpackingConsumer>(context);
                 });
             });
@@ -234,6 +300,8 @@ public static class TransferSuite
         private readonly IChannel _consume;
         private readonly string _queue;
         private TaskCompletionSource<int>? _arrived;
+        private int _expected;
+        private int _bodyLength;
         private bool _persistent;
 
         private RawPipe(IConnection connection, IChannel publish, IChannel consume, string queue)
@@ -253,26 +321,31 @@ public static class TransferSuite
                 publisherConfirmationTrackingEnabled: durable));
             var consume = await connection.CreateChannelAsync();
             var queue = (await consume.QueueDeclareAsync($"icosfl-bench-raw-{Guid.NewGuid():N}", durable: durable, exclusive: !durable, autoDelete: true)).QueueName;
-            await consume.BasicQosAsync(0, 1, false);
+            await consume.BasicQosAsync(0, 16, false);
             var pipe = new RawPipe(connection, publish, consume, queue) { _persistent = durable };
             var consumer = new AsyncEventingBasicConsumer(consume);
             consumer.ReceivedAsync += async (_, delivery) =>
             {
                 var copy = delivery.Body.ToArray();
                 await consume.BasicAckAsync(delivery.DeliveryTag, false);
-                pipe._arrived?.TrySetResult(copy.Length);
+                if (copy.Length != pipe._bodyLength)
+                    pipe._arrived?.TrySetException(new InvalidOperationException($"raw transfer: sent {pipe._bodyLength} bytes, received {copy.Length}"));
+                else if (Interlocked.Decrement(ref pipe._expected) == 0)
+                    pipe._arrived?.TrySetResult(copy.Length);
             };
             await consume.BasicConsumeAsync(queue, false, consumer);
             return pipe;
         }
 
-        public async Task RoundTripAsync(byte[] body)
+        /// <summary>Publishes <paramref name="messages"/> copies of the body at once and waits until the consumer has them all.</summary>
+        public async Task RoundTripAsync(byte[] body, int messages)
         {
+            _bodyLength = body.Length;
+            _expected = messages;
             _arrived = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-            await _publish.BasicPublishAsync("", _queue, false, new BasicProperties { Persistent = _persistent }, body);
-            var length = await _arrived.Task.WaitAsync(TimeSpan.FromMinutes(2));
-            if (length != body.Length)
-                throw new InvalidOperationException($"raw transfer: sent {body.Length} bytes, received {length}");
+            var properties = new BasicProperties { Persistent = _persistent };
+            await Task.WhenAll(Enumerable.Range(0, messages).Select(_ => _publish.BasicPublishAsync("", _queue, false, properties, body).AsTask()));
+            await _arrived.Task.WaitAsync(TimeSpan.FromMinutes(2));
         }
 
         public async ValueTask DisposeAsync()
