@@ -89,13 +89,13 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) =>
         await ReadAsync(key, length => GC.AllocateUninitializedArray<byte>(length), giveBack: null, arrived: null, cancellationToken) is { } read ? read.Buffer : null;
 
-    /// <summary>Into a buffer rented from <see cref="ArrayPool{T}.Shared"/>, returned there on dispose.</summary>
+    /// <summary>Into a buffer rented from <see cref="PayloadBuffers"/>, returned there on dispose.</summary>
     public async Task<ClaimCheckedBytes?> FetchAsync(string key, Action<ReadOnlySpan<byte>>? arrived = null, CancellationToken cancellationToken = default)
     {
-        var read = await ReadAsync(key, ArrayPool<byte>.Shared.Rent, GiveBack, arrived, cancellationToken);
+        var read = await ReadAsync(key, PayloadBuffers.Pool.Rent, GiveBack, arrived, cancellationToken);
         return read is { } r ? new ClaimCheckedBytes(r.Buffer, r.Length, GiveBack) : null;
 
-        static void GiveBack(byte[] buffer) => ArrayPool<byte>.Shared.Return(buffer);
+        static void GiveBack(byte[] buffer) => PayloadBuffers.Pool.Return(buffer);
     }
 
     /// <summary>Every chunk into one buffer from <paramref name="allocate"/>; null (buffer given back) when any is missing.</summary>

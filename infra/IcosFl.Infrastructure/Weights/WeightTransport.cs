@@ -70,14 +70,14 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
         {
             // Complete and abort return only once the store has stopped reading the buffer.
             if (rented is not null)
-                ArrayPool<byte>.Shared.Return(rented);
+                PayloadBuffers.Pool.Return(rented);
         }
 
         byte[] Allocate(int length)
         {
             if (length <= options.InlineThresholdBytes)
                 return buffer = GC.AllocateUninitializedArray<byte>(length);
-            buffer = rented = ArrayPool<byte>.Shared.Rent(length);
+            buffer = rented = PayloadBuffers.Pool.Rent(length);
             upload = store.BeginPut(key, rented.AsMemory(0, length), options.ClaimCheckTimeToLive);
             return rented;
         }
