@@ -45,15 +45,7 @@ public sealed class AggregateRoundConsumer(
         {
             // Lost mid-round (payload Redis restarted): the round fails at once rather than at the federation's watchdog,
             // and the federation's retry regains the model before it opens (GlobalModelRecovery).
-            logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}): the round's global model or server state is unreadable: {Reason}",
-                m.FederationId, m.Round, m.RoundId, e.Message);
-            await context.Publish(new RoundAggregationFailed
-            {
-                FederationId = m.FederationId,
-                RoundId = m.RoundId,
-                Reason = $"the round's global model or server state is unreadable: {e.Message}",
-                Rejected = [],
-            });
+            await FailRoundAsync(context, $"the round's global model or server state is unreadable: {e.Message}", []);
             return;
         }
 
@@ -102,15 +94,7 @@ public sealed class AggregateRoundConsumer(
         }
         catch (AggregationException e)
         {
-            logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}): aggregation failed: {Reason}",
-                m.FederationId, m.Round, m.RoundId, e.Message);
-            await context.Publish(new RoundAggregationFailed
-            {
-                FederationId = m.FederationId,
-                RoundId = m.RoundId,
-                Reason = $"aggregation failed: {e.Message}",
-                Rejected = unreadable,
-            });
+            await FailRoundAsync(context, $"aggregation failed: {e.Message}", unreadable);
             return;
         }
 
@@ -149,6 +133,20 @@ public sealed class AggregateRoundConsumer(
             CentralizedEval = centralized,
             CentralizedEvalSkipped = skipped,
             Evaluators = evaluators,
+        });
+    }
+
+    /// <summary>Tells the round saga this round cannot be aggregated, and why (a warning in the log too).</summary>
+    private async Task FailRoundAsync(ConsumeContext<AggregateRound> context, string reason, IReadOnlyList<RejectedUpdate> rejected)
+    {
+        var m = context.Message;
+        logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}): {Reason}", m.FederationId, m.Round, m.RoundId, reason);
+        await context.Publish(new RoundAggregationFailed
+        {
+            FederationId = m.FederationId,
+            RoundId = m.RoundId,
+            Reason = reason,
+            Rejected = rejected,
         });
     }
 
