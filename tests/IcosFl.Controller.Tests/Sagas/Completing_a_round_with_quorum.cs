@@ -1,5 +1,7 @@
 using IcosFl.Contracts;
 using IcosFl.Controller.Messages;
+using IcosFl.Infrastructure.Weights;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IcosFl.Controller.Tests.Sagas;
 
@@ -43,6 +45,26 @@ public sealed class Completing_a_round_with_quorum
         var saga = h.Federations.Sagas.Contains(id)!;
         Assert.Single(saga.Rounds);
         Assert.Equal("Completed", saga.Rounds[0].State);
+    }
+
+    [Fact]
+    public async Task Should_remove_the_aggregated_updates_from_the_claim_check_store()
+    {
+        await using var h = await FederationHarness.StartAsync();
+        var store = (InMemoryClaimCheckStore)h.Services.GetRequiredService<IClaimCheckStore>();
+        await h.HeartbeatAsync(Workers);
+        var id = await h.StartFederationAsync(RunConfig.Default with { NumServerRounds = 1, MinEvaluateClients = 10 });
+        var started = await h.PublishedAsync<RoundStarted>(3, m => m.FederationId == id);
+        foreach (var s in started)
+            await h.SubmitAsync(s, s.WorkerId, delta: 1f, numExamples: 10);
+
+        // The small model travels inline: the only entries are the three updates the controller put aside.
+        var aggregated = await h.PublishedAsync<RoundAggregated>(1, m => m.FederationId == id);
+        Assert.Equal(3, aggregated.Single().Used.Count);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (store.Count > 0 && DateTime.UtcNow < deadline)
+            await Task.Yield();
+        Assert.Equal(0, store.Count);
     }
 
     [Fact]

@@ -103,6 +103,11 @@ public sealed class Federating_a_200_MB_model(TestServers servers, ITestOutputHe
                 Assert.Equal(value + expectedShift, aggregated[tensor].Data[index], 1e-6f);
         }
 
+        // The aggregated updates (200 MB each) left the payload Redis with their round; the global models stay until their time to live.
+        var server = _payloads.GetServer(_payloads.GetEndPoints()[0]);
+        Assert.Empty(server.Keys(pattern: $"{WeightTransport.KeyPrefix}{_federation:N}:update:*"));
+        Assert.NotEmpty(server.Keys(pattern: $"{WeightTransport.KeyPrefix}{_federation:N}:global:*"));
+
         // The broker carried references only, and each round's global model reached the workers claim-checked.
         Assert.All(seen.BodyBytes, b => Assert.InRange(b, 1, 16 * 1024));
         Assert.All(seen.GlobalLengths, l => Assert.True(l > 200 * 1024 * 1024));
