@@ -147,7 +147,10 @@ public sealed class AggregateRoundConsumer(
     /// </summary>
     private async Task ForgetUpdatesAsync(AggregateRound m)
     {
-        foreach (var key in m.Updates.Select(u => u.Weights.ClaimCheckKey).OfType<string>().Distinct())
+        // All at once: the store pipelines them, and the evaluation phase is already under way.
+        await Task.WhenAll(m.Updates.Select(u => u.Weights.ClaimCheckKey).OfType<string>().Distinct().Select(ForgetAsync));
+
+        async Task ForgetAsync(string key)
         {
             try
             {
