@@ -18,14 +18,21 @@ log() { printf '[tests/run.sh] %s\n' "$*" >&2; }
 
 now_ms() { date +%s%3N; }
 
-# A port nothing listens on now. Random in a high range so parallel runs rarely pick the same one;
-# the server start still fails loudly if it was taken in between.
-free_port() {
-    local port
+# pick_port VAR: sets VAR to a loopback port nothing listens on now, random so parallel runs rarely pick the
+# same one; below the kernel's ephemeral range (where an outgoing connection may hold a port nothing listens
+# on), and never one this run has already picked (the servers start only after every port is chosen). A
+# server start still fails loudly if its port was taken in between.
+pick_port() {
+    local -n picked="$1"
+    local port low=32768
+    [[ -r /proc/sys/net/ipv4/ip_local_port_range ]] && read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+    ((low > 12000)) || low=32768
     for _ in $(seq 1 50); do
-        port=$((20000 + RANDOM % 40000))
+        port=$((10000 + RANDOM % (low - 10000)))
+        [[ " ${chosen_ports:-} " == *" $port "* ]] && continue
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
+            chosen_ports="${chosen_ports:-} $port"
+            picked="$port"
             return 0
         fi
     done
@@ -151,7 +158,11 @@ case "\${1:-}" in
         # Ready means PONG: while Redis reloads its append-only file it answers LOADING.
         deadline=\$((SECONDS + 30))
         until [[ "\$(redis-cli -p '$port' ping 2>/dev/null)" == PONG ]]; do
-            if ((SECONDS >= deadline)); then echo "$name: Redis on port $port not ready after 30 s; see \$dir/redis.log" >&2; exit 1; fi
+            if ((SECONDS >= deadline)); then
+                echo "$name: Redis on port $port not ready after 30 s; the end of \$dir/redis.log:" >&2
+                tail -n 5 "\$dir/redis.log" >&2 2>/dev/null || true
+                exit 1
+            fi
             sleep 0.05
         done
         ;;
@@ -202,12 +213,12 @@ start_private_servers() {
     echo "$$" >"$servers_dir/owner.pid"
     mkdir -p "$servers_dir/rabbitmq/mnesia" "$servers_dir/rabbitmq/log" "$servers_dir/redis" "$servers_dir/payload-redis"
 
-    rabbit_port=$(free_port)
-    rabbit_dist_port=$(free_port)
-    rabbit_management_port=$(free_port)
-    epmd_port=$(free_port)
-    redis_port=$(free_port)
-    payload_redis_port=$(free_port)
+    pick_port rabbit_port
+    pick_port rabbit_dist_port
+    pick_port rabbit_management_port
+    pick_port epmd_port
+    pick_port redis_port
+    pick_port payload_redis_port
     # A node name of its own per run, so a stale node of an earlier run never answers for this one.
     RABBITMQ_NODENAME="icosfl-test-$$-$RANDOM@localhost"
 
