@@ -145,7 +145,9 @@ public static class OverheadSuite
         builder.Logging.QuietOnStandardError();
         builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
         builder.Services.AddDeployedController(new ConnectionSettings { Broker = servers.Broker.ToString(), Redis = servers.Redis }, redis,
-            new ControllerOptions { QuorumPollInterval = TimeSpan.FromMilliseconds(200) }, new NoNodeData());
+            new ControllerOptions { QuorumPollInterval = TimeSpan.FromMilliseconds(200) },
+            // No data of its own, so the round does no centralized evaluation (pure messaging).
+            new InMemoryNodeStore("controller"));
         var host = builder.Build();
         await host.StartAsync();
         return host;
@@ -258,14 +260,6 @@ public static class OverheadSuite
             if (_done.TryGetValue(federation, out var done))
                 done.TrySetResult(new Outcome([.. _rounds[federation]], failure));
         }
-    }
-
-    /// <summary>The controller's own data: none, so the round does no centralized evaluation (pure messaging).</summary>
-    private sealed class NoNodeData : INodeDataSource
-    {
-        public IReadOnlyList<float>? GetSeries(string metric) => null;
-
-        public IReadOnlyDictionary<string, int> DataPoints() => new Dictionary<string, int>();
     }
 
     /// <summary>The baseline: N small messages out to a queue, each answered at once into a reply queue, twice (train, evaluate).</summary>

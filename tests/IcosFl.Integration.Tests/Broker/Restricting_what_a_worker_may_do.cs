@@ -80,22 +80,12 @@ public sealed class Restricting_what_a_worker_may_do(TestServers servers) : IAsy
         using var redis = await ConnectionMultiplexer.ConnectAsync(servers.RedisConfiguration);
 
         // The controller's side of the traffic, with the controller user.
-        var controller = Host.CreateApplicationBuilder();
-        controller.Services.AddSingleton(heartbeats).AddSingleton(updates);
-        controller.Services.AddMassTransit(x =>
-        {
-            x.AddConsumer<RecordingConsumer<WorkerHeartbeat>>();
-            x.AddConsumer<RecordingConsumer<WeightUpdateSubmitted>>();
-            x.UsingRabbitMq((context, cfg) =>
+        using var controllerHost = await TestBus.StartOnRabbitMqAsync(_definitions.ControllerUri, "icosfl-perm-controller", x =>
             {
-                cfg.Host(_definitions.ControllerUri);
-                cfg.UseIcosFlTopology();
-                cfg.ReceiveEndpoint("icosfl-perm-controller", e => e.ConfigureConsumers(context));
-            });
-        });
-        controller.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
-        using var controllerHost = controller.Build();
-        await controllerHost.StartAsync();
+                x.AddConsumer<RecordingConsumer<WorkerHeartbeat>>();
+                x.AddConsumer<RecordingConsumer<WeightUpdateSubmitted>>();
+            },
+            services => services.AddSingleton(heartbeats).AddSingleton(updates));
 
         // The worker exactly as `icosfl worker` hosts it, with the worker user.
         var node = new WorkerNode(new WorkerOptions { WorkerId = workerId, HeartbeatInterval = 0.5 }, new SyntheticNodeData(3, 400, 42));

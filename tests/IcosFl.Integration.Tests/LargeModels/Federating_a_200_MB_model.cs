@@ -122,7 +122,9 @@ public sealed class Federating_a_200_MB_model(TestServers servers, ITestOutputHe
         builder.Services.AddSingleton<ICheckpointStore>(new FileCheckpointStore(_checkpoints));
         builder.Services.AddDeployedController(
             new ConnectionSettings { Broker = _vhost.ControllerUri.ToString(), Redis = servers.RedisConfiguration, PayloadRedis = servers.PayloadRedisConfiguration },
-            _state, new ControllerOptions { QuorumPollInterval = TimeSpan.FromMilliseconds(200) }, new NoData(), _payloads);
+            _state, new ControllerOptions { QuorumPollInterval = TimeSpan.FromMilliseconds(200) },
+            // No data of its own, so no centralized evaluation (an LSTM this size would take minutes to run).
+            new InMemoryNodeStore("controller"), _payloads);
         builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
         var host = builder.Build();
         await host.StartAsync();
@@ -163,29 +165,19 @@ public sealed class Federating_a_200_MB_model(TestServers servers, ITestOutputHe
         return host;
     }
 
-    private async Task<IHost> StartObserverAsync(params object[] recorders)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ToTestOutput(output, "observer");
-        foreach (var recorder in recorders)
-            builder.Services.AddSingleton(recorder.GetType(), recorder);
-        builder.Services.AddMassTransit(x =>
-        {
-            x.AddConsumer<RecordingConsumer<RoundCompleted>>();
-            x.AddConsumer<RecordingConsumer<FederationCompleted>>();
-            x.AddConsumer<RecordingConsumer<FederationFailed>>();
-            x.UsingRabbitMq((context, cfg) =>
+    private Task<IHost> StartObserverAsync(params object[] recorders) =>
+        TestBus.StartOnRabbitMqAsync(_vhost.AdminUri, "icosfl-test-200mb-observer", x =>
             {
-                cfg.Host(_vhost.AdminUri);
-                cfg.UseIcosFlTopology();
-                cfg.ReceiveEndpoint("icosfl-test-200mb-observer", e => e.ConfigureConsumers(context));
-            });
-        });
-        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
-        var host = builder.Build();
-        await host.StartAsync();
-        return host;
-    }
+                x.AddConsumer<RecordingConsumer<RoundCompleted>>();
+                x.AddConsumer<RecordingConsumer<FederationCompleted>>();
+                x.AddConsumer<RecordingConsumer<FederationFailed>>();
+            },
+            services =>
+            {
+                foreach (var recorder in recorders)
+                    services.AddSingleton(recorder.GetType(), recorder);
+            },
+            logging => logging.ToTestOutput(output, "observer"));
 
     /// <summary>What the workers saw: a sample of each round's global model, message sizes, payload lengths.</summary>
     public sealed class RoundsSeen
@@ -240,13 +232,5 @@ public sealed class Federating_a_200_MB_model(TestServers servers, ITestOutputHe
                 Metrics = new EvaluationMetrics(20, 0.1, 0.316, 0.2, 0.2, 0.447, weights.Tensors.Count),
             });
         }
-    }
-
-    /// <summary>The controller's own data: none, so no centralized evaluation (an LSTM this size would take minutes to run).</summary>
-    private sealed class NoData : INodeDataSource
-    {
-        public IReadOnlyList<float>? GetSeries(string metric) => null;
-
-        public IReadOnlyDictionary<string, int> DataPoints() => new Dictionary<string, int>();
     }
 }

@@ -119,25 +119,8 @@ public sealed class Moving_a_200_MB_model(TestServers servers, ITestOutputHelper
         }
     }
 
-    private async Task<IHost> StartBusAsync(Action<IBusRegistrationConfigurator> consumers, Action<IServiceCollection> services)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        services(builder.Services);
-        builder.Services.AddMassTransit(x =>
-        {
-            consumers(x);
-            x.UsingRabbitMq((context, cfg) =>
-            {
-                cfg.Host(_vhost.AdminUri);
-                cfg.UseIcosFlTopology();
-                cfg.ReceiveEndpoint("icosfl-large-test", e => e.ConfigureConsumers(context));
-            });
-        });
-        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
-        var host = builder.Build();
-        await host.StartAsync();
-        return host;
-    }
+    private Task<IHost> StartBusAsync(Action<IBusRegistrationConfigurator> consumers, Action<IServiceCollection> services) =>
+        TestBus.StartOnRabbitMqAsync(_vhost.AdminUri, "icosfl-large-test", consumers, services);
 
     public sealed record Arrival(ModelWeights Weights, long BodyBytes);
 

@@ -1,7 +1,9 @@
+using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Scheduling;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace IcosFl.Integration.Tests.Servers;
@@ -62,6 +64,33 @@ public static class TestBus
         var host = builder.Build();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await host.StartAsync(timeout.Token);
+        return host;
+    }
+
+    /// <summary>
+    /// A bus configured as every IcosFl process configures RabbitMQ (<see cref="RabbitMqTopology.UseIcosFlTopology"/>),
+    /// on <paramref name="broker"/> (a vhost and user of the test's choosing), with the consumers that
+    /// <paramref name="consumers"/> registers on one receive endpoint named <paramref name="queue"/>.
+    /// </summary>
+    public static async Task<IHost> StartOnRabbitMqAsync(Uri broker, string queue, Action<IBusRegistrationConfigurator> consumers,
+        Action<IServiceCollection>? services = null, Action<ILoggingBuilder>? logging = null)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        logging?.Invoke(builder.Logging);
+        services?.Invoke(builder.Services);
+        builder.Services.AddMassTransit(x =>
+        {
+            consumers(x);
+            x.UsingRabbitMq((context, cfg) =>
+            {
+                cfg.Host(broker);
+                cfg.UseIcosFlTopology();
+                cfg.ReceiveEndpoint(queue, e => e.ConfigureConsumers(context));
+            });
+        });
+        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
+        var host = builder.Build();
+        await host.StartAsync();
         return host;
     }
 
