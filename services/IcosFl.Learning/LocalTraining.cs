@@ -126,11 +126,11 @@ public static class LocalTraining
                 var batchInputs = inputs.index_select(0, index);
                 var batchTargets = targets.index_select(0, index);
 
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 var mse = nn.functional.mse_loss(model.forward(batchInputs), batchTargets);
                 var loss = config.ProximalMu > 0 ? mse + ProximalTerm(parameters, globalValues, config.ProximalMu) : mse;
                 loss.backward();
-                optimizer.step();
+                optimizer.Step();
                 squaredErrorSum += mse.item<float>() * size;
             }
 
@@ -213,9 +213,9 @@ public static class LocalTraining
         }
     }
 
-    /// <summary>Adam with PyTorch's defaults (TorchSharp's own beta2 default differs), as ICOS-FL uses torch.optim.Adam.</summary>
-    internal static optim.Optimizer Optimizer(IEnumerable<TorchSharp.Modules.Parameter> parameters, double learningRate) =>
-        optim.Adam(parameters, learningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
+    /// <summary>Adam with PyTorch's defaults, as ICOS-FL uses torch.optim.Adam (see <see cref="AdamOptimizer"/> for why not TorchSharp's).</summary>
+    internal static AdamOptimizer Optimizer(IEnumerable<TorchSharp.Modules.Parameter> parameters, double learningRate) =>
+        new(parameters, learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8);
 
     private static Tensor ProximalTerm(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> global, double mu)
     {
@@ -225,7 +225,9 @@ public static class LocalTraining
             sum = sum + (parameters[i] - global[i]).square().sum();
         }
 
-        return sum * (mu / 2);
+        // An explicit Scalar held through the call: an implicit one from the double may be finalized while libtorch reads it.
+        using var half = (mu / 2).ToScalar();
+        return sum.mul(half);
     }
 
     private static void ValidateModel(RunConfig config)

@@ -37,10 +37,10 @@ public sealed class PyTorchParityTests
         for (int step = 0; step < 3; step++)
         {
             using var scope = NewDisposeScope();
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             var loss = nn.functional.mse_loss(model.forward(ReferenceInputs()), tensor(new[] { 0.2f, 0.5f, 0.8f }));
             loss.backward();
-            optimizer.step();
+            optimizer.Step();
             losses[step] = loss.item<float>();
         }
 
