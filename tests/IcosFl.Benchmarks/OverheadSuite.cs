@@ -27,8 +27,6 @@ public static class OverheadSuite
     private const double TargetMs = 200;
     private const int WarmUpRounds = 5;
     private const int MaxWarmUpFederations = 24;
-    // Settled: two warm-up federations in a row spent less than this share of their wall time compiling.
-    private const double SettledJitShare = 0.05;
     // A worker's default heartbeat interval (WorkerOptions.HeartbeatInterval).
     private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
 
@@ -78,18 +76,13 @@ public static class OverheadSuite
         // in the background and postponed while new methods keep being compiled: the MassTransit pipeline is tens of
         // thousands of small methods, and a 5-round federation of 100 workers spends about 1 s of its 2 s in the JIT
         // for the first ten or so. Measured before then, the figures are the JIT's, not the round's.
-        var warmUps = 0;
-        for (var settled = 0; settled < 2 && warmUps < MaxWarmUpFederations; warmUps++)
+        var warmUps = await JitClock.WarmUpUntilSettledAsync("overhead", MaxWarmUpFederations, async () =>
         {
-            var jit = JitClock.Start();
-            var warmUpWall = (await RunFederationAsync(fleetSizes[^1], WarmUpRounds)).Wall;
+            await RunFederationAsync(fleetSizes[^1], WarmUpRounds);
             // The baseline's code too, or its tiering lands in the measured federations.
             foreach (var n in fleetSizes)
-                warmUpWall += TimeSpan.FromMilliseconds((await Measure.RepeatAsync(3, () => raw.TwoPhasesAsync(n))).Sum());
-            settled = jit.Elapsed < warmUpWall * SettledJitShare ? settled + 1 : 0;
-        }
-        if (warmUps == MaxWarmUpFederations)
-            Console.Error.WriteLine($"overhead: the JIT was still busy after {warmUps} warm-up federations; the figures include some of it (see jit_ms_per_round)");
+                await Measure.RepeatAsync(3, () => raw.TwoPhasesAsync(n));
+        });
         profile?.Reset();
 
         var rows = new List<IReadOnlyDictionary<string, object>>();
@@ -128,14 +121,6 @@ public static class OverheadSuite
         return new SuiteResult("overhead", rows, lastOverhead / lastBaseline,
             $"round overhead / raw RabbitMQ.Client two-phase fan-out at {fleetSizes[^1]} workers (overhead {lastOverhead:0} ms)",
             $"overhead <= {TargetMs} ms per round at 100 workers", lastOverhead <= TargetMs);
-    }
-
-    /// <summary>Time this process's JIT spent compiling (all threads) since <see cref="Start"/>.</summary>
-    private readonly record struct JitClock(TimeSpan At)
-    {
-        public static JitClock Start() => new(System.Runtime.JitInfo.GetCompilationTime());
-
-        public TimeSpan Elapsed => System.Runtime.JitInfo.GetCompilationTime() - At;
     }
 
     private static async Task BeatAsync(IBus bus, string[] ids, CancellationToken cancellationToken)
