@@ -18,18 +18,21 @@ public readonly record struct JitClock(TimeSpan At)
 
     public TimeSpan Elapsed => JitInfo.GetCompilationTime() - At;
 
-    /// <summary>Runs <paramref name="warmUp"/> until the JIT has settled or <paramref name="max"/> times; returns how many it ran.</summary>
+    /// <summary>
+    /// Runs <paramref name="warmUp"/> until the JIT has settled or <paramref name="max"/> times; returns how many it ran,
+    /// with a warning on standard error when the last one still compiled more than the settled share.
+    /// </summary>
     public static async Task<int> WarmUpUntilSettledAsync(string suite, int max, Func<Task> warmUp)
     {
-        var runs = 0;
-        for (var settled = 0; settled < 2 && runs < max; runs++)
+        var (runs, settled) = (0, 0);
+        for (; settled < 2 && runs < max; runs++)
         {
             var jit = Start();
             var wall = Stopwatch.StartNew();
             await warmUp();
             settled = jit.Elapsed < wall.Elapsed * SettledShare ? settled + 1 : 0;
         }
-        if (runs == max)
+        if (settled == 0)
             Console.Error.WriteLine($"{suite}: the JIT was still busy after {runs} warm-ups; the figures include some of it (see the jit columns)");
         return runs;
     }

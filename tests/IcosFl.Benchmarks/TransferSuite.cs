@@ -39,8 +39,12 @@ public static class TransferSuite
         var transport = new WeightTransport(store, new WeightTransportOptions());
         var arrivals = new ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs, string ContentType, long ConsumedAt)>>();
         var queue = $"icosfl-bench-transfer-{Guid.NewGuid():N}";
-        using var host = await StartBusAsync(servers, queue, transport, arrivals);
+        var transientQueue = $"icosfl-bench-transfer-transient-{Guid.NewGuid():N}";
+        using var host = await StartBusAsync(servers, queue, transientQueue, transport, arrivals);
         var bus = host.Services.GetRequiredService<IBus>();
+        // The diagnostic path: the same message, serializer and consumer, sent as a transient message to a non-durable
+        // queue (as the bare raw baseline's), which IcosFl itself never does. Isolates what durability costs.
+        var transient = await bus.GetSendEndpoint(new Uri($"queue:{transientQueue}?durable=false&autodelete=true"));
 
         await using var raw = await RawPipe.OpenAsync(servers.Broker, durable: false);
         await using var rawDurable = await RawPipe.OpenAsync(servers.Broker, durable: true);
@@ -51,13 +55,13 @@ public static class TransferSuite
         {
             var model = Model(bytes / sizeof(float));
             List<double> packTimes = [], deliverTimes = [], unpackTimes = [], icosFl = [], rawTimes = [], rawDurableTimes = [], setTimes = [], getTimes = [];
-            List<double> icosFlBatches = [], rawBatches = [], rawDurableBatches = [];
+            List<double> icosFlBatches = [], rawBatches = [], rawDurableBatches = [], transientBatches = [];
             var wire = "";
             var claimChecked = bytes > new WeightTransportOptions().InlineThresholdBytes;
             var body = MemoryMarshal.AsBytes(model.Tensors[0].Data.AsSpan()).ToArray();
 
             // Packs and publishes one update; the task completes when the consumer has unpacked it.
-            async Task<(WeightsPayload Payload, double PackMs, long PublishedAt, Task<(ModelWeights, double, string, long)> Arrival)> SendAsync()
+            async Task<(WeightsPayload Payload, double PackMs, long PublishedAt, Task<(ModelWeights, double, string, long)> Arrival)> SendAsync(bool durable = true)
             {
                 var round = Guid.NewGuid();
                 var arrived = new TaskCompletionSource<(ModelWeights, double, string, long)>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -66,11 +70,15 @@ public static class TransferSuite
                 var payload = await transport.PackAsync(model, $"bench:{round:N}");
                 var packMs = clock.Elapsed.TotalMilliseconds;
                 var publishedAt = Stopwatch.GetTimestamp();
-                await bus.Publish(new WeightUpdateSubmitted
+                var update = new WeightUpdateSubmitted
                 {
                     FederationId = Guid.Empty, RoundId = round, Round = 1, WorkerId = "bench", Weights = payload,
                     NumExamples = 1, Metrics = new TrainMetrics(0, 1, 0),
-                });
+                };
+                if (durable)
+                    await bus.Publish(update);
+                else
+                    await transient.Send(update, context => context.Durable = false);
                 return (payload, packMs, publishedAt, arrived.Task.WaitAsync(TimeSpan.FromMinutes(2)));
             }
 
@@ -98,10 +106,10 @@ public static class TransferSuite
             }
 
             // InFlight updates sent at once, as workers finishing together send them: first pack start to last unpacked.
-            async Task<double> IcosFlBatchAsync()
+            async Task<double> IcosFlBatchAsync(bool durable = true)
             {
                 var clock = Stopwatch.StartNew();
-                var sent = await Task.WhenAll(Enumerable.Range(0, InFlight).Select(_ => Task.Run(SendAsync)));
+                var sent = await Task.WhenAll(Enumerable.Range(0, InFlight).Select(_ => Task.Run(() => SendAsync(durable))));
                 var arrived = await Task.WhenAll(sent.Select(s => s.Arrival));
                 var totalMs = clock.Elapsed.TotalMilliseconds;
                 for (var i = 0; i < sent.Length; i++)
@@ -130,6 +138,7 @@ public static class TransferSuite
                     await RawOnceAsync(rawDurable);
                 }
                 await IcosFlBatchAsync();
+                await IcosFlBatchAsync(durable: false);
                 await RawOnceAsync(raw, InFlight);
                 await RawOnceAsync(rawDurable, InFlight);
                 if (claimChecked)
@@ -154,6 +163,7 @@ public static class TransferSuite
             for (var i = 0; i < batches; i++)
             {
                 icosFlBatches.Add(await IcosFlBatchAsync());
+                transientBatches.Add(await IcosFlBatchAsync(durable: false));
                 rawBatches.Add(await RawOnceAsync(raw, InFlight));
                 rawDurableBatches.Add(await RawOnceAsync(rawDurable, InFlight));
             }
@@ -165,6 +175,7 @@ public static class TransferSuite
             var icosFlBatchMs = Measure.Median(icosFlBatches);
             var rawBatchMs = Measure.Median(rawBatches);
             var rawDurableBatchMs = Measure.Median(rawDurableBatches);
+            var transientBatchMs = Measure.Median(transientBatches);
             var ratio = rawBatchMs / icosFlBatchMs;
             ratios.Add(ratio);
             aloneRatios.Add(rawMs / icosFlMs);
@@ -179,6 +190,9 @@ public static class TransferSuite
                 ["throughput_ratio"] = ratio,
                 ["raw_durable_MB_per_s"] = InFlight * bytes / 1e6 / (rawDurableBatchMs / 1000),
                 ["throughput_ratio_vs_raw_durable"] = rawDurableBatchMs / icosFlBatchMs,
+                ["raw_durable_vs_raw"] = rawBatchMs / rawDurableBatchMs,
+                ["icosfl_transient_MB_per_s"] = InFlight * bytes / 1e6 / (transientBatchMs / 1000),
+                ["transient_throughput_ratio"] = rawBatchMs / transientBatchMs,
                 ["icosfl_alone_ms"] = icosFlMs,
                 ["raw_alone_ms"] = rawMs,
                 ["alone_ratio"] = rawMs / icosFlMs,
@@ -253,7 +267,7 @@ public static class TransferSuite
         return new ModelWeights([new NamedTensor("weights", [parameters], data)]);
     }
 
-    private static async Task<IHost> StartBusAsync(BenchServers servers, string queue, WeightTransport transport,
+    private static async Task<IHost> StartBusAsync(BenchServers servers, string queue, string transientQueue, WeightTransport transport,
         ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs, string ContentType, long ConsumedAt)>> arrivals)
     {
         var builder = Host.CreateApplicationBuilder();
@@ -273,6 +287,16 @@ public static class TransferSuite
                     // unpacking InFlight at once, as the aggregator reads its claim checks several at a time.
                     e.AutoDelete = true;
                     e.Durable = true;
+                    e.PrefetchCount = 16;
+                    e.ConcurrentMessageLimit = InFlight;
+                    e.ConfigureConsumer<UnpackingConsumer>(context);
+                });
+                // The diagnostic transient path: only what is sent to it by name (no binding to the published type).
+                cfg.ReceiveEndpoint(transientQueue, e =>
+                {
+                    e.AutoDelete = true;
+                    e.Durable = false;
+                    e.ConfigureConsumeTopology = false;
                     e.PrefetchCount = 16;
                     e.ConcurrentMessageLimit = InFlight;
                     e.ConfigureConsumer<UnpackingConsumer>(context);
