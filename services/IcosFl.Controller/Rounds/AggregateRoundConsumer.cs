@@ -50,10 +50,11 @@ public sealed class AggregateRoundConsumer(
             return;
         }
 
-        // The claim-check reads are independent: several in flight at once (a few, to bound the encoded copies held
-        // beside the decoded ones for big models), results kept in the updates' order.
+        // The claim-check reads are independent: several in flight at once, as many as the read budget allows (each
+        // holds its encoded copy beside the decoded models until it is decoded), results kept in the updates' order.
         var unpacked = new (ModelWeights? Weights, string? Error)[m.Updates.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, m.Updates.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+        var readsInFlight = ReadsInFlight(m.Updates, options.AggregationReadBudgetBytes);
+        await Parallel.ForEachAsync(Enumerable.Range(0, m.Updates.Count), new ParallelOptions { MaxDegreeOfParallelism = readsInFlight, CancellationToken = ct },
             async (i, token) =>
             {
                 try
@@ -145,6 +146,14 @@ public sealed class AggregateRoundConsumer(
     /// leaves 2 GB a round). A redelivery of this request after this point finds them gone and reports the round
     /// unaggregatable, which the round saga, already past aggregating, ignores.
     /// </summary>
+    /// <summary>Claim-check reads at once within <paramref name="budgetBytes"/> of encoded payloads: 1 to 8 (inline ones are in the message already).</summary>
+    internal static int ReadsInFlight(IReadOnlyList<UpdateRecord> updates, long budgetBytes)
+    {
+        const int MaxReads = 8;
+        var largest = updates.Where(u => u.Weights.ClaimCheckKey is not null).Select(u => u.Weights.Length).DefaultIfEmpty(0).Max();
+        return largest <= 0 ? MaxReads : (int)Math.Clamp(budgetBytes / largest, 1, MaxReads);
+    }
+
     private async Task ForgetUpdatesAsync(AggregateRound m)
     {
         // All at once: the store pipelines them, and the evaluation phase is already under way.

@@ -49,15 +49,16 @@ public sealed class FederationHarness : IAsyncDisposable
 
     /// <param name="transport">Inline threshold and time-to-live of payloads (the defaults unless given).</param>
     /// <param name="checkpoints">The controller's checkpoint store (in memory unless given).</param>
+    /// <param name="store">The claim-check store (an in-memory one unless given).</param>
     public static async Task<FederationHarness> StartAsync(ControllerOptions? options = null, WeightTransportOptions? transport = null,
-        ICheckpointStore? checkpoints = null)
+        ICheckpointStore? checkpoints = null, IClaimCheckStore? store = null)
     {
         var claimCheckClock = new ManualClock(DateTimeOffset.UtcNow);
         var log = new RecordedLog();
         var services = new ServiceCollection()
             .AddLogging(b => b.AddProvider(log))
             .AddSingleton<INodeDataSource>(new SyntheticNodeData(0, 600, 7))
-            .AddSingleton<IClaimCheckStore>(new InMemoryClaimCheckStore(claimCheckClock))
+            .AddSingleton(store ?? new InMemoryClaimCheckStore(claimCheckClock))
             .AddSingleton(transport ?? new WeightTransportOptions())
             .AddSingleton<WeightTransport>();
         if (checkpoints is not null)
