@@ -140,12 +140,6 @@ public sealed class AggregateRoundConsumer(
         await ForgetUpdatesAsync(m);
     }
 
-    /// <summary>
-    /// The updates have served once the new model is out: their payloads (each up to the model's size) would
-    /// otherwise wait out the claim check's time to live in the payload Redis (a 200 MB model with 10 workers
-    /// leaves 2 GB a round). A redelivery of this request after this point finds them gone and reports the round
-    /// unaggregatable, which the round saga, already past aggregating, ignores.
-    /// </summary>
     /// <summary>Claim-check reads at once within <paramref name="budgetBytes"/> of encoded payloads: 1 to 8 (inline ones are in the message already).</summary>
     internal static int ReadsInFlight(IReadOnlyList<UpdateRecord> updates, long budgetBytes)
     {
@@ -154,6 +148,12 @@ public sealed class AggregateRoundConsumer(
         return largest <= 0 ? MaxReads : (int)Math.Clamp(budgetBytes / largest, 1, MaxReads);
     }
 
+    /// <summary>
+    /// The updates have served once the new model is out: their payloads (each up to the model's size) would
+    /// otherwise wait out the claim check's time to live in the payload Redis (a 200 MB model with 10 workers
+    /// leaves 2 GB a round). A redelivery of this request after this point finds them gone and reports the round
+    /// unaggregatable, which the round saga, already past aggregating, ignores.
+    /// </summary>
     private async Task ForgetUpdatesAsync(AggregateRound m)
     {
         // All at once: the store pipelines them, and the evaluation phase is already under way.
