@@ -17,7 +17,7 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
 
     /// <summary>
     /// Encodes; inline when the encoding is at most the threshold, else stored under
-    /// "icosfl:weights:{keyHint}:{checksum}" and referenced by that key.
+    /// "icosfl:weights:{keyHint}:{unique id}" (the checksum is known only once the upload is under way) and referenced by that key.
     /// </summary>
     public Task<WeightsPayload> PackAsync(ModelWeights weights, string keyHint, CancellationToken cancellationToken = default)
     {

@@ -73,16 +73,11 @@ public sealed class GlobalModelRecovery(
         var regained = await transport.PackAsync(weights, keyHint, cancellationToken);
         // Equal checksums: the very bytes that were lost. Different ones (another attempt of that round overwrote the
         // checkpoint) are still that round's model, so the federation goes on with it, and the log says so.
-        if (regained.Checksum == lost.Checksum && regained.Length == lost.Length)
-            logger.LogWarning(
-                "Federation {FederationId} round {Round}: the {Payload} at claim-check key {LostKey} is missing or expired (payload Redis restarted, or its time-to-live {TimeToLive} passed); regained from {RegainedFrom} as {NewKey}, byte for byte (checksum {Checksum})",
-                saga.CorrelationId, saga.Round, what, lost.ClaimCheckKey, transportOptions.ClaimCheckTimeToLive, source, regained.ClaimCheckKey ?? "inline",
-                regained.Checksum);
-        else
-            logger.LogWarning(
-                "Federation {FederationId} round {Round}: the {Payload} at claim-check key {LostKey} is missing or expired (payload Redis restarted, or its time-to-live {TimeToLive} passed); regained from {RegainedFrom} as {NewKey}, which differs from the lost one (checksum {Checksum}, lost {LostChecksum})",
-                saga.CorrelationId, saga.Round, what, lost.ClaimCheckKey, transportOptions.ClaimCheckTimeToLive, source, regained.ClaimCheckKey ?? "inline",
-                regained.Checksum, lost.Checksum);
+        var match = regained.Checksum == lost.Checksum && regained.Length == lost.Length ? "byte for byte" : "which differs from the lost one";
+        logger.LogWarning(
+            "Federation {FederationId} round {Round}: the {Payload} at claim-check key {LostKey} is missing or expired (payload Redis restarted, or its time-to-live {TimeToLive} passed); regained from {RegainedFrom} as {NewKey}, {Match} (checksum {Checksum}, lost {LostChecksum})",
+            saga.CorrelationId, saga.Round, what, lost.ClaimCheckKey, transportOptions.ClaimCheckTimeToLive, source, regained.ClaimCheckKey ?? "inline",
+            match, regained.Checksum, lost.Checksum);
         return regained;
     }
 
