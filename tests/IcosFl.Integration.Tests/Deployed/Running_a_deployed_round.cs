@@ -49,10 +49,10 @@ public sealed class Running_a_deployed_round(TestServers servers, ITestOutputHel
         var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config", "num-server-rounds=1 local-epochs=1"));
         await fleet.WaitForAsync(id, s => s.State == "Completed", TimeSpan.FromMinutes(3), "completion");
 
-        // The sinks batch (every 2 s): wait for w1's training event itself (the controller's events, which
-        // carry the same properties, may arrive a batch earlier).
+        // The sinks batch (every 2 s), each process on its own clock: wait for w1's training event and for the
+        // controller's event of w1's update in that trace (either may arrive a batch after the other).
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (DateTime.UtcNow < deadline && !seq.Events.Any(e => IsTrainingOf(e, "w1")))
+        while (DateTime.UtcNow < deadline && !TrainingOfW1WithTheControllersCount(seq.Events))
             await Task.Delay(250);
 
         var ofFederation = seq.Events.Where(e => Has(e, "FederationId") && e.GetProperty("FederationId").ToString() == id.ToString()).ToList();
@@ -66,9 +66,16 @@ public sealed class Running_a_deployed_round(TestServers servers, ITestOutputHel
         var trained = ofFederation.First(e => IsTrainingOf(e, "w1"));
         Assert.True(Has(trained, "@tr"), "the worker's event carries no trace id");
         var traceId = trained.GetProperty("@tr").GetString();
-        Assert.Contains(seq.Events, e => e.GetProperty("Service").GetString() == "controller" && Has(e, "@tr")
-            && e.GetProperty("@tr").GetString() == traceId && Has(e, "WorkerId") && e.GetProperty("WorkerId").GetString() == "w1");
+        Assert.Contains(seq.Events, e => IsControllerEventOfW1In(e, traceId));
     }
+
+    private static bool TrainingOfW1WithTheControllersCount(IReadOnlyList<JsonElement> events) =>
+        events.FirstOrDefault(e => IsTrainingOf(e, "w1") && Has(e, "@tr")) is { ValueKind: JsonValueKind.Object } trained
+        && events.Any(e => IsControllerEventOfW1In(e, trained.GetProperty("@tr").GetString()));
+
+    private static bool IsControllerEventOfW1In(JsonElement e, string? traceId) =>
+        e.GetProperty("Service").GetString() == "controller" && Has(e, "@tr")
+        && e.GetProperty("@tr").GetString() == traceId && Has(e, "WorkerId") && e.GetProperty("WorkerId").GetString() == "w1";
 
     private static IEnumerable<JsonElement> Events(string clef) =>
         clef.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
