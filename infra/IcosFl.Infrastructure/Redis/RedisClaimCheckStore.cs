@@ -26,40 +26,46 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
 
     private IDatabase Db => redis.GetDatabase();
 
-    public Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default) =>
-        BeginPut(key, payload, timeToLive).CompleteAsync(cancellationToken);
+    public async Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        var upload = BeginPut(key, timeToLive);
+        await upload.AppendAsync(payload);
+        await upload.CompleteAsync(cancellationToken);
+    }
 
-    /// <summary>Each chunk is written as soon as its last byte is final, pipelined on the connection.</summary>
-    public IClaimCheckUpload BeginPut(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive)
+    /// <summary>Each appended piece is written at once, in chunks of at most the chunk size, pipelined on the connection.</summary>
+    public IClaimCheckUpload BeginPut(string key, TimeSpan timeToLive)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(key);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeToLive, TimeSpan.Zero);
-        return new Upload(this, key, payload, timeToLive);
+        return new Upload(this, key, timeToLive);
     }
 
-    private sealed class Upload(RedisClaimCheckStore store, string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive) : IClaimCheckUpload
+    private sealed class Upload(RedisClaimCheckStore store, string key, TimeSpan timeToLive) : IClaimCheckUpload
     {
-        private readonly int count = (int)((payload.Length + (long)store.chunkBytes - 1) / store.chunkBytes);
         private readonly List<Task> writes = [];
+        private readonly IDatabase db = store.Db;
+        private long length;
 
-        public void Advance(int finalBytes)
+        public Task AppendAsync(ReadOnlyMemory<byte> piece)
         {
-            ClaimCheckUploadProgress.Check(finalBytes, payload.Length);
-            // Whole chunks only: the last, shorter one goes at completion.
-            while ((writes.Count + 1L) * store.chunkBytes <= finalBytes)
-                WriteNext();
+            length += piece.Length;
+            if (length > int.MaxValue)
+                throw new ArgumentOutOfRangeException(nameof(piece), length, $"a claim-checked payload holds at most {int.MaxValue} bytes");
+            var first = writes.Count;
+            // Memory of the piece goes out as it is (no copy per chunk): the caller keeps it until these writes land.
+            for (var offset = 0; offset < piece.Length; offset += store.chunkBytes)
+                writes.Add(db.StringSetAsync($"{key}:{writes.Count}", piece.Slice(offset, Math.Min(store.chunkBytes, piece.Length - offset)), timeToLive));
+            return writes.Count - first == 1 ? writes[first] : Task.WhenAll(writes.Skip(first));
         }
 
         public async Task CompleteAsync(CancellationToken cancellationToken = default)
         {
-            while (writes.Count < count)
-                WriteNext();
-            // Memory of the payload goes out as it is (no copy per chunk); every write must land before the
-            // header, and before the caller reuses the buffer.
+            // Every chunk must land before the header.
             await Task.WhenAll(writes);
             cancellationToken.ThrowIfCancellationRequested();
             // The header goes last: a reader that finds it finds every chunk (until they expire together).
-            await store.Db.StringSetAsync($"{key}:n", $"{count}:{payload.Length}", timeToLive);
+            await db.StringSetAsync($"{key}:n", $"{writes.Count}:{length}", timeToLive);
         }
 
         public async Task AbortAsync()
@@ -75,66 +81,61 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
             }
 
             if (writes.Count > 0)
-                await store.Db.KeyDeleteAsync(Enumerable.Range(0, writes.Count).Select(i => (RedisKey)$"{key}:{i}").ToArray());
+                await db.KeyDeleteAsync(Enumerable.Range(0, writes.Count).Select(i => (RedisKey)$"{key}:{i}").ToArray());
         }
+    }
 
-        private void WriteNext()
+    public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        byte[]? buffer = null;
+        var offset = 0;
+        var length = await ReadAsync(key, total => buffer = GC.AllocateUninitializedArray<byte>(total), piece =>
         {
-            var i = writes.Count;
-            var chunk = payload.Slice(i * store.chunkBytes, Math.Min(store.chunkBytes, payload.Length - i * store.chunkBytes));
-            writes.Add(store.Db.StringSetAsync($"{key}:{i}", chunk, timeToLive));
-        }
+            piece.CopyTo(buffer.AsSpan(offset));
+            offset += piece.Length;
+        }, cancellationToken);
+        return length is null ? null : buffer;
     }
 
-    public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) =>
-        await ReadAsync(key, length => GC.AllocateUninitializedArray<byte>(length), giveBack: null, arrived: null, cancellationToken) is { } read ? read.Buffer : null;
-
-    /// <summary>Into a buffer rented from <see cref="PayloadBuffers"/>, returned there on dispose.</summary>
-    public async Task<ClaimCheckedBytes?> FetchAsync(string key, Action<ReadOnlySpan<byte>>? arrived = null, CancellationToken cancellationToken = default)
+    /// <summary>Each chunk handed on as it lands, while the next ones are read; nothing is assembled.</summary>
+    public Task<long?> StreamAsync(string key, Action<ReadOnlySpan<byte>> arrived, CancellationToken cancellationToken = default)
     {
-        var read = await ReadAsync(key, PayloadBuffers.Pool.Rent, GiveBack, arrived, cancellationToken);
-        return read is { } r ? new ClaimCheckedBytes(r.Buffer, r.Length, GiveBack) : null;
-
-        static void GiveBack(byte[] buffer) => PayloadBuffers.Pool.Return(buffer);
+        ArgumentNullException.ThrowIfNull(arrived);
+        return ReadAsync(key, starting: null, arrived, cancellationToken);
     }
 
-    /// <summary>Every chunk into one buffer from <paramref name="allocate"/>; null (buffer given back) when any is missing.</summary>
-    private async Task<(byte[] Buffer, int Length)?> ReadAsync(string key, Func<int, byte[]> allocate, Action<byte[]>? giveBack,
-        Action<ReadOnlySpan<byte>>? arrived, CancellationToken cancellationToken)
+    /// <summary>Every chunk in order to <paramref name="arrived"/>; the total length, or null when the header or any chunk is missing.</summary>
+    private async Task<long?> ReadAsync(string key, Action<int>? starting, Action<ReadOnlySpan<byte>> arrived, CancellationToken cancellationToken)
     {
-        var header = await Db.StringGetAsync($"{key}:n");
+        var db = Db;
+        var header = await db.StringGetAsync($"{key}:n");
         if (header.IsNull)
             return null;
         var (count, length) = ParseHeader(key, header);
-        var buffer = allocate(length);
+        starting?.Invoke(length);
         var offset = 0;
         // Several chunk reads in flight hide the round-trip latency; leases (pooled buffers) spare an
-        // allocation per chunk; the window bounds the memory held beyond the result.
+        // allocation per chunk; the window bounds the memory held at once (ReadsInFlight chunks).
         var reads = new Queue<Task<Lease<byte>?>>();
         var next = 0;
-        var complete = false;
         try
         {
             for (var i = 0; i < count; i++)
             {
                 while (next < count && reads.Count < ReadsInFlight)
-                    reads.Enqueue(Db.StringGetLeaseAsync($"{key}:{next++}"));
+                    reads.Enqueue(db.StringGetLeaseAsync($"{key}:{next++}"));
                 cancellationToken.ThrowIfCancellationRequested();
                 using var chunk = await reads.Dequeue();
                 if (chunk is null || offset + chunk.Length > length)
                     return null; // expired between the header and this chunk, or overwritten: treat as missing
-                chunk.Span.CopyTo(buffer.AsSpan(offset));
-                // While the next chunks are on their way: the caller's look at this one, still in cache.
-                arrived?.Invoke(chunk.Span);
+                arrived(chunk.Span);
                 offset += chunk.Length;
             }
-            complete = offset == length;
-            return complete ? (buffer, length) : null;
+
+            return offset == length ? length : null;
         }
         finally
         {
-            if (!complete)
-                giveBack?.Invoke(buffer);
             // Reads still in flight after an early return: release their buffers when they land.
             while (reads.Count > 0)
                 _ = reads.Dequeue().ContinueWith(t => t.Result?.Dispose(), TaskContinuationOptions.OnlyOnRanToCompletion);

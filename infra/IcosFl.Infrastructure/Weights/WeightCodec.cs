@@ -43,7 +43,7 @@ public static class WeightCodec
     };
 
     /// <summary>Encodes; NaN or infinite values are refused (a <see cref="WeightPayloadException"/> naming the tensor).</summary>
-    public static byte[] Encode(ModelWeights weights) => Encode(weights, refuseNonFinite: true, Exact, out _);
+    public static byte[] Encode(ModelWeights weights) => Encode(weights, refuseNonFinite: true);
 
     /// <summary>
     /// Encodes like <see cref="Encode(ModelWeights)"/> but lets NaN and infinities through; names, shapes and
@@ -51,19 +51,22 @@ public static class WeightCodec
     /// which must get non-finite values onto the wire so that the receiver's checks are exercised: a real
     /// worker never sends what <see cref="Decode"/> would refuse.
     /// </summary>
-    public static byte[] EncodeUnchecked(ModelWeights weights) => Encode(weights, refuseNonFinite: false, Exact, out _);
+    public static byte[] EncodeUnchecked(ModelWeights weights) => Encode(weights, refuseNonFinite: false);
 
-    private static byte[] Exact(int length) => GC.AllocateUninitializedArray<byte>(length);
+    private static byte[] Encode(ModelWeights weights, bool refuseNonFinite)
+    {
+        FixedLengthBufferWriter? output = null;
+        Encode(weights, refuseNonFinite, length => output = new FixedLengthBufferWriter(GC.AllocateUninitializedArray<byte>(length), length));
+        return output!.WrittenArray;
+    }
 
     /// <summary>
-    /// Encodes into the array <paramref name="allocate"/> returns for the exact encoded length (it may
-    /// be longer, e.g. rented from a pool); <paramref name="length"/> is how much of it holds the encoding.
-    /// <paramref name="final"/>, when given, is told as the encoding progresses how many leading bytes of
-    /// the array are final (at most every 64 KiB of tensor data, and once at the end with the whole length),
-    /// so that they can be hashed and sent while the rest is encoded.
+    /// Encodes into the writer <paramref name="open"/> returns for the exact encoded length, which it is told
+    /// before anything is written (to choose, e.g., between one array and chunks sent as they fill); returns that length.
+    /// Tensor data goes to the writer in as many pieces as its spans take, each piece checked for NaN and
+    /// infinities before it is written, so that a refused model leaves nothing non-finite behind.
     /// </summary>
-    internal static byte[] Encode(ModelWeights weights, bool refuseNonFinite, Func<int, byte[]> allocate, out int length,
-        Action<int>? final = null)
+    internal static int Encode(ModelWeights weights, bool refuseNonFinite, Func<int, IBufferWriter<byte>> open)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var tensors = weights.Tensors ?? throw new WeightPayloadException("model weights have no tensor list");
@@ -90,8 +93,8 @@ public static class WeightCodec
                 $"model weights encode to {encodedLength} bytes, more than one payload can hold ({Array.MaxLength} bytes)");
         }
 
-        length = (int)encodedLength;
-        var output = new FixedLengthBufferWriter(allocate(length), length);
+        var length = (int)encodedLength;
+        var output = open(length);
         var writer = new MessagePackWriter(output);
         writer.WriteArrayHeader(2);
         writer.Write(FormatVersion);
@@ -112,211 +115,46 @@ public static class WeightCodec
             writer.WriteBinHeader(byteCount);
             if (byteCount > 0)
             {
-                // The headers so far go into the array, so that the data's offset in it is known.
+                // The headers so far go to the output first; the data follows straight into it.
                 writer.Flush();
-                var dataOffset = output.Written;
-                var destination = writer.GetSpan(byteCount)[..byteCount];
-                var nonFinite = CopyOut(tensor.Data, destination, refuseNonFinite, final is null ? null : copied => final(dataOffset + copied));
+                var nonFinite = CopyOut(tensor.Data, output, refuseNonFinite);
                 if (nonFinite >= 0)
                 {
                     throw NonFinite(tensor.Data[nonFinite], nonFinite, i, tensor.Name);
                 }
-
-                writer.Advance(byteCount);
             }
         }
 
         writer.Flush();
-        var encoded = output.WrittenArray;
-        final?.Invoke(length);
-        return encoded;
+        return length;
     }
 
+    /// <summary>Decodes a whole payload (<see cref="WeightDecoder"/> given it in one piece).</summary>
     public static ModelWeights Decode(ReadOnlyMemory<byte> bytes)
     {
-        if (bytes.IsEmpty)
-        {
-            throw new WeightPayloadException("weights payload is empty (truncated): expected a MessagePack array [format-version, tensors]");
-        }
-
-        var reader = new MessagePackReader(bytes);
-        int? index = null;
-        string? name = null;
-        try
-        {
-            var type = reader.NextMessagePackType;
-            if (type != MessagePackType.Array)
-            {
-                throw new WeightPayloadException(
-                    $"weights payload is not a MessagePack array: it starts with {Describe(type, reader.NextCode)}; expected [format-version, tensors]");
-            }
-
-            var topCount = reader.ReadArrayHeader();
-            if (topCount != 2)
-            {
-                throw new WeightPayloadException(
-                    $"weights payload must be an array of 2 [format-version, tensors], got {topCount} elements");
-            }
-
-            if (reader.NextMessagePackType != MessagePackType.Integer)
-            {
-                throw new WeightPayloadException(
-                    $"weights format version must be an integer, got {Describe(reader.NextMessagePackType, reader.NextCode)}");
-            }
-
-            var version = reader.NextCode == MessagePackCode.UInt64 ? reader.ReadUInt64().ToString(CultureInfo.InvariantCulture)
-                : reader.ReadInt64().ToString(CultureInfo.InvariantCulture);
-            if (version != FormatVersion.ToString(CultureInfo.InvariantCulture))
-            {
-                throw new WeightPayloadException($"wrong weights format version {version}: this build reads version {FormatVersion}");
-            }
-
-            if (reader.NextMessagePackType != MessagePackType.Array)
-            {
-                throw new WeightPayloadException(
-                    $"weights tensor list must be a MessagePack array, got {Describe(reader.NextMessagePackType, reader.NextCode)}");
-            }
-
-            var count = reader.ReadArrayHeader();
-            var tensors = new NamedTensor[count];
-            var firstIndexOfName = new Dictionary<string, int>(count, StringComparer.Ordinal);
-            for (var i = 0; i < count; i++)
-            {
-                index = i;
-                name = null;
-                tensors[i] = ReadTensor(ref reader, i, firstIndexOfName, ref name);
-            }
-
-            index = null;
-            name = null;
-            if (!reader.End)
-            {
-                var trailing = bytes.Length - reader.Consumed;
-                throw new WeightPayloadException(
-                    $"weights payload has {trailing} trailing bytes after its {count} tensors; it must end there");
-            }
-
-            return new ModelWeights(tensors);
-        }
-        catch (EndOfStreamException e)
-        {
-            throw new WeightPayloadException(
-                $"{Where(index, name)}weights payload is truncated: it ends at byte {bytes.Length} before the {(index is null ? "tensor list" : "tensor")} is complete (read up to byte {reader.Consumed})",
-                name, index, e);
-        }
-        catch (OverflowException e)
-        {
-            throw new WeightPayloadException(
-                $"{Where(index, name)}malformed MessagePack at byte {reader.Consumed}: a length or count overflows (corrupt payload)", name, index, e);
-        }
-        catch (MessagePackSerializationException e)
-        {
-            throw new WeightPayloadException($"{Where(index, name)}malformed MessagePack at byte {reader.Consumed}: {e.Message}", name, index, e);
-        }
+        var decoder = new WeightDecoder(bytes.Length);
+        decoder.Write(bytes.Span);
+        return decoder.Complete();
     }
 
-    private static NamedTensor ReadTensor(ref MessagePackReader reader, int index, Dictionary<string, int> firstIndexOfName, ref string? name)
+    /// <summary>A tensor name: strict UTF-8, not empty.</summary>
+    internal static string DecodeName(ReadOnlySequence<byte> bytes, int index)
     {
-        if (reader.NextMessagePackType != MessagePackType.Array)
-        {
-            throw Problem(index, null, $"must be an array [name, dtype, shape, data], got {Describe(reader.NextMessagePackType, reader.NextCode)}");
-        }
-
-        var fields = reader.ReadArrayHeader();
-        if (fields != 4)
-        {
-            throw Problem(index, null, $"must be an array of 4 [name, dtype, shape, data], got {fields} elements");
-        }
-
-        if (reader.NextMessagePackType != MessagePackType.String)
-        {
-            throw Problem(index, null, $"name must be a string, got {Describe(reader.NextMessagePackType, reader.NextCode)}");
-        }
-
-        var nameBytes = reader.ReadStringSequence()!.Value;
-        string decodedName;
+        string name;
         try
         {
-            decodedName = StrictUtf8.GetString(nameBytes.IsSingleSegment ? nameBytes.FirstSpan : nameBytes.ToArray());
+            name = StrictUtf8.GetString(bytes.IsSingleSegment ? bytes.FirstSpan : bytes.ToArray());
         }
         catch (DecoderFallbackException)
         {
             throw Problem(index, null, "name is not valid UTF-8");
         }
 
-        CheckName(decodedName, index, firstIndexOfName);
-        name = decodedName;
-
-        if (reader.NextMessagePackType != MessagePackType.String)
-        {
-            throw Problem(index, name, $"dtype must be a string, got {Describe(reader.NextMessagePackType, reader.NextCode)}");
-        }
-
-        var dtype = reader.ReadString()!;
-        if (dtype != NamedTensor.Float32)
-        {
-            throw UnsupportedDtypes.Contains(dtype)
-                ? Problem(index, name, $"dtype '{dtype}' is not supported: IcosFl weights are float32")
-                : Problem(index, name, $"unknown dtype '{dtype}': expected 'float32'");
-        }
-
-        if (reader.NextMessagePackType != MessagePackType.Array)
-        {
-            throw Problem(index, name, $"shape must be an array of non-negative integers, got {Describe(reader.NextMessagePackType, reader.NextCode)}");
-        }
-
-        var rank = reader.ReadArrayHeader();
-        var shape = new int[rank];
-        for (var d = 0; d < rank; d++)
-        {
-            if (reader.NextMessagePackType != MessagePackType.Integer)
-            {
-                throw Problem(index, name, $"shape[{d}] must be an integer, got {Describe(reader.NextMessagePackType, reader.NextCode)}");
-            }
-
-            if (reader.NextCode == MessagePackCode.UInt64)
-            {
-                var huge = reader.ReadUInt64();
-                throw Problem(index, name, $"shape[{d}] = {huge} overflows: a dimension must be at most {int.MaxValue}");
-            }
-
-            var dimension = reader.ReadInt64();
-            if (dimension < 0)
-            {
-                throw Problem(index, name, $"shape[{d}] is negative ({dimension})");
-            }
-
-            if (dimension > int.MaxValue)
-            {
-                throw Problem(index, name, $"shape[{d}] = {dimension} overflows: a dimension must be at most {int.MaxValue}");
-            }
-
-            shape[d] = (int)dimension;
-        }
-
-        var elements = ElementCount(shape, index, name);
-
-        if (reader.NextMessagePackType != MessagePackType.Binary)
-        {
-            throw Problem(index, name, $"data must be MessagePack bin (little-endian float32 bytes), got {Describe(reader.NextMessagePackType, reader.NextCode)}");
-        }
-
-        var data = reader.ReadBytes()!.Value;
-        if (data.Length != elements * sizeof(float))
-        {
-            throw Problem(index, name,
-                $"shape {FormatShape(shape)} describes {elements} float32 values ({elements * sizeof(float)} bytes) but data has {data.Length} bytes");
-        }
-
-        float[] values = elements == 0 ? [] : GC.AllocateUninitializedArray<float>((int)elements);
-        var nonFinite = CopyIn(data.IsSingleSegment ? data.FirstSpan : data.ToArray(), values);
-        if (nonFinite >= 0)
-        {
-            throw NonFinite(values[nonFinite], nonFinite, index, name);
-        }
-
-        return new NamedTensor(name, shape, values);
+        return name.Length == 0 ? throw Problem(index, null, "empty tensor name") : name;
     }
+
+    /// <summary>Whether <paramref name="dtype"/> is one a PyTorch or NumPy exporter might send (named as unsupported, not unknown).</summary>
+    internal static bool UnsupportedDtype(string dtype) => UnsupportedDtypes.Contains(dtype);
 
     private static byte[] CheckTensorForEncode(NamedTensor tensor, int index, Dictionary<string, int> firstIndexOfName)
     {
@@ -373,7 +211,7 @@ public static class WeightCodec
     }
 
     /// <summary>Elements the shape describes; a product beyond what one array can hold is an overflow.</summary>
-    private static long ElementCount(int[] shape, int index, string? name)
+    internal static long ElementCount(int[] shape, int index, string? name)
     {
         if (shape.Contains(0))
         {
@@ -394,70 +232,54 @@ public static class WeightCodec
         return elements;
     }
 
-    // Copy a cache-sized chunk, then scan it for NaN/infinity while it is still in cache: one pass over memory.
+    // Scan a cache-sized block for NaN/infinity, then copy it while it is still in cache: one pass over memory.
     private const int ChunkFloats = 16 * 1024;
 
     /// <summary>
-    /// Copies floats out as little-endian bytes. Refusing non-finite values, it stops at the chunk holding
-    /// the first one and returns its index; otherwise it copies everything. -1 when nothing was refused.
-    /// <paramref name="copied"/> hears how many bytes are copied (and checked) after each chunk.
+    /// Writes floats out as little-endian bytes, a cache-sized block at a time: the block is scanned for NaN and
+    /// infinities (when refused) and then copied, in as many pieces as the output's spans take. Returns the index
+    /// of the first refused value (nothing of its block is written), or -1.
     /// </summary>
-    private static int CopyOut(ReadOnlySpan<float> source, Span<byte> destination, bool refuseNonFinite, Action<int>? copied)
+    private static int CopyOut(ReadOnlySpan<float> source, IBufferWriter<byte> output, bool refuseNonFinite)
     {
         for (var start = 0; start < source.Length; start += ChunkFloats)
         {
-            var chunk = source.Slice(start, Math.Min(ChunkFloats, source.Length - start));
-            var bytes = destination.Slice(start * sizeof(float), chunk.Length * sizeof(float));
-            MemoryMarshal.AsBytes(chunk).CopyTo(bytes);
-            if (!BitConverter.IsLittleEndian)
-            {
-                var words = MemoryMarshal.Cast<byte, int>(bytes);
-                BinaryPrimitives.ReverseEndianness(words, words);
-            }
-
-            var at = refuseNonFinite ? IndexOfNonFinite(chunk) : -1;
+            var block = source.Slice(start, Math.Min(ChunkFloats, source.Length - start));
+            var at = refuseNonFinite ? IndexOfNonFinite(block) : -1;
             if (at >= 0)
             {
                 return start + at;
             }
 
-            copied?.Invoke((start + chunk.Length) * sizeof(float));
-        }
-
-        return -1;
-    }
-
-    /// <summary>Copies little-endian bytes in as floats; returns the index of the first non-finite value, or -1.</summary>
-    private static int CopyIn(ReadOnlySpan<byte> source, Span<float> destination)
-    {
-        for (var start = 0; start < destination.Length; start += ChunkFloats)
-        {
-            var chunk = destination.Slice(start, Math.Min(ChunkFloats, destination.Length - start));
-            source.Slice(start * sizeof(float), chunk.Length * sizeof(float)).CopyTo(MemoryMarshal.AsBytes(chunk));
+            ReadOnlySpan<byte> bytes = MemoryMarshal.AsBytes(block);
             if (!BitConverter.IsLittleEndian)
             {
-                var words = MemoryMarshal.Cast<float, int>(chunk);
+                var words = MemoryMarshal.Cast<float, int>(block).ToArray();
                 BinaryPrimitives.ReverseEndianness(words, words);
+                bytes = MemoryMarshal.AsBytes(words.AsSpan());
             }
 
-            var at = IndexOfNonFinite(chunk);
-            if (at >= 0)
+            while (!bytes.IsEmpty)
             {
-                return start + at;
+                var span = output.GetSpan(1);
+                var piece = Math.Min(span.Length, bytes.Length);
+                bytes[..piece].CopyTo(span);
+                output.Advance(piece);
+                bytes = bytes[piece..];
             }
         }
 
         return -1;
     }
 
-    private static WeightPayloadException NonFinite(float value, int element, int index, string? name)
+    internal static WeightPayloadException NonFinite(float value, int element, int index, string? name)
     {
         var what = float.IsNaN(value) ? "NaN" : value > 0 ? "+Infinity" : "-Infinity";
         return Problem(index, name, $"element {element} is {what}; weights must be finite");
     }
 
     /// <summary>Index of the first NaN or infinity (exponent bits all ones), scanned a vector at a time.</summary>
-    private static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    internal static int IndexOfNonFinite(ReadOnlySpan<float> values)
     {
         const uint ExponentMask = 0x7F80_0000;
         var bits = MemoryMarshal.Cast<float, uint>(values);
@@ -495,10 +317,10 @@ public static class WeightCodec
         _ => $"tensor {index} '{name}': ",
     };
 
-    private static string FormatShape(int[] shape) =>
+    internal static string FormatShape(int[] shape) =>
         "[" + string.Join(", ", shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";
 
-    private static string Describe(MessagePackType type, byte code) => type == MessagePackType.Unknown
+    internal static string Describe(MessagePackType type, byte code) => type == MessagePackType.Unknown
         ? $"the invalid MessagePack code 0x{code:x2}"
         : $"a MessagePack {type.ToString().ToLowerInvariant()} (code 0x{code:x2})";
 

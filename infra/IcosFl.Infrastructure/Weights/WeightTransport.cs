@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.IO.Hashing;
 using IcosFl.Contracts;
@@ -11,6 +12,9 @@ namespace IcosFl.Infrastructure.Weights;
 public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptions options)
 {
     public const string KeyPrefix = "icosfl:weights:";
+
+    /// <summary>The pieces a claim-checked encoding is sent in: the Redis store's chunk, so each is one write.</summary>
+    private const int ChunkBytes = 1024 * 1024;
 
     private readonly IClaimCheckStore store = store ?? throw new ArgumentNullException(nameof(store));
     private readonly WeightTransportOptions options = Checked(options);
@@ -37,28 +41,28 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
 
     private async Task<WeightsPayload> PackAsync(ModelWeights weights, bool refuseNonFinite, string keyHint, CancellationToken cancellationToken)
     {
-        // Inline encodings get an array of their exact length (the message keeps it); claim-checked ones
-        // a pooled buffer, only read until the store has it: a fresh 100 MB array per update costs
-        // more (zeroed pages faulted in) than encoding into it. A claim-checked encoding is uploaded and
-        // hashed while it is produced, a chunk at a time: the store's writes overlap the encoding.
-        // The key is unique per pack (the checksum is known only at the end, after the first chunks left).
-        byte[]? buffer = null;
-        byte[]? rented = null;
+        // Inline encodings get an array of their exact length (the message keeps it). Claim-checked ones are cut
+        // into pooled chunks, each hashed and sent to the store as soon as it is full, while the rest is encoded:
+        // no buffer holds the whole encoding (a fresh 100 MB array per update cost more, its zeroed pages faulted
+        // in, than encoding into it). The key is unique per pack (the checksum is known only at the end, after
+        // the first chunks left).
+        FixedLengthBufferWriter? inline = null;
+        PayloadChunkWriter? chunks = null;
         IClaimCheckUpload? upload = null;
         var key = $"{KeyPrefix}{keyHint}:{Guid.NewGuid():N}";
         var hash = new XxHash64();
-        var hashed = 0;
         try
         {
-            WeightCodec.Encode(weights, refuseNonFinite, Allocate, out var encodedLength, Final);
-            var checksum = Format(hash.GetCurrentHashAsUInt64());
-            if (upload is null)
+            var length = WeightCodec.Encode(weights, refuseNonFinite, Open);
+            if (inline is not null)
             {
-                return new WeightsPayload { Inline = buffer, Length = encodedLength, Checksum = checksum };
+                var encoded = inline.WrittenArray;
+                return new WeightsPayload { Inline = encoded, Length = length, Checksum = Checksum(encoded) };
             }
 
-            await upload.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            return new WeightsPayload { ClaimCheckKey = key, Length = encodedLength, Checksum = checksum };
+            chunks!.Flush();
+            await upload!.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            return new WeightsPayload { ClaimCheckKey = key, Length = length, Checksum = Format(hash.GetCurrentHashAsUInt64()) };
         }
         catch when (upload is not null)
         {
@@ -67,25 +71,24 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
         }
         finally
         {
-            // Complete and abort return only once the store has stopped reading the buffer.
-            if (rented is not null)
-                PayloadBuffers.Pool.Return(rented);
+            chunks?.Dispose();
         }
 
-        byte[] Allocate(int length)
+        IBufferWriter<byte> Open(int length)
         {
             if (length <= options.InlineThresholdBytes)
-                return buffer = GC.AllocateUninitializedArray<byte>(length);
-            buffer = rented = PayloadBuffers.Pool.Rent(length);
-            upload = store.BeginPut(key, rented.AsMemory(0, length), options.ClaimCheckTimeToLive);
-            return rented;
-        }
-
-        void Final(int finalBytes)
-        {
-            hash.Append(buffer.AsSpan(hashed, finalBytes - hashed));
-            hashed = finalBytes;
-            upload?.Advance(finalBytes);
+                return inline = new FixedLengthBufferWriter(GC.AllocateUninitializedArray<byte>(length), length);
+            var started = store.BeginPut(key, options.ClaimCheckTimeToLive);
+            upload = started;
+            return chunks = new PayloadChunkWriter(ChunkBytes, (chunk, filled) =>
+            {
+                hash.Append(chunk.AsSpan(0, filled));
+                // The chunk goes back to the pool once the store has stopped reading it, whether its write landed
+                // or failed (a failure surfaces in CompleteAsync or AbortAsync).
+                started.AppendAsync(chunk.AsMemory(0, filled))
+                    .ContinueWith(static (_, c) => PayloadChunkWriter.Return((byte[])c!), chunk, CancellationToken.None,
+                        TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            });
         }
     }
 
@@ -101,14 +104,19 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
             case { Inline: { } inline }:
                 return Verified(inline, payload, "inline weights", Checksum(inline));
             case { ClaimCheckKey: { } key }:
-                // Hashed chunk by chunk as the chunks arrive, while the next ones are read.
+                // Decoded and hashed chunk by chunk as the chunks arrive, while the next ones are read: no
+                // buffer holds the whole encoding. Length and checksum are still checked before any
+                // decoding problem is reported, and the weights are handed out only when both hold.
                 var hash = new XxHash64();
-                using (var fetched = await store.FetchAsync(key, hash.Append, cancellationToken).ConfigureAwait(false)
-                    ?? throw new WeightPayloadException(
-                        $"claim-check key '{key}' is missing or expired: the weights are no longer in the claim-check store (time-to-live {options.ClaimCheckTimeToLive})"))
+                var decoder = new WeightDecoder(payload.Length);
+                var length = await store.StreamAsync(key, piece =>
                 {
-                    return Verified(fetched.Bytes, payload, $"claim-check key '{key}'", Format(hash.GetCurrentHashAsUInt64()));
-                }
+                    hash.Append(piece);
+                    decoder.Write(piece);
+                }, cancellationToken).ConfigureAwait(false) ?? throw new WeightPayloadException(
+                    $"claim-check key '{key}' is missing or expired: the weights are no longer in the claim-check store (time-to-live {options.ClaimCheckTimeToLive})");
+                Check(length, payload, $"claim-check key '{key}'", Format(hash.GetCurrentHashAsUInt64()));
+                return decoder.Complete();
             default:
                 throw new WeightPayloadException("weights payload has neither inline bytes nor a claim-check key");
         }
@@ -117,10 +125,17 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
     /// <summary>Length and checksum (<paramref name="actual"/>, of <paramref name="encoded"/>) checked, then decoded (the decoded model owns its arrays).</summary>
     private static ModelWeights Verified(ReadOnlyMemory<byte> encoded, WeightsPayload payload, string source, string actual)
     {
-        if (encoded.Length != payload.Length)
+        Check(encoded.Length, payload, source, actual);
+        return WeightCodec.Decode(encoded);
+    }
+
+    /// <summary>The length and checksum a payload declares against those of the bytes that arrived.</summary>
+    private static void Check(long length, WeightsPayload payload, string source, string actual)
+    {
+        if (length != payload.Length)
         {
             throw new WeightPayloadException(
-                $"{source}: length mismatch: declared {payload.Length} bytes, got {encoded.Length}");
+                $"{source}: length mismatch: declared {payload.Length} bytes, got {length}");
         }
 
         if (!string.Equals(actual, payload.Checksum, StringComparison.Ordinal))
@@ -128,8 +143,6 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
             throw new WeightPayloadException(
                 $"{source}: checksum mismatch: declared {payload.Checksum}, computed {actual} (XxHash64); the weights were altered or corrupted");
         }
-
-        return WeightCodec.Decode(encoded);
     }
 
     /// <summary>XxHash64 of the encoded weights as 16 lowercase hex digits.</summary>

@@ -89,7 +89,7 @@ public sealed class Reading_updates_within_a_memory_budget
 
         public int MostAtOnce => Volatile.Read(ref _mostAtOnce);
 
-        public async Task<ClaimCheckedBytes?> FetchAsync(string key, Action<ReadOnlySpan<byte>>? arrived = null, CancellationToken cancellationToken = default)
+        public async Task<long?> StreamAsync(string key, Action<ReadOnlySpan<byte>> arrived, CancellationToken cancellationToken = default)
         {
             var now = Interlocked.Increment(ref _inProgress);
             int seen;
@@ -100,7 +100,7 @@ public sealed class Reading_updates_within_a_memory_budget
             try
             {
                 await Task.Delay(100, cancellationToken);
-                return await ((IClaimCheckStore)_inner).FetchAsync(key, arrived, cancellationToken);
+                return await ((IClaimCheckStore)_inner).StreamAsync(key, arrived, cancellationToken);
             }
             finally
             {

@@ -94,22 +94,20 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     }
 
     [Fact]
-    public async Task Fetching_into_a_pooled_buffer_gives_the_same_bytes_and_a_lost_chunk_reads_as_missing()
+    public async Task Streaming_hands_over_the_chunks_in_order_and_a_lost_chunk_reads_as_missing()
     {
         var payload = Bytes(4 * Chunk + 77);
         var store = new RedisClaimCheckStore(_redis, Chunk);
         await store.PutAsync(_key, payload, TimeSpan.FromMinutes(10));
 
-        using (var fetched = await store.FetchAsync(_key))
-        {
-            Assert.NotNull(fetched);
-            Assert.Equal(payload.Length, fetched!.Length);
-            Assert.True(fetched.Bytes.Span.SequenceEqual(payload));
-        }
+        var pieces = new List<byte[]>();
+        Assert.Equal(payload.Length, await store.StreamAsync(_key, piece => pieces.Add(piece.ToArray())));
+        Assert.Equal([Chunk, Chunk, Chunk, Chunk, 77], pieces.Select(p => p.Length));
+        Assert.Equal(payload, pieces.SelectMany(p => p));
 
         await Db.KeyDeleteAsync($"{_key}:3");
-        Assert.Null(await store.FetchAsync(_key));
-        Assert.Null(await store.FetchAsync($"{_key}:never-put"));
+        Assert.Null(await store.StreamAsync(_key, _ => { }));
+        Assert.Null(await store.StreamAsync($"{_key}:never-put", _ => { }));
     }
 
     [Fact]
@@ -147,22 +145,24 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     }
 
     [Fact]
-    public async Task Chunks_are_written_while_the_payload_is_still_being_produced_and_the_header_only_at_completion()
+    public async Task Pieces_are_written_as_they_are_appended_and_the_header_only_at_completion()
     {
         var payload = Bytes(3 * Chunk + 10);
-        var upload = new RedisClaimCheckStore(_redis, Chunk).BeginPut(_key, payload, TimeSpan.FromMinutes(10));
+        var upload = new RedisClaimCheckStore(_redis, Chunk).BeginPut(_key, TimeSpan.FromMinutes(10));
 
-        upload.Advance(2 * Chunk + 5);
-        // Commands on one connection are answered in order: these reads come after the chunk writes.
+        // A piece longer than a chunk is written as several, the last one shorter.
+        await upload.AppendAsync(payload.AsMemory(0, 2 * Chunk + 5));
         Assert.True(await Db.KeyExistsAsync($"{_key}:0"));
         Assert.True(await Db.KeyExistsAsync($"{_key}:1"));
-        Assert.False(await Db.KeyExistsAsync($"{_key}:2")); // not final yet
+        Assert.Equal(5, (await Db.StringGetAsync($"{_key}:2")).Length());
+        Assert.False(await Db.KeyExistsAsync($"{_key}:3")); // not appended yet
         Assert.False(await Db.KeyExistsAsync($"{_key}:n")); // readers see nothing until it is complete
         Assert.Null(await new RedisClaimCheckStore(_redis, Chunk).GetAsync(_key));
 
+        await upload.AppendAsync(payload.AsMemory(2 * Chunk + 5));
         await upload.CompleteAsync();
 
-        Assert.Equal("4:3145738", (string?)await Db.StringGetAsync($"{_key}:n"));
+        Assert.Equal("5:3145738", (string?)await Db.StringGetAsync($"{_key}:n"));
         Assert.Equal(payload, await new RedisClaimCheckStore(_redis, Chunk).GetAsync(_key));
     }
 
