@@ -12,13 +12,6 @@ public sealed record ControllerOptions
     /// <summary>How often a collecting round checks that its selected workers are still alive.</summary>
     public TimeSpan LivenessCheckInterval { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>
-    /// How many bytes of claim-checked update payloads the aggregator reads at once (each read holds its encoded
-    /// copy in memory until decoded): as many reads in flight as fit, at least one, at most 8. With the default,
-    /// a 10 MB model is read 8 at a time and a 200 MB one 2 at a time, instead of 1.6 GB of encoded copies at once.
-    /// </summary>
-    public long AggregationReadBudgetBytes { get; init; } = 512L * 1024 * 1024;
-
     /// <summary>The controller node's own name, used in logs and for its centralized evaluation.</summary>
     public string NodeName { get; init; } = "controller";
 }

@@ -50,11 +50,10 @@ public sealed class AggregateRoundConsumer(
             return;
         }
 
-        // The claim-check reads are independent: several in flight at once, as many as the read budget allows (each
-        // holds its encoded copy beside the decoded models until it is decoded), results kept in the updates' order.
+        // The claim-check reads are independent: several in flight at once, results kept in the updates' order. A read
+        // decodes its chunks as they land, so beyond the model it decodes it holds only its chunk window (16 MiB).
         var unpacked = new (ModelWeights? Weights, string? Error)[m.Updates.Count];
-        var readsInFlight = ReadsInFlight(m.Updates, options.AggregationReadBudgetBytes);
-        await Parallel.ForEachAsync(Enumerable.Range(0, m.Updates.Count), new ParallelOptions { MaxDegreeOfParallelism = readsInFlight, CancellationToken = ct },
+        await Parallel.ForEachAsync(Enumerable.Range(0, m.Updates.Count), new ParallelOptions { MaxDegreeOfParallelism = ReadsInFlight, CancellationToken = ct },
             async (i, token) =>
             {
                 try
@@ -140,13 +139,8 @@ public sealed class AggregateRoundConsumer(
         await ForgetUpdatesAsync(m);
     }
 
-    /// <summary>Claim-check reads at once within <paramref name="budgetBytes"/> of encoded payloads: 1 to 8 (inline ones are in the message already).</summary>
-    internal static int ReadsInFlight(IReadOnlyList<UpdateRecord> updates, long budgetBytes)
-    {
-        const int MaxReads = 8;
-        var largest = updates.Where(u => u.Weights.ClaimCheckKey is not null).Select(u => u.Weights.Length).DefaultIfEmpty(0).Max();
-        return largest <= 0 ? MaxReads : (int)Math.Clamp(budgetBytes / largest, 1, MaxReads);
-    }
+    /// <summary>Claim-checked updates read at once.</summary>
+    internal const int ReadsInFlight = 8;
 
     /// <summary>
     /// The updates have served once the new model is out: their payloads (each up to the model's size) would

@@ -6,53 +6,16 @@ using IcosFl.Infrastructure.Weights;
 namespace IcosFl.Controller.Tests.Sagas;
 
 /// <summary>
-/// The aggregator reads claim-checked updates several at a time, but only as many as
-/// ControllerOptions.AggregationReadBudgetBytes of encoded payloads allow: each read holds its encoded copy
-/// beside the decoded models, so eight 200 MB reads at once would hold 1.6 GB more than two do.
+/// The aggregator reads a round's claim-checked updates several at a time (each read decodes its chunks as they
+/// land, so it holds little beside the model it decodes), not one after another.
 /// </summary>
-public sealed class Reading_updates_within_a_memory_budget
+public sealed class Reading_updates_side_by_side
 {
     private static readonly string[] Workers = ["worker-1", "worker-2", "worker-3", "worker-4"];
     private static readonly WeightTransportOptions ClaimChecked = new() { InlineThresholdBytes = 0, ClaimCheckTimeToLive = TimeSpan.FromHours(1) };
 
-    [Theory]
-    [InlineData(10_000_000L, 8)]
-    [InlineData(200_000_000L, 2)]
-    [InlineData(600_000_000L, 1)]
-    public void Reads_in_flight_follow_the_largest_claim_checked_payload(long payloadBytes, int expected)
-    {
-        UpdateRecord[] updates = [Update("a", payloadBytes, claimChecked: true), Update("b", 1000, claimChecked: true)];
-        Assert.Equal(expected, AggregateRoundConsumer.ReadsInFlight(updates, new ControllerOptions().AggregationReadBudgetBytes));
-    }
-
     [Fact]
-    public void Inline_updates_do_not_count_against_the_budget()
-    {
-        UpdateRecord[] updates = [Update("a", 900_000_000, claimChecked: false), Update("b", 1000, claimChecked: true)];
-        Assert.Equal(8, AggregateRoundConsumer.ReadsInFlight(updates, budgetBytes: 512L * 1024 * 1024));
-        Assert.Equal(8, AggregateRoundConsumer.ReadsInFlight([], budgetBytes: 1));
-    }
-
-    [Fact]
-    public async Task A_budget_below_one_payload_reads_the_updates_one_at_a_time()
-    {
-        var store = new SlowFetchStore();
-        await using var h = await FederationHarness.StartAsync(
-            new ControllerOptions
-            {
-                QuorumPollInterval = TimeSpan.FromMilliseconds(100),
-                LivenessCheckInterval = TimeSpan.FromMilliseconds(200),
-                AggregationReadBudgetBytes = 1,
-            },
-            ClaimChecked, store: store);
-
-        await AggregateOneRoundAsync(h);
-
-        Assert.Equal(1, store.MostAtOnce);
-    }
-
-    [Fact]
-    public async Task Within_the_budget_the_updates_are_read_side_by_side()
+    public async Task The_updates_of_a_round_are_read_side_by_side()
     {
         var store = new SlowFetchStore();
         await using var h = await FederationHarness.StartAsync(
@@ -74,11 +37,6 @@ public sealed class Reading_updates_within_a_memory_budget
         var aggregated = (await h.PublishedAsync<RoundAggregated>(1, m => m.FederationId == id)).Single();
         Assert.Equal(Workers.Length, aggregated.Used.Count);
     }
-
-    private static UpdateRecord Update(string worker, long length, bool claimChecked) => new(worker, 10, new TrainMetrics(0.1, 1, 0),
-        claimChecked
-            ? new WeightsPayload { ClaimCheckKey = $"icosfl:weights:{worker}", Length = length, Checksum = "0000000000000000" }
-            : new WeightsPayload { Inline = [1, 2, 3], Length = length, Checksum = "0000000000000000" });
 
     /// <summary>An in-memory store whose fetches take 100 ms, counting how many were in progress at once.</summary>
     private sealed class SlowFetchStore : IClaimCheckStore
