@@ -13,6 +13,8 @@ namespace IcosFl.Infrastructure.Weights;
 /// so a claim-checked payload is never assembled in one buffer. The first problem is kept, not thrown:
 /// <see cref="Complete"/> throws it, so that a caller can first check the payload's length and checksum
 /// (a corrupted payload is reported as corrupted, not as whatever its corruption looks like).
+/// <paramref name="expectedLength"/> is the payload's length as declared: no tensor array is allocated for more
+/// data than the payload can still hold.
 /// </summary>
 public sealed class WeightDecoder(long expectedLength)
 {
