@@ -233,7 +233,7 @@ public static class WeightCodec
     }
 
     // Scan a cache-sized block for NaN/infinity, then copy it while it is still in cache: one pass over memory.
-    private const int ChunkFloats = 16 * 1024;
+    internal const int ChunkFloats = 16 * 1024;
 
     /// <summary>
     /// Writes floats out as little-endian bytes, a cache-sized block at a time: the block is scanned for NaN and
@@ -307,10 +307,10 @@ public static class WeightCodec
         return -1;
     }
 
-    private static WeightPayloadException Problem(int index, string? name, string what) =>
+    internal static WeightPayloadException Problem(int index, string? name, string what) =>
         new($"{Where(index, name)}{what}", name, index);
 
-    private static string Where(int? index, string? name) => (index, name) switch
+    internal static string Where(int? index, string? name) => (index, name) switch
     {
         (null, _) => string.Empty,
         (_, null) => $"tensor {index}: ",

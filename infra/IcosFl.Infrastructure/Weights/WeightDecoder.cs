@@ -21,9 +21,6 @@ public sealed class WeightDecoder(long expectedLength)
     // Header bytes gathered before a parse is tried: most tensor headers are a few dozen bytes; a longer one doubles it.
     private const int FirstHeaderTake = 256;
 
-    // Tensor data is copied and checked this many floats at a time, so that the check reads what is still in cache.
-    private const int CheckFloats = 16 * 1024;
-
     private readonly ArrayBufferWriter<byte> _pending = new(FirstHeaderTake);
     private Stage _stage = Stage.Top;
     private long _position; // bytes written so far
@@ -109,10 +106,9 @@ public sealed class WeightDecoder(long expectedLength)
 
     private WeightPayloadException Truncated(long readUpTo) => new(
         $"{Where()}weights payload is truncated: it ends at byte {_position} before the {(_stage == Stage.Top ? "tensor list" : "tensor")} is complete (read up to byte {readUpTo})",
-        _name, _stage == Stage.Top ? null : _index);
+        _name, Index);
 
-    private string Where() => _stage == Stage.Top || _index < 0 ? string.Empty
-        : _name is null ? $"tensor {_index}: " : $"tensor {_index} '{_name}': ";
+    private string Where() => WeightCodec.Where(Index, _name);
 
     /// <summary>Gathers header bytes until the next header parses; returns how many bytes of <paramref name="piece"/> it took.</summary>
     private int WriteHeader(ReadOnlySpan<byte> piece, long offset)
@@ -184,7 +180,7 @@ public sealed class WeightDecoder(long expectedLength)
         }
     }
 
-    private int? Index => _stage == Stage.Top ? null : _index;
+    private int? Index => _stage is Stage.Top or Stage.Done ? null : _index;
 
     private void ParseTop(ref MessagePackReader reader)
     {
@@ -338,7 +334,7 @@ public sealed class WeightDecoder(long expectedLength)
         var copied = 0;
         while (copied < take)
         {
-            var step = Math.Min(take - copied, CheckFloats * sizeof(float));
+            var step = Math.Min(take - copied, WeightCodec.ChunkFloats * sizeof(float));
             piece.Slice(copied, step).CopyTo(bytes[(int)(_dataFilled + copied)..]);
             copied += step;
             CheckWholeFloats((int)((_dataFilled + copied) / sizeof(float)));
@@ -381,14 +377,7 @@ public sealed class WeightDecoder(long expectedLength)
         _index++;
         _name = null;
         _stage = _index < _tensors.Length ? Stage.TensorHeader : Stage.Done;
-        if (_stage == Stage.Done)
-            _index = -1;
     }
 
-    private WeightPayloadException Problem(string what, string? name = null)
-    {
-        name ??= _name;
-        var where = name is null ? $"tensor {_index}: " : $"tensor {_index} '{name}': ";
-        return new WeightPayloadException(where + what, name, _index);
-    }
+    private WeightPayloadException Problem(string what, string? name = null) => WeightCodec.Problem(_index, name ?? _name, what);
 }

@@ -14,7 +14,7 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
     public const string KeyPrefix = "icosfl:weights:";
 
     /// <summary>The pieces a claim-checked encoding is sent in: the Redis store's chunk, so each is one write.</summary>
-    private const int ChunkBytes = 1024 * 1024;
+    private const int ChunkBytes = Redis.RedisClaimCheckStore.DefaultChunkBytes;
 
     private readonly IClaimCheckStore store = store ?? throw new ArgumentNullException(nameof(store));
     private readonly WeightTransportOptions options = Checked(options);
