@@ -76,8 +76,9 @@ public interface IClaimCheckUpload
 {
     /// <summary>
     /// The payload's next bytes (any length). The store may go on reading <paramref name="piece"/> until the
-    /// returned task completes: only then may its memory be reused. A failed write surfaces here and again in
-    /// <see cref="CompleteAsync"/>.
+    /// returned task completes: only then may its memory be reused. The task must complete once the piece is
+    /// stored (or has failed), not only at <see cref="CompleteAsync"/>: a producer waits for its earlier pieces
+    /// before it appends more. A failed write surfaces here and again in <see cref="CompleteAsync"/>.
     /// </summary>
     Task AppendAsync(ReadOnlyMemory<byte> piece);
 

@@ -74,4 +74,62 @@ public class Packing_in_chunks
         var unpacked = await transport.UnpackAsync(payload);
         Assert.Equal(model.Tensors.Select(t => t.Data), unpacked.Tensors.Select(t => t.Data));
     }
+
+    [Fact]
+    public async Task At_most_eight_pieces_are_on_their_way_to_the_store_at_once()
+    {
+        var store = new SlowStore();
+        var transport = new WeightTransport(store, new WeightTransportOptions { InlineThresholdBytes = 0 });
+        var values = Enumerable.Range(0, 10_000_000).Select(i => i * 1e-7f).ToArray();
+        var model = new ModelWeights([new NamedTensor("w", [values.Length], values)]);
+
+        var payload = await transport.PackAsync(model, "test:window");
+
+        Assert.Equal(39, store.Appended); // 40 MB in 1 MiB pieces
+        Assert.InRange(store.MostPending, 2, 8);
+        Assert.Equal(values, (await transport.UnpackAsync(payload)).Tensors.Single().Data);
+    }
+
+    /// <summary>Stores each piece at once but reports it stored only 2 ms later, counting the pieces reported at once.</summary>
+    private sealed class SlowStore : IClaimCheckStore
+    {
+        private readonly InMemoryClaimCheckStore _inner = new();
+        private int _pending;
+        private int _mostPending;
+        private int _appended;
+
+        public int MostPending => Volatile.Read(ref _mostPending);
+
+        public int Appended => Volatile.Read(ref _appended);
+
+        public IClaimCheckUpload BeginPut(string key, TimeSpan timeToLive) => new Slow(this, ((IClaimCheckStore)_inner).BeginPut(key, timeToLive));
+
+        public Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default) =>
+            _inner.PutAsync(key, payload, timeToLive, cancellationToken);
+
+        public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) => _inner.GetAsync(key, cancellationToken);
+
+        public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => _inner.DeleteAsync(key, cancellationToken);
+
+        private sealed class Slow(SlowStore store, IClaimCheckUpload inner) : IClaimCheckUpload
+        {
+            public async Task AppendAsync(ReadOnlyMemory<byte> piece)
+            {
+                await inner.AppendAsync(piece); // the in-memory store copies the piece before it returns
+                Interlocked.Increment(ref store._appended);
+                var now = Interlocked.Increment(ref store._pending);
+                int seen;
+                while (now > (seen = Volatile.Read(ref store._mostPending)) && Interlocked.CompareExchange(ref store._mostPending, now, seen) != seen)
+                {
+                }
+
+                await Task.Delay(2);
+                Interlocked.Decrement(ref store._pending);
+            }
+
+            public Task CompleteAsync(CancellationToken cancellationToken = default) => inner.CompleteAsync(cancellationToken);
+
+            public Task AbortAsync() => inner.AbortAsync();
+        }
+    }
 }
