@@ -55,7 +55,7 @@ public static class TransferSuite
         {
             var model = Model(bytes / sizeof(float));
             List<double> packTimes = [], deliverTimes = [], unpackTimes = [], icosFl = [], rawTimes = [], rawDurableTimes = [], setTimes = [], getTimes = [];
-            List<double> icosFlBatches = [], rawBatches = [], rawDurableBatches = [], transientBatches = [];
+            List<double> icosFlBatches = [], rawBatches = [], rawDurableBatches = [], transientBatches = [], claimCheckAlone = [], claimCheckBatches = [];
             var wire = "";
             var claimChecked = bytes > new WeightTransportOptions().InlineThresholdBytes;
             var body = MemoryMarshal.AsBytes(model.Tensors[0].Data.AsSpan()).ToArray();
@@ -117,6 +117,22 @@ public static class TransferSuite
                 return totalMs;
             }
 
+            // The claim check without any message: n packs and unpacks through Redis at once (pack start to the last
+            // unpacked), so that a row shows how the claim check alone scales with updates in flight.
+            async Task<double> ClaimCheckOnlyAsync(int n)
+            {
+                var clock = Stopwatch.StartNew();
+                var payloads = await Task.WhenAll(Enumerable.Range(0, n).Select(_ => Task.Run(async () =>
+                {
+                    var payload = await transport.PackAsync(model, $"bench:{Guid.NewGuid():N}");
+                    return (payload, await transport.UnpackAsync(payload));
+                })));
+                var totalMs = clock.Elapsed.TotalMilliseconds;
+                foreach (var (payload, weights) in payloads)
+                    await CheckAndForgetAsync(payload, weights);
+                return totalMs;
+            }
+
             async Task<double> RawOnceAsync(RawPipe pipe, int messages = 1)
             {
                 var clock = Stopwatch.StartNew();
@@ -142,7 +158,11 @@ public static class TransferSuite
                 await RawOnceAsync(raw, InFlight);
                 await RawOnceAsync(rawDurable, InFlight);
                 if (claimChecked)
+                {
                     await RedisCeilingOnceAsync(redis, body);
+                    await ClaimCheckOnlyAsync(1);
+                    await ClaimCheckOnlyAsync(InFlight);
+                }
             });
             var jit = JitClock.Start();
             packTimes.Clear();
@@ -166,6 +186,11 @@ public static class TransferSuite
                 transientBatches.Add(await IcosFlBatchAsync(durable: false));
                 rawBatches.Add(await RawOnceAsync(raw, InFlight));
                 rawDurableBatches.Add(await RawOnceAsync(rawDurable, InFlight));
+                if (claimChecked)
+                {
+                    claimCheckAlone.Add(await ClaimCheckOnlyAsync(1));
+                    claimCheckBatches.Add(await ClaimCheckOnlyAsync(InFlight));
+                }
             }
 
             var jitMs = jit.Elapsed.TotalMilliseconds;
@@ -180,6 +205,7 @@ public static class TransferSuite
             ratios.Add(ratio);
             aloneRatios.Add(rawMs / icosFlMs);
             var (setMs, getMs) = claimChecked ? (Measure.Median(setTimes), Measure.Median(getTimes)) : (0.0, 0.0);
+            var (claimAloneMs, claimBatchMs) = claimChecked ? (Measure.Median(claimCheckAlone), Measure.Median(claimCheckBatches)) : (double.NaN, double.NaN);
             rows.Add(new Dictionary<string, object>
             {
                 ["model_MB"] = bytes / 1e6,
@@ -204,6 +230,12 @@ public static class TransferSuite
                 ["redis_set_ms"] = setMs,
                 ["redis_get_ms"] = getMs,
                 ["ceiling_ratio"] = claimChecked ? rawMs / (setMs + getMs) : double.NaN,
+                // Pack + unpack through Redis, no message: one alone, InFlight at once, and how many times one alone the
+                // latter takes (InFlight: no overlap at all; raw_batch / raw_alone is the same figure for raw).
+                ["claim_check_only_alone_ms"] = claimAloneMs,
+                ["claim_check_only_in_flight_ms"] = claimBatchMs,
+                ["claim_check_only_in_flight_vs_alone"] = claimBatchMs / claimAloneMs,
+                ["raw_in_flight_vs_alone"] = rawBatchMs / rawMs,
                 ["runs"] = repetitions,
                 ["batches"] = batches,
                 ["claim_check_aof"] = claimChecked ? appendOnly : "",
