@@ -11,37 +11,6 @@ public class Packing_in_chunks
 {
     private const int MiB = 1024 * 1024;
 
-    /// <summary>Records each appended piece (copied: the packer reuses its chunks) and stores them gathered.</summary>
-    private sealed class RecordingStore : IClaimCheckStore
-    {
-        private readonly InMemoryClaimCheckStore _inner = new();
-
-        public List<byte[]> Pieces { get; } = [];
-
-        public IClaimCheckUpload BeginPut(string key, TimeSpan timeToLive) => new Recording(this, ((IClaimCheckStore)_inner).BeginPut(key, timeToLive));
-
-        public Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default) =>
-            _inner.PutAsync(key, payload, timeToLive, cancellationToken);
-
-        public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) => _inner.GetAsync(key, cancellationToken);
-
-        public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => _inner.DeleteAsync(key, cancellationToken);
-
-        private sealed class Recording(RecordingStore store, IClaimCheckUpload inner) : IClaimCheckUpload
-        {
-            public Task AppendAsync(ReadOnlyMemory<byte> piece)
-            {
-                lock (store.Pieces)
-                    store.Pieces.Add(piece.ToArray());
-                return inner.AppendAsync(piece);
-            }
-
-            public Task CompleteAsync(CancellationToken cancellationToken = default) => inner.CompleteAsync(cancellationToken);
-
-            public Task AbortAsync() => inner.AbortAsync();
-        }
-    }
-
     public static TheoryData<int> FirstTensorLengths => new()
     {
         MiB / 4 - 20, // the second tensor's header straddles the first chunk boundary
@@ -60,7 +29,7 @@ public class Packing_in_chunks
             new NamedTensor("lstm.weight_ih_l0", [firstTensorLength], Enumerable.Range(0, firstTensorLength).Select(i => i * 1e-3f).ToArray()),
             new NamedTensor("lstm.bias_ih_l0", [300_000], Enumerable.Range(0, 300_000).Select(i => -i * 1e-3f).ToArray()),
         ]);
-        var store = new RecordingStore();
+        var store = new ObservingStore(TimeSpan.Zero);
         var transport = new WeightTransport(store, new WeightTransportOptions { InlineThresholdBytes = 0 });
 
         var payload = await transport.PackAsync(model, "test:chunks");
@@ -78,31 +47,35 @@ public class Packing_in_chunks
     [Fact]
     public async Task At_most_eight_pieces_are_on_their_way_to_the_store_at_once()
     {
-        var store = new SlowStore();
+        var store = new ObservingStore(TimeSpan.FromMilliseconds(2));
         var transport = new WeightTransport(store, new WeightTransportOptions { InlineThresholdBytes = 0 });
         var values = Enumerable.Range(0, 10_000_000).Select(i => i * 1e-7f).ToArray();
         var model = new ModelWeights([new NamedTensor("w", [values.Length], values)]);
 
         var payload = await transport.PackAsync(model, "test:window");
 
-        Assert.Equal(39, store.Appended); // 40 MB in 1 MiB pieces
+        Assert.Equal(39, store.Pieces.Count); // 40 MB in 1 MiB pieces
         Assert.InRange(store.MostPending, 2, 8);
         Assert.Equal(values, (await transport.UnpackAsync(payload)).Tensors.Single().Data);
     }
 
-    /// <summary>Stores each piece at once but reports it stored only 2 ms later, counting the pieces reported at once.</summary>
-    private sealed class SlowStore : IClaimCheckStore
+    /// <summary>
+    /// Records each appended piece (copied: the packer reuses its chunks) and stores it at once in memory, but reports
+    /// it stored only <paramref name="reportDelay"/> later, counting the pieces not yet reported.
+    /// </summary>
+    private sealed class ObservingStore(TimeSpan reportDelay) : IClaimCheckStore
     {
         private readonly InMemoryClaimCheckStore _inner = new();
         private int _pending;
         private int _mostPending;
-        private int _appended;
+
+        public List<byte[]> Pieces { get; } = [];
+
+        public TimeSpan ReportDelay { get; } = reportDelay;
 
         public int MostPending => Volatile.Read(ref _mostPending);
 
-        public int Appended => Volatile.Read(ref _appended);
-
-        public IClaimCheckUpload BeginPut(string key, TimeSpan timeToLive) => new Slow(this, ((IClaimCheckStore)_inner).BeginPut(key, timeToLive));
+        public IClaimCheckUpload BeginPut(string key, TimeSpan timeToLive) => new Observed(this, ((IClaimCheckStore)_inner).BeginPut(key, timeToLive));
 
         public Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default) =>
             _inner.PutAsync(key, payload, timeToLive, cancellationToken);
@@ -111,19 +84,22 @@ public class Packing_in_chunks
 
         public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => _inner.DeleteAsync(key, cancellationToken);
 
-        private sealed class Slow(SlowStore store, IClaimCheckUpload inner) : IClaimCheckUpload
+        private sealed class Observed(ObservingStore store, IClaimCheckUpload inner) : IClaimCheckUpload
         {
             public async Task AppendAsync(ReadOnlyMemory<byte> piece)
             {
+                lock (store.Pieces)
+                    store.Pieces.Add(piece.ToArray());
                 await inner.AppendAsync(piece); // the in-memory store copies the piece before it returns
-                Interlocked.Increment(ref store._appended);
+                if (store.ReportDelay <= TimeSpan.Zero)
+                    return;
                 var now = Interlocked.Increment(ref store._pending);
                 int seen;
                 while (now > (seen = Volatile.Read(ref store._mostPending)) && Interlocked.CompareExchange(ref store._mostPending, now, seen) != seen)
                 {
                 }
 
-                await Task.Delay(2);
+                await Task.Delay(store.ReportDelay);
                 Interlocked.Decrement(ref store._pending);
             }
 
