@@ -35,8 +35,12 @@ public static class TransferSuite
         redisOptions.AllowAdmin = true; // INFO persistence, to report whether the append-only file is on
         using var redis = await ConnectionMultiplexer.ConnectAsync(redisOptions);
         var appendOnly = await AppendOnlyAsync(redis);
-        var store = new RedisClaimCheckStore(redis);
+        using var store = new RedisClaimCheckStore(redis);
         var transport = new WeightTransport(store, new WeightTransportOptions());
+        // The same claim check with its chunks through StackExchange.Redis's multiplexer (as for TLS or Sentinel), the
+        // baseline of the store's own connections.
+        using var multiplexerStore = new RedisClaimCheckStore(redis, directChunkConnections: false);
+        var multiplexerTransport = new WeightTransport(multiplexerStore, new WeightTransportOptions());
         var arrivals = new ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs, string ContentType, long ConsumedAt)>>();
         var queue = $"icosfl-bench-transfer-{Guid.NewGuid():N}";
         var transientQueue = $"icosfl-bench-transfer-transient-{Guid.NewGuid():N}";
@@ -55,7 +59,7 @@ public static class TransferSuite
         {
             var model = Model(bytes / sizeof(float));
             List<double> packTimes = [], deliverTimes = [], unpackTimes = [], icosFl = [], rawTimes = [], rawDurableTimes = [], setTimes = [], getTimes = [];
-            List<double> icosFlBatches = [], rawBatches = [], rawDurableBatches = [], transientBatches = [], claimCheckAlone = [], claimCheckBatches = [];
+            List<double> icosFlBatches = [], rawBatches = [], rawDurableBatches = [], transientBatches = [], claimCheckAlone = [], claimCheckBatches = [], multiplexerBatches = [];
             var wire = "";
             var claimChecked = bytes > new WeightTransportOptions().InlineThresholdBytes;
             var body = MemoryMarshal.AsBytes(model.Tensors[0].Data.AsSpan()).ToArray();
@@ -119,13 +123,14 @@ public static class TransferSuite
 
             // The claim check without any message: n packs and unpacks through Redis at once (pack start to the last
             // unpacked), so that a row shows how the claim check alone scales with updates in flight.
-            async Task<double> ClaimCheckOnlyAsync(int n)
+            async Task<double> ClaimCheckOnlyAsync(int n, WeightTransport? through = null)
             {
+                through ??= transport;
                 var clock = Stopwatch.StartNew();
                 var payloads = await Task.WhenAll(Enumerable.Range(0, n).Select(_ => Task.Run(async () =>
                 {
-                    var payload = await transport.PackAsync(model, $"bench:{Guid.NewGuid():N}");
-                    return (payload, await transport.UnpackAsync(payload));
+                    var payload = await through.PackAsync(model, $"bench:{Guid.NewGuid():N}");
+                    return (payload, await through.UnpackAsync(payload));
                 })));
                 var totalMs = clock.Elapsed.TotalMilliseconds;
                 foreach (var (payload, weights) in payloads)
@@ -162,6 +167,7 @@ public static class TransferSuite
                     await RedisCeilingOnceAsync(redis, body);
                     await ClaimCheckOnlyAsync(1);
                     await ClaimCheckOnlyAsync(InFlight);
+                    await ClaimCheckOnlyAsync(InFlight, multiplexerTransport);
                 }
             });
             var jit = JitClock.Start();
@@ -190,6 +196,7 @@ public static class TransferSuite
                 {
                     claimCheckAlone.Add(await ClaimCheckOnlyAsync(1));
                     claimCheckBatches.Add(await ClaimCheckOnlyAsync(InFlight));
+                    multiplexerBatches.Add(await ClaimCheckOnlyAsync(InFlight, multiplexerTransport));
                 }
             }
 
@@ -206,6 +213,7 @@ public static class TransferSuite
             aloneRatios.Add(rawMs / icosFlMs);
             var (setMs, getMs) = claimChecked ? (Measure.Median(setTimes), Measure.Median(getTimes)) : (0.0, 0.0);
             var (claimAloneMs, claimBatchMs) = claimChecked ? (Measure.Median(claimCheckAlone), Measure.Median(claimCheckBatches)) : (double.NaN, double.NaN);
+            var multiplexerBatchMs = claimChecked ? Measure.Median(multiplexerBatches) : double.NaN;
             rows.Add(new Dictionary<string, object>
             {
                 ["model_MB"] = bytes / 1e6,
@@ -236,6 +244,11 @@ public static class TransferSuite
                 ["claim_check_only_in_flight_ms"] = claimBatchMs,
                 ["claim_check_only_in_flight_vs_alone"] = claimBatchMs / claimAloneMs,
                 ["raw_in_flight_vs_alone"] = rawBatchMs / rawMs,
+                // The same InFlight packs and unpacks with the chunks through the multiplexer, and how many times the
+                // store's own connections (claim_check_connections) are faster.
+                ["claim_check_only_multiplexer_in_flight_ms"] = multiplexerBatchMs,
+                ["direct_connections_speedup"] = multiplexerBatchMs / claimBatchMs,
+                ["claim_check_connections"] = claimChecked ? (store.UsesDirectConnections ? "direct" : "multiplexer") : "",
                 ["runs"] = repetitions,
                 ["batches"] = batches,
                 ["claim_check_aof"] = claimChecked ? appendOnly : "",

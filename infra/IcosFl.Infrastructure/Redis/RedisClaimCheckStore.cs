@@ -1,5 +1,6 @@
 using System.Buffers;
 using IcosFl.Infrastructure.Weights;
+using System.Text;
 using StackExchange.Redis;
 
 namespace IcosFl.Infrastructure.Redis;
@@ -8,8 +9,13 @@ namespace IcosFl.Infrastructure.Redis;
 /// The claim-check store in Redis: a payload is split into chunks (Redis strings are limited to
 /// 512 MB, and smaller values keep the server responsive), all written with the same time to live.
 /// Layout: "{key}:n" holds the chunk count and total length, "{key}:{i}" the chunks.
+/// Chunks travel on the store's own connections (<see cref="RespConnectionPool"/>: RESP written from the chunk
+/// buffers, read straight into the reader) when the multiplexer's configuration is a plain Redis, through the
+/// multiplexer otherwise (TLS, several endpoints, Sentinel) or when <paramref name="directChunkConnections"/> is false;
+/// the layout is the same either way. The small commands (existence, deletion) always go through the multiplexer.
 /// </summary>
-public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunkBytes = RedisClaimCheckStore.DefaultChunkBytes) : IClaimCheckStore
+public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunkBytes = RedisClaimCheckStore.DefaultChunkBytes, bool directChunkConnections = true)
+    : IClaimCheckStore, IDisposable
 {
     /// <summary>
     /// 1 MiB: measured against Redis 7 with its append-only file on, 8 MiB chunks were written at about
@@ -23,6 +29,14 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
     private readonly int chunkBytes = chunkBytes > 0
         ? chunkBytes
         : throw new ArgumentOutOfRangeException(nameof(chunkBytes), chunkBytes, "chunk size must be a positive number of bytes");
+
+    private readonly RespConnectionPool? direct = directChunkConnections ? RespConnectionPool.TryCreate(redis) : null;
+
+    /// <summary>Whether chunks travel on the store's own connections rather than through the multiplexer.</summary>
+    public bool UsesDirectConnections => direct is not null;
+
+    /// <summary>Closes the store's idle chunk connections (the multiplexer is the caller's).</summary>
+    public void Dispose() => direct?.Dispose();
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -38,7 +52,163 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(key);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeToLive, TimeSpan.Zero);
-        return new Upload(this, key, timeToLive);
+        return direct is null ? new Upload(this, key, timeToLive) : new DirectUpload(this, direct, key, timeToLive);
+    }
+
+    /// <summary>
+    /// An upload on one of the store's own connections: each chunk written as it is appended (SET with PX), the
+    /// replies read in order by a loop of their own, each completing its chunk's task; the header last, on the same
+    /// connection, once every chunk is acknowledged.
+    /// </summary>
+    private sealed class DirectUpload(RedisClaimCheckStore store, RespConnectionPool pool, string key, TimeSpan timeToLive) : IClaimCheckUpload
+    {
+        private readonly long timeToLiveMs = (long)Math.Ceiling(timeToLive.TotalMilliseconds);
+        private readonly List<Task> writes = [];
+        private readonly Queue<TaskCompletionSource> awaiting = new();
+        private readonly SemaphoreSlim sent = new(0);
+        private RespConnection? connection;
+        private Task? replies;
+        private Exception? failure;
+        private long length;
+
+        public Task AppendAsync(ReadOnlyMemory<byte> piece)
+        {
+            length += piece.Length;
+            if (length > int.MaxValue)
+                throw new ArgumentOutOfRangeException(nameof(piece), length, $"a claim-checked payload holds at most {int.MaxValue} bytes");
+            var first = writes.Count;
+            for (var offset = 0; offset < piece.Length; offset += store.chunkBytes)
+                writes.Add(Send($"{key}:{writes.Count}", piece.Slice(offset, Math.Min(store.chunkBytes, piece.Length - offset))));
+            return writes.Count - first == 1 ? writes[first] : Task.WhenAll(writes.Skip(first));
+        }
+
+        /// <summary>Writes one SET (blocking until the socket has taken the value); its task completes with the server's reply.</summary>
+        private Task Send(string chunkKey, ReadOnlyMemory<byte> value)
+        {
+            if (Volatile.Read(ref failure) is { } failed)
+                return Task.FromException(failed);
+            try
+            {
+                // Synchronous, like the encoder calling this: a pooled connection is there at once; a new one connects.
+                connection ??= Open(pool.RentAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult());
+            }
+            catch (Exception e)
+            {
+                Fail(e);
+                return Task.FromException(e);
+            }
+
+            var reply = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (awaiting)
+                awaiting.Enqueue(reply);
+            try
+            {
+                connection.SendSet(chunkKey, value, timeToLiveMs);
+            }
+            catch (Exception e)
+            {
+                Fail(e);
+                return reply.Task;
+            }
+
+            sent.Release();
+            return reply.Task;
+        }
+
+        private RespConnection Open(RespConnection opened)
+        {
+            replies = Task.Run(() => ReadRepliesAsync(opened));
+            return opened;
+        }
+
+        /// <summary>One reply per command sent, in order; ends at the release that comes without a command (<see cref="StopReading"/>).</summary>
+        private async Task ReadRepliesAsync(RespConnection from)
+        {
+            while (true)
+            {
+                await sent.WaitAsync().ConfigureAwait(false);
+                TaskCompletionSource? next;
+                lock (awaiting)
+                    awaiting.TryDequeue(out next);
+                if (next is null)
+                    return;
+                try
+                {
+                    await from.ReadOkAsync($"SET of claim-check key '{key}'", CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    // An error reply (out of memory, no permission) leaves the connection in step, but the upload has failed.
+                    next.TrySetException(e);
+                    Fail(e);
+                    return;
+                }
+
+                next.TrySetResult();
+            }
+        }
+
+        /// <summary>The first failure fails every write not yet acknowledged and every later one.</summary>
+        private void Fail(Exception e)
+        {
+            Interlocked.CompareExchange(ref failure, e, null);
+            lock (awaiting)
+            {
+                while (awaiting.TryDequeue(out var pending))
+                    pending.TrySetException(failure!);
+            }
+        }
+
+        /// <summary>Ends the reply loop; the connection goes back to the pool if it is still in step, else it is closed.</summary>
+        private async Task StopReadingAsync()
+        {
+            if (connection is null)
+                return;
+            sent.Release();
+            await replies!.ConfigureAwait(false);
+            if (failure is null)
+                pool.Return(connection);
+            else
+                connection.Dispose();
+            connection = null;
+        }
+
+        public async Task CompleteAsync(CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                // Every chunk must land before the header.
+                await Task.WhenAll(writes).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                // The header goes last: a reader that finds it finds every chunk (until they expire together).
+                await Send($"{key}:n", Encoding.ASCII.GetBytes($"{writes.Count}:{length}")).ConfigureAwait(false);
+            }
+            catch
+            {
+                connection?.Dispose();
+                throw;
+            }
+            finally
+            {
+                await StopReadingAsync().ConfigureAwait(false);
+            }
+        }
+
+        public async Task AbortAsync()
+        {
+            try
+            {
+                await Task.WhenAll(writes).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Aborting already reports the producer's failure; chunks whose write failed are not there
+                // to remove, the others are removed below.
+            }
+
+            await StopReadingAsync().ConfigureAwait(false);
+            await store.DeleteChunksAsync(key, writes).ConfigureAwait(false);
+        }
     }
 
     private sealed class Upload(RedisClaimCheckStore store, string key, TimeSpan timeToLive) : IClaimCheckUpload
@@ -80,8 +250,27 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
                 // to remove, the others are removed below.
             }
 
-            if (writes.Count > 0)
-                await db.KeyDeleteAsync(Enumerable.Range(0, writes.Count).Select(i => (RedisKey)$"{key}:{i}").ToArray());
+            await store.DeleteChunksAsync(key, writes).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Removes the chunks an aborted upload stored (those whose write succeeded). Best effort: when Redis cannot be
+    /// reached (often why the upload failed) they expire with their time to live, and the producer's own failure is
+    /// what the caller must see, not this one.
+    /// </summary>
+    private async Task DeleteChunksAsync(string key, List<Task> writes)
+    {
+        var stored = Enumerable.Range(0, writes.Count).Where(i => writes[i].IsCompletedSuccessfully).Select(i => (RedisKey)$"{key}:{i}").ToArray();
+        if (stored.Length == 0)
+            return;
+        try
+        {
+            await Db.KeyDeleteAsync(stored).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // Left to expire.
         }
     }
 
@@ -105,7 +294,72 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
     }
 
     /// <summary>Every chunk in order to <paramref name="arrived"/>; the total length, or null when the header or any chunk is missing.</summary>
-    private async Task<long?> ReadAsync(string key, Action<int>? starting, Action<ReadOnlySpan<byte>> arrived, CancellationToken cancellationToken)
+    private Task<long?> ReadAsync(string key, Action<int>? starting, Action<ReadOnlySpan<byte>> arrived, CancellationToken cancellationToken) =>
+        direct is null ? ReadThroughMultiplexerAsync(key, starting, arrived, cancellationToken) : ReadDirectAsync(direct, key, starting, arrived, cancellationToken);
+
+    /// <summary>
+    /// On one of the store's own connections: the header, then GETs pipelined <see cref="ReadsInFlight"/> ahead, each
+    /// chunk handed on in pieces as its bytes come off the socket (no chunk is assembled).
+    /// </summary>
+    private async Task<long?> ReadDirectAsync(RespConnectionPool pool, string key, Action<int>? starting, Action<ReadOnlySpan<byte>> arrived,
+        CancellationToken cancellationToken)
+    {
+        var connection = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+        var inStep = false;
+        try
+        {
+            var headerKey = $"{key}:n";
+            connection.SendGet(headerKey);
+            var headerLength = await connection.ReadBulkLengthAsync($"GET {headerKey}", cancellationToken).ConfigureAwait(false);
+            if (headerLength < 0)
+            {
+                inStep = true;
+                return null;
+            }
+
+            if (headerLength > 64)
+                throw new WeightPayloadException($"claim-check key '{key}': header '{headerKey}' holds {headerLength} bytes, expected '<chunk count>:<total length>' (not written by IcosFl's claim-check store?)");
+            var header = new byte[headerLength];
+            var filled = 0;
+            await connection.ReadBulkBodyAsync(headerLength, piece =>
+            {
+                piece.CopyTo(header.AsSpan(filled));
+                filled += piece.Length;
+            }, $"GET {headerKey}", cancellationToken).ConfigureAwait(false);
+            inStep = true;
+            var (count, length) = ParseHeader(key, header);
+            starting?.Invoke(length);
+
+            inStep = false;
+            var requested = Math.Min(count, ReadsInFlight);
+            connection.Send(Enumerable.Range(0, requested).Select(i => new[] { "GET", $"{key}:{i}" }));
+            long offset = 0;
+            for (var i = 0; i < count; i++)
+            {
+                var what = $"GET {key}:{i}";
+                var chunk = await connection.ReadBulkLengthAsync(what, cancellationToken).ConfigureAwait(false);
+                if (chunk < 0 || offset + chunk > length)
+                    return null; // expired between the header and this chunk, or overwritten: treat as missing
+                await connection.ReadBulkBodyAsync(chunk, arrived, what, cancellationToken).ConfigureAwait(false);
+                offset += chunk;
+                if (requested < count)
+                    connection.SendGet($"{key}:{requested++}");
+            }
+
+            inStep = true;
+            return offset == length ? length : null;
+        }
+        finally
+        {
+            // Replies still on their way after an early return, or a failure: the connection is out of step.
+            if (inStep)
+                pool.Return(connection);
+            else
+                connection.Dispose();
+        }
+    }
+
+    private async Task<long?> ReadThroughMultiplexerAsync(string key, Action<int>? starting, Action<ReadOnlySpan<byte>> arrived, CancellationToken cancellationToken)
     {
         var db = Db;
         var header = await db.StringGetAsync($"{key}:n");

@@ -6,13 +6,16 @@ using StackExchange.Redis;
 
 namespace IcosFl.Integration.Tests.LargeModels;
 
-/// <summary>RedisClaimCheckStore on the real Redis: chunk layout, time to live, and what a reader sees when entries are gone.</summary>
-[Collection(ServersCollection.Name)]
-public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifetime
+/// <summary>
+/// RedisClaimCheckStore on the real Redis: chunk layout, time to live, and what a reader sees when entries are gone;
+/// the same for chunks on the store's own connections and through the multiplexer.
+/// </summary>
+public abstract class Storing_payloads_in_redis(TestServers servers, bool direct) : IAsyncLifetime
 {
-    private const int Chunk = 1024 * 1024;
+    protected const int Chunk = 1024 * 1024;
     private IConnectionMultiplexer _redis = null!;
     private readonly string _key = $"icosfl:test:claim:{Guid.NewGuid():N}";
+    private readonly List<RedisClaimCheckStore> _stores = [];
 
     private IDatabase Db => _redis.GetDatabase();
 
@@ -20,15 +23,29 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
 
     public async Task DisposeAsync()
     {
-        await new RedisClaimCheckStore(_redis, Chunk).DeleteAsync(_key);
+        await Store().DeleteAsync(_key);
+        foreach (var store in _stores)
+            store.Dispose();
         _redis.Dispose();
     }
+
+    /// <summary>A store on this class's kind of chunk connections.</summary>
+    private RedisClaimCheckStore Store(int chunkBytes = Chunk)
+    {
+        var store = new RedisClaimCheckStore(_redis, chunkBytes, direct);
+        Assert.Equal(direct, store.UsesDirectConnections);
+        _stores.Add(store);
+        return store;
+    }
+
+    /// <summary>Every piece StreamAsync handed over, in order.</summary>
+    protected abstract void AssertPieces(int[] chunkLengths, IReadOnlyList<byte[]> pieces);
 
     [Fact]
     public async Task A_payload_is_split_into_chunks_under_one_header_and_read_back_byte_for_byte()
     {
         var payload = Bytes(5 * Chunk + 123);
-        var store = new RedisClaimCheckStore(_redis, Chunk);
+        var store = Store();
 
         await store.PutAsync(_key, payload, TimeSpan.FromMinutes(10));
 
@@ -43,7 +60,7 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     [Fact]
     public async Task Every_chunk_and_the_header_carry_the_time_to_live()
     {
-        var store = new RedisClaimCheckStore(_redis, Chunk);
+        var store = Store();
         await store.PutAsync(_key, Bytes(3 * Chunk), TimeSpan.FromMinutes(10));
 
         foreach (var suffix in new[] { "n", "0", "1", "2" })
@@ -57,7 +74,7 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     [Fact]
     public async Task An_expired_entry_is_a_clear_error_naming_the_key_when_the_weights_are_unpacked()
     {
-        var store = new RedisClaimCheckStore(_redis, Chunk);
+        var store = Store();
         var transport = new WeightTransport(store, new WeightTransportOptions { InlineThresholdBytes = 1024, ClaimCheckTimeToLive = TimeSpan.FromMinutes(5) });
         var payload = await transport.PackAsync(Model(600_000), "expiry");
         Assert.NotNull(payload.ClaimCheckKey);
@@ -73,7 +90,7 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     [Fact]
     public async Task Whether_a_payload_is_there_is_one_look_at_its_header()
     {
-        var store = new RedisClaimCheckStore(_redis, Chunk);
+        var store = Store();
         Assert.False(await store.ContainsAsync(_key));
         await store.PutAsync(_key, Bytes(2 * Chunk + 5), TimeSpan.FromMinutes(10));
         Assert.True(await store.ContainsAsync(_key));
@@ -86,7 +103,7 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     [Fact]
     public async Task A_lost_chunk_reads_as_missing_not_as_short_weights()
     {
-        var store = new RedisClaimCheckStore(_redis, Chunk);
+        var store = Store();
         await store.PutAsync(_key, Bytes(3 * Chunk), TimeSpan.FromMinutes(10));
         await Db.KeyDeleteAsync($"{_key}:1");
 
@@ -97,12 +114,12 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     public async Task Streaming_hands_over_the_chunks_in_order_and_a_lost_chunk_reads_as_missing()
     {
         var payload = Bytes(4 * Chunk + 77);
-        var store = new RedisClaimCheckStore(_redis, Chunk);
+        var store = Store();
         await store.PutAsync(_key, payload, TimeSpan.FromMinutes(10));
 
         var pieces = new List<byte[]>();
         Assert.Equal(payload.Length, await store.StreamAsync(_key, piece => pieces.Add(piece.ToArray())));
-        Assert.Equal([Chunk, Chunk, Chunk, Chunk, 77], pieces.Select(p => p.Length));
+        AssertPieces([Chunk, Chunk, Chunk, Chunk, 77], pieces);
         Assert.Equal(payload, pieces.SelectMany(p => p));
 
         await Db.KeyDeleteAsync($"{_key}:3");
@@ -113,7 +130,7 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     [Fact]
     public async Task The_default_chunk_is_one_mebibyte()
     {
-        var store = new RedisClaimCheckStore(_redis);
+        var store = Store(RedisClaimCheckStore.DefaultChunkBytes);
         await store.PutAsync(_key, Bytes(2 * 1024 * 1024 + 5), TimeSpan.FromMinutes(10));
 
         Assert.Equal("3:2097157", (string?)await Db.StringGetAsync($"{_key}:n"));
@@ -126,7 +143,7 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     {
         await Db.StringSetAsync($"{_key}:n", "garbage", TimeSpan.FromMinutes(1));
 
-        var error = await Assert.ThrowsAsync<WeightPayloadException>(() => new RedisClaimCheckStore(_redis, Chunk).GetAsync(_key));
+        var error = await Assert.ThrowsAsync<WeightPayloadException>(() => Store().GetAsync(_key));
         Assert.Contains($"claim-check key '{_key}'", error.Message);
         Assert.Contains("holds 'garbage', expected '<chunk count>:<total length>'", error.Message);
     }
@@ -134,7 +151,7 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     [Fact]
     public async Task Deleting_removes_the_header_and_every_chunk()
     {
-        var store = new RedisClaimCheckStore(_redis, Chunk);
+        var store = Store();
         await store.PutAsync(_key, Bytes(2 * Chunk + 1), TimeSpan.FromMinutes(10));
 
         await store.DeleteAsync(_key);
@@ -148,7 +165,7 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     public async Task Pieces_are_written_as_they_are_appended_and_the_header_only_at_completion()
     {
         var payload = Bytes(3 * Chunk + 10);
-        var upload = new RedisClaimCheckStore(_redis, Chunk).BeginPut(_key, TimeSpan.FromMinutes(10));
+        var upload = Store().BeginPut(_key, TimeSpan.FromMinutes(10));
 
         // A piece longer than a chunk is written as several, the last one shorter.
         await upload.AppendAsync(payload.AsMemory(0, 2 * Chunk + 5));
@@ -157,20 +174,20 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
         Assert.Equal(5, (await Db.StringGetAsync($"{_key}:2")).Length());
         Assert.False(await Db.KeyExistsAsync($"{_key}:3")); // not appended yet
         Assert.False(await Db.KeyExistsAsync($"{_key}:n")); // readers see nothing until it is complete
-        Assert.Null(await new RedisClaimCheckStore(_redis, Chunk).GetAsync(_key));
+        Assert.Null(await Store().GetAsync(_key));
 
         await upload.AppendAsync(payload.AsMemory(2 * Chunk + 5));
         await upload.CompleteAsync();
 
         Assert.Equal("5:3145738", (string?)await Db.StringGetAsync($"{_key}:n"));
-        Assert.Equal(payload, await new RedisClaimCheckStore(_redis, Chunk).GetAsync(_key));
+        Assert.Equal(payload, await Store().GetAsync(_key));
     }
 
     [Fact]
     public async Task Weights_refused_half_way_through_packing_leave_no_chunk_behind()
     {
         var hint = $"test:nan:{Guid.NewGuid():N}";
-        var transport = new WeightTransport(new RedisClaimCheckStore(_redis, Chunk), new WeightTransportOptions { InlineThresholdBytes = 0 });
+        var transport = new WeightTransport(Store(), new WeightTransportOptions { InlineThresholdBytes = 0 });
         var data = Enumerable.Range(0, 2_000_000).Select(i => i * 1e-6f).ToArray();
         data[1_500_000] = float.PositiveInfinity; // 6 MB in: five chunks already sent
 
@@ -185,7 +202,7 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
     [Fact]
     public async Task A_byte_changed_in_a_stored_chunk_is_a_checksum_mismatch_naming_the_key()
     {
-        var transport = new WeightTransport(new RedisClaimCheckStore(_redis, Chunk), new WeightTransportOptions { InlineThresholdBytes = 0 });
+        var transport = new WeightTransport(Store(), new WeightTransportOptions { InlineThresholdBytes = 0 });
         var payload = await transport.PackAsync(Model(700_000), $"test:tamper:{Guid.NewGuid():N}"); // 2.8 MB: three chunks
         try
         {
@@ -199,13 +216,13 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
         }
         finally
         {
-            await new RedisClaimCheckStore(_redis, Chunk).DeleteAsync(payload.ClaimCheckKey!);
+            await Store().DeleteAsync(payload.ClaimCheckKey!);
         }
     }
 
     [Fact]
     public void A_chunk_size_below_one_byte_is_refused() =>
-        Assert.Equal("chunkBytes", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisClaimCheckStore(_redis, 0)).ParamName);
+        Assert.Equal("chunkBytes", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisClaimCheckStore(_redis, 0, direct)).ParamName);
 
     internal static byte[] Bytes(int length)
     {
@@ -231,4 +248,33 @@ public sealed class Storing_payloads_in_redis(TestServers servers) : IAsyncLifet
         }
         return new ModelWeights(tensors);
     }
+}
+
+/// <summary>Chunks on the store's own RESP connections (a plain Redis, as deployed).</summary>
+[Collection(ServersCollection.Name)]
+public sealed class Storing_payloads_in_redis_on_direct_connections(TestServers servers) : Storing_payloads_in_redis(servers, direct: true)
+{
+    /// <summary>Pieces as they come off the socket: none longer than a chunk, none spanning two.</summary>
+    protected override void AssertPieces(int[] chunkLengths, IReadOnlyList<byte[]> pieces)
+    {
+        Assert.All(pieces, p => Assert.InRange(p.Length, 1, Chunk));
+        var sums = new List<int>();
+        var sum = 0;
+        foreach (var piece in pieces)
+        {
+            sum += piece.Length;
+            if (sums.Count < chunkLengths.Length && sum == chunkLengths.Take(sums.Count + 1).Sum())
+                sums.Add(sum);
+        }
+
+        Assert.Equal(chunkLengths.Length, sums.Count);
+    }
+}
+
+/// <summary>Chunks through the multiplexer (TLS, several endpoints, Sentinel).</summary>
+[Collection(ServersCollection.Name)]
+public sealed class Storing_payloads_in_redis_through_the_multiplexer(TestServers servers) : Storing_payloads_in_redis(servers, direct: false)
+{
+    /// <summary>One piece per chunk.</summary>
+    protected override void AssertPieces(int[] chunkLengths, IReadOnlyList<byte[]> pieces) => Assert.Equal(chunkLengths, pieces.Select(p => p.Length));
 }
