@@ -49,6 +49,6 @@ public sealed class EvaluationRequestedConsumer(WorkerNode node, WeightTransport
             WorkerId = node.WorkerId,
             Metrics = metrics,
             DeclinedReason = declined,
-        });
+        }, context.CancellationToken);
     }
 }

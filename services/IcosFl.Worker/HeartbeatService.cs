@@ -23,6 +23,10 @@ public sealed class HeartbeatService(IBus bus, IEnumerable<WorkerNode> nodes, Ti
         {
             foreach (var node in workers)
             {
+                // At most one interval per heartbeat: a publish whose confirm never comes (the broker went away under
+                // it; RabbitMQ.Client can then wait for good) must not stop every later heartbeat.
+                using var overdue = new CancellationTokenSource(interval, clock);
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, overdue.Token);
                 try
                 {
                     await bus.Publish(new WorkerHeartbeat
@@ -32,7 +36,12 @@ public sealed class HeartbeatService(IBus bus, IEnumerable<WorkerNode> nodes, Ti
                         DataPoints = node.Data.DataPoints(),
                         Timestamp = clock.GetUtcNow(),
                         IntervalSeconds = node.Options.HeartbeatInterval,
-                    }, stoppingToken);
+                    }, attempt.Token);
+                }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                {
+                    logger.LogWarning("Heartbeat of {WorkerId} was not confirmed by the broker within {Interval}; the next tick tries again",
+                        node.WorkerId, interval);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -99,7 +99,7 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
             Weights = payload,
             NumExamples = result.NumExamples,
             Metrics = new TrainMetrics(result.Loss, result.Epochs, result.DurationMs),
-        });
+        }, context.CancellationToken);
     }
 
     private async Task Decline(ConsumeContext<RoundStarted> context, string reason)
@@ -113,6 +113,6 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
             Round = m.Round,
             WorkerId = node.WorkerId,
             Reason = reason,
-        });
+        }, context.CancellationToken);
     }
 }

@@ -49,7 +49,7 @@ public sealed class StartFederationConsumer(ICheckpointStore checkpoints, Weight
                 FederationId = message.FederationId,
                 RunConfig = config,
                 RequestedBy = message.RequestedBy,
-            });
+            }, context.CancellationToken);
             return;
         }
 
@@ -65,7 +65,7 @@ public sealed class StartFederationConsumer(ICheckpointStore checkpoints, Weight
                 : await transport.PackAsync(checkpoint.ServerState, $"{id:N}:server-state:{checkpoint.Round}", context.CancellationToken),
             StartRound = checkpoint.Round + 1,
             ResumedFrom = checkpoint.FederationId,
-        });
+        }, context.CancellationToken);
     }
 
     private async Task<Checkpoint?> LoadCheckpointAsync(StartFederation message, Guid resumeFrom, CancellationToken ct)

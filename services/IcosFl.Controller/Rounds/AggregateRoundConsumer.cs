@@ -134,7 +134,7 @@ public sealed class AggregateRoundConsumer(
             CentralizedEval = centralized,
             CentralizedEvalSkipped = skipped,
             Evaluators = evaluators,
-        });
+        }, context.CancellationToken);
 
         await ForgetUpdatesAsync(m);
     }
@@ -178,7 +178,7 @@ public sealed class AggregateRoundConsumer(
             RoundId = m.RoundId,
             Reason = reason,
             Rejected = rejected,
-        });
+        }, context.CancellationToken);
     }
 
     private async Task SaveCheckpointAsync(AggregateRound m, AggregationResult result, EvaluationMetrics? centralized, string? skipped,

@@ -47,7 +47,7 @@ public sealed class InitializeFederationActivity(WeightTransport transport, ILog
             FederationId = saga.CorrelationId,
             RunConfig = config,
             StartedAt = saga.CreatedAt,
-        });
+        }, context.CancellationToken);
         await next.Execute(context);
     }
 

@@ -63,6 +63,6 @@ public sealed class OpenRoundActivity(
                 $"Federation {saga.CorrelationId} has no global weights to open round {saga.Round} with"),
             ServerState = saga.ServerState,
             OpenedAt = now,
-        });
+        }, context.CancellationToken);
     }
 }

@@ -112,7 +112,7 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                             GlobalWeights = saga.GlobalWeights!,
                             RunConfig = saga.RunConfig,
                             Deadline = saga.Deadline,
-                        });
+                        }, ctx.CancellationToken);
                 })
                 .TransitionTo(Collecting));
 
@@ -177,7 +177,7 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                                     GlobalWeights = saga.NewGlobalWeights!,
                                     RunConfig = saga.RunConfig,
                                     Deadline = deadline,
-                                });
+                                }, ctx.CancellationToken);
                         })
                         .TransitionTo(Evaluating),
                     done => Complete(done)),

@@ -78,8 +78,12 @@ public sealed class Surviving_node_failures(TestServers servers, ITestOutputHelp
         await servers.RabbitMq.StartAsync();
 
         var done = await fleet.WaitForAsync(id, s => s.State == "Completed", FederationTimeout, "completion after the broker restart");
-        AssertEachRoundCompletedOnce(done);
         output.WriteLine(Cli.Commands.StatusCommand.Describe(done));
+        AssertEachRoundCompletedOnce(done);
+        // Every worker consumes again once the broker is back, not only sends heartbeats: one that was publishing its
+        // update when the broker stopped once stayed deaf for good, and every later round waited for its deadline.
+        Assert.All(done.Rounds.Where(r => r.State == "Completed" && r.Round >= 4),
+            r => Assert.Equal(["w1", "w2", "w3"], r.Participants.Order()));
     }
 
     private static void AssertEachRoundCompletedOnce(FederationStatus status)
