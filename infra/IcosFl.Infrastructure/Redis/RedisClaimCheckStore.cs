@@ -1,6 +1,6 @@
 using System.Buffers;
-using IcosFl.Infrastructure.Weights;
 using System.Text;
+using IcosFl.Infrastructure.Weights;
 using StackExchange.Redis;
 
 namespace IcosFl.Infrastructure.Redis;
@@ -100,7 +100,14 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
 
             var reply = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             lock (awaiting)
+            {
+                // Checked again under the lock Fail takes: a write queued after the reply loop has ended on a failure
+                // would never be answered.
+                if (failure is not null)
+                    return Task.FromException(failure);
                 awaiting.Enqueue(reply);
+            }
+
             try
             {
                 connection.SendSet(chunkKey, value, timeToLiveMs);
@@ -121,7 +128,7 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
             return opened;
         }
 
-        /// <summary>One reply per command sent, in order; ends at the release that comes without a command (<see cref="StopReading"/>).</summary>
+        /// <summary>One reply per command sent, in order; ends at the release that comes without a command (<see cref="StopReadingAsync"/>).</summary>
         private async Task ReadRepliesAsync(RespConnection from)
         {
             while (true)
@@ -151,9 +158,9 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
         /// <summary>The first failure fails every write not yet acknowledged and every later one.</summary>
         private void Fail(Exception e)
         {
-            Interlocked.CompareExchange(ref failure, e, null);
             lock (awaiting)
             {
+                Volatile.Write(ref failure, failure ?? e);
                 while (awaiting.TryDequeue(out var pending))
                     pending.TrySetException(failure!);
             }

@@ -101,7 +101,11 @@ public sealed class Moving_chunks_on_direct_connections(TestServers servers) : I
             using var store = new RedisClaimCheckStore(reader, Chunk);
             var transport = new WeightTransport(store, new WeightTransportOptions { InlineThresholdBytes = 0 });
 
-            var error = await Assert.ThrowsAsync<RedisServerException>(() => transport.PackAsync(Storing_payloads_in_redis.Model(100_000), "test:refused"));
+            // 8 MB in 64 KiB chunks: the encoder goes on appending long after the first SET is refused, and every one of
+            // those writes must fail rather than wait for a reply that will never be read.
+            var pack = transport.PackAsync(Storing_payloads_in_redis.Model(2_000_000), "test:refused");
+            Assert.Same(pack, await Task.WhenAny(pack, Task.Delay(TimeSpan.FromSeconds(30))));
+            var error = await Assert.ThrowsAsync<RedisServerException>(() => pack);
 
             Assert.Matches("^payload Redis [^ ]+: SET of claim-check key 'icosfl:weights:test:refused:[0-9a-f]{32}': NOPERM .*'set'", error.Message);
 
