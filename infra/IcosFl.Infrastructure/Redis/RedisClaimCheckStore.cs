@@ -71,16 +71,7 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
         private Exception? failure;
         private long length;
 
-        public Task AppendAsync(ReadOnlyMemory<byte> piece)
-        {
-            length += piece.Length;
-            if (length > int.MaxValue)
-                throw new ArgumentOutOfRangeException(nameof(piece), length, $"a claim-checked payload holds at most {int.MaxValue} bytes");
-            var first = writes.Count;
-            for (var offset = 0; offset < piece.Length; offset += store.chunkBytes)
-                writes.Add(Send($"{key}:{writes.Count}", piece.Slice(offset, Math.Min(store.chunkBytes, piece.Length - offset))));
-            return writes.Count - first == 1 ? writes[first] : Task.WhenAll(writes.Skip(first));
-        }
+        public Task AppendAsync(ReadOnlyMemory<byte> piece) => store.AppendChunks(key, piece, ref length, writes, Send);
 
         /// <summary>Writes one SET (blocking until the socket has taken the value); its task completes with the server's reply.</summary>
         private Task Send(string chunkKey, ReadOnlyMemory<byte> value)
@@ -224,17 +215,9 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
         private readonly IDatabase db = store.Db;
         private long length;
 
-        public Task AppendAsync(ReadOnlyMemory<byte> piece)
-        {
-            length += piece.Length;
-            if (length > int.MaxValue)
-                throw new ArgumentOutOfRangeException(nameof(piece), length, $"a claim-checked payload holds at most {int.MaxValue} bytes");
-            var first = writes.Count;
-            // Memory of the piece goes out as it is (no copy per chunk): the caller keeps it until these writes land.
-            for (var offset = 0; offset < piece.Length; offset += store.chunkBytes)
-                writes.Add(db.StringSetAsync($"{key}:{writes.Count}", piece.Slice(offset, Math.Min(store.chunkBytes, piece.Length - offset)), timeToLive));
-            return writes.Count - first == 1 ? writes[first] : Task.WhenAll(writes.Skip(first));
-        }
+        // Memory of the piece goes out as it is (no copy per chunk): the caller keeps it until these writes land.
+        public Task AppendAsync(ReadOnlyMemory<byte> piece) =>
+            store.AppendChunks(key, piece, ref length, writes, (chunkKey, chunk) => db.StringSetAsync(chunkKey, chunk, timeToLive));
 
         public async Task CompleteAsync(CancellationToken cancellationToken = default)
         {
@@ -259,6 +242,21 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
 
             await store.DeleteChunksAsync(key, writes).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// An appended piece cut into chunks of at most the chunk size, each written by <paramref name="write"/> under the
+    /// next chunk key and added to <paramref name="writes"/>; the task of this piece's writes.
+    /// </summary>
+    private Task AppendChunks(string key, ReadOnlyMemory<byte> piece, ref long length, List<Task> writes, Func<string, ReadOnlyMemory<byte>, Task> write)
+    {
+        length += piece.Length;
+        if (length > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(piece), length, $"a claim-checked payload holds at most {int.MaxValue} bytes");
+        var first = writes.Count;
+        for (var offset = 0; offset < piece.Length; offset += chunkBytes)
+            writes.Add(write($"{key}:{writes.Count}", piece.Slice(offset, Math.Min(chunkBytes, piece.Length - offset))));
+        return writes.Count - first == 1 ? writes[first] : Task.WhenAll(writes.Skip(first));
     }
 
     /// <summary>
