@@ -33,7 +33,7 @@ public static class ControllerHosting
         services.AddKeyedSingleton(RedisConnections.PayloadsServiceKey, payloads);
         services.AddSingleton<IWorkerRegistry>(new RedisWorkerRegistry(redis));
         services.AddSingleton<IRoundLedger>(new RedisRoundLedger(redis));
-        services.AddIcosFlWeightTransport(new RedisClaimCheckStore(payloads));
+        services.AddIcosFlWeightTransport(_ => new RedisClaimCheckStore(payloads));
         services.AddSingleton(ownData);
         services.AddIcosFlControllerServices(options);
         services.AddIcosFlTracing();

@@ -20,7 +20,7 @@ public static class WorkerHosting
         IConnectionMultiplexer payloadRedis, WorkerNode node)
     {
         services.AddKeyedSingleton(RedisConnections.PayloadsServiceKey, payloadRedis);
-        services.AddIcosFlWeightTransport(new RedisClaimCheckStore(payloadRedis));
+        services.AddIcosFlWeightTransport(_ => new RedisClaimCheckStore(payloadRedis));
         services.AddIcosFlWorkers([node]);
         services.AddIcosFlTracing();
         services.AddMassTransit(x =>
