@@ -43,8 +43,17 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
     public async Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
         var upload = BeginPut(key, timeToLive);
-        await upload.AppendAsync(payload);
-        await upload.CompleteAsync(cancellationToken);
+        try
+        {
+            await upload.AppendAsync(payload).ConfigureAwait(false);
+            await upload.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Closes what the upload holds and removes what it stored, as a pack refused half way does.
+            await upload.AbortAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>Each appended piece is written at once, in chunks of at most the chunk size, pipelined on the connection.</summary>
@@ -69,6 +78,8 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
         private RespConnection? connection;
         private Task? replies;
         private Exception? failure;
+        private TaskCompletionSource? sending;
+        private int attempted;
         private long length;
 
         public Task AppendAsync(ReadOnlyMemory<byte> piece) => store.AppendChunks(key, piece, ref length, writes, Send);
@@ -97,6 +108,8 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
                 if (failure is not null)
                     return Task.FromException(failure);
                 awaiting.Enqueue(reply);
+                sending = reply;
+                attempted++;
             }
 
             try
@@ -105,8 +118,22 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
             }
             catch (Exception e)
             {
+                lock (awaiting)
+                    sending = null;
                 Fail(e);
+                reply.TrySetException(failure!);
                 return reply.Task;
+            }
+
+            lock (awaiting)
+            {
+                sending = null;
+                // A failure while the value was going out left this write to us: its memory is no longer read now.
+                if (failure is not null)
+                {
+                    reply.TrySetException(failure);
+                    return reply.Task;
+                }
             }
 
             sent.Release();
@@ -152,8 +179,13 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
             lock (awaiting)
             {
                 Volatile.Write(ref failure, failure ?? e);
+                // Not the write whose value is still going out: its task must not complete while the socket may read
+                // the caller's memory; Send completes it once the write returns.
                 while (awaiting.TryDequeue(out var pending))
-                    pending.TrySetException(failure!);
+                {
+                    if (pending != sending)
+                        pending.TrySetException(failure!);
+                }
             }
         }
 
@@ -205,7 +237,8 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
             }
 
             await StopReadingAsync().ConfigureAwait(false);
-            await store.DeleteChunksAsync(key, writes).ConfigureAwait(false);
+            // Every chunk sent, acknowledged or not: those after a refused one may have been stored all the same.
+            await store.DeleteChunksAsync(key, attempted).ConfigureAwait(false);
         }
     }
 
@@ -240,7 +273,8 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
                 // to remove, the others are removed below.
             }
 
-            await store.DeleteChunksAsync(key, writes).ConfigureAwait(false);
+            // Every chunk handed to the multiplexer, acknowledged or not: a write that timed out may have landed.
+            await store.DeleteChunksAsync(key, writes.Count).ConfigureAwait(false);
         }
     }
 
@@ -260,15 +294,15 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
     }
 
     /// <summary>
-    /// Removes the chunks an aborted upload stored (those whose write succeeded). Best effort: when Redis cannot be
-    /// reached (often why the upload failed) they expire with their time to live, and the producer's own failure is
-    /// what the caller must see, not this one.
+    /// Removes chunks 0 to <paramref name="count"/> - 1 of an aborted upload (a missing one costs nothing). Best
+    /// effort: when Redis cannot be reached (often why the upload failed) they expire with their time to live, and the
+    /// producer's own failure is what the caller must see, not this one.
     /// </summary>
-    private async Task DeleteChunksAsync(string key, List<Task> writes)
+    private async Task DeleteChunksAsync(string key, int count)
     {
-        var stored = Enumerable.Range(0, writes.Count).Where(i => writes[i].IsCompletedSuccessfully).Select(i => (RedisKey)$"{key}:{i}").ToArray();
-        if (stored.Length == 0)
+        if (count == 0)
             return;
+        var stored = Enumerable.Range(0, count).Select(i => (RedisKey)$"{key}:{i}").ToArray();
         try
         {
             await Db.KeyDeleteAsync(stored).ConfigureAwait(false);

@@ -51,13 +51,14 @@ internal sealed class RespConnectionPool : IDisposable
     /// <summary>
     /// Connections to the Redis <paramref name="redis"/> is configured for, with its credentials, database, client name
     /// and timeouts; null when its configuration needs what only StackExchange.Redis does (TLS, several endpoints,
-    /// Sentinel, a proxy, a Unix socket).
+    /// Sentinel, a proxy or tunnel, renamed commands, a Unix socket).
     /// </summary>
     public static RespConnectionPool? TryCreate(IConnectionMultiplexer redis)
     {
         ArgumentNullException.ThrowIfNull(redis);
         var options = ConfigurationOptions.Parse(redis.Configuration);
-        if (options.Ssl || options.EndPoints.Count != 1 || options.Proxy != Proxy.None || !string.IsNullOrEmpty(options.ServiceName))
+        if (options.Ssl || options.EndPoints.Count != 1 || options.Proxy != Proxy.None || !string.IsNullOrEmpty(options.ServiceName)
+            || options.Tunnel is not null || !ReferenceEquals(options.CommandMap, CommandMap.Default))
             return null;
         var endPoint = options.EndPoints[0] switch
         {
@@ -91,9 +92,15 @@ internal sealed class RespConnectionPool : IDisposable
     public void Return(RespConnection connection)
     {
         if (disposed || !connection.Reusable || idle.Count >= MaxIdle)
+        {
             connection.Dispose();
-        else
-            idle.Add(connection);
+            return;
+        }
+
+        idle.Add(connection);
+        // Disposed meanwhile: what Dispose emptied before this Add is closed, this one too.
+        if (disposed)
+            Dispose();
     }
 
     public void Dispose()
@@ -125,6 +132,9 @@ internal sealed class RespConnection : IDisposable
     // Not pooled: a read still in flight when the connection is disposed may go on writing into it.
     private readonly byte[] input = new byte[InputBytes];
     private int start, end;
+    // When the reply being read must have arrived (Environment.TickCount64): one timeout per reply, as the multiplexer
+    // has one per command, so that a server trickling bytes cannot hold a read for good.
+    private long replyDeadline;
     private int disposed;
 
     private RespConnection(Socket socket, RespConnectionPool pool)
@@ -180,9 +190,14 @@ internal sealed class RespConnection : IDisposable
                 {
                     await connection.ReadOkAsync(what, cancellationToken).ConfigureAwait(false);
                 }
-                catch (RedisServerException e) when (what == "AUTH")
+                catch (RedisServerException e) when (what == "AUTH" || e.Message.Contains(": NOAUTH", StringComparison.Ordinal))
                 {
                     throw new RedisConnectionException(ConnectionFailureType.AuthenticationFailure, e.Message, e);
+                }
+                catch (RedisServerException) when (what == "CLIENT SETNAME")
+                {
+                    // Only a name for CLIENT LIST: a user without the permission (as the multiplexer, which goes on
+                    // without it) still moves chunks.
                 }
             }
 
@@ -248,6 +263,7 @@ internal sealed class RespConnection : IDisposable
     /// <summary>The next reply must be +OK; an error reply is thrown as the server's message.</summary>
     public async ValueTask ReadOkAsync(string what, CancellationToken cancellationToken)
     {
+        BeginReply();
         var line = await ReadLineAsync(what, cancellationToken).ConfigureAwait(false);
         if (line != "+OK")
             throw Unexpected(what, line, "+OK");
@@ -256,11 +272,15 @@ internal sealed class RespConnection : IDisposable
     /// <summary>The length of the next reply, a bulk string whose bytes follow (<see cref="ReadBulkBodyAsync"/>), or -1 when it is nil.</summary>
     public async ValueTask<long> ReadBulkLengthAsync(string what, CancellationToken cancellationToken)
     {
+        BeginReply();
         var line = await ReadLineAsync(what, cancellationToken).ConfigureAwait(false);
         if (line.Length > 1 && line[0] == '$' && long.TryParse(line.AsSpan(1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var length) && length >= -1)
             return length;
         throw Unexpected(what, line, "a bulk string");
     }
+
+    /// <summary>The next reply must arrive, whole, within the timeout from now (its bulk bytes included).</summary>
+    private void BeginReply() => replyDeadline = Environment.TickCount64 + (long)pool.Timeout.TotalMilliseconds;
 
     /// <summary>The <paramref name="length"/> bytes of a bulk string, handed to <paramref name="arrived"/> as they arrive, and its closing CRLF.</summary>
     public async ValueTask ReadBulkBodyAsync(long length, Action<ReadOnlySpan<byte>> arrived, string what, CancellationToken cancellationToken)
@@ -336,7 +356,7 @@ internal sealed class RespConnection : IDisposable
 
         int received;
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timer.CancelAfter(pool.Timeout);
+        timer.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(0, replyDeadline - Environment.TickCount64)));
         try
         {
             received = await socket.ReceiveAsync(input.AsMemory(end), SocketFlags.None, timer.Token).ConfigureAwait(false);

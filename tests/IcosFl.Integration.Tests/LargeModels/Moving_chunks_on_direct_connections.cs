@@ -122,6 +122,53 @@ public sealed class Moving_chunks_on_direct_connections(TestServers servers) : I
     }
 
     [Fact]
+    public async Task A_user_who_may_not_name_its_connection_still_moves_chunks()
+    {
+        var user = $"{_name}-unnamed";
+        await Server.ExecuteAsync("ACL", "SETUSER", user, "on", ">secret-2", "~*", "&*", "+@all", "-client|setname");
+        try
+        {
+            using var redis = await ConnectionMultiplexer.ConnectAsync($"{servers.RedisConfiguration},user={user},password=secret-2");
+            using var store = new RedisClaimCheckStore(redis, Chunk);
+            var payload = Storing_payloads_in_redis.Bytes(3 * Chunk + 9);
+
+            await store.PutAsync(_key, payload, TimeSpan.FromMinutes(5));
+
+            Assert.True(store.UsesDirectConnections);
+            Assert.Equal(payload, await store.GetAsync(_key));
+        }
+        finally
+        {
+            await Server.ExecuteAsync("ACL", "DELUSER", user);
+        }
+    }
+
+    [Fact]
+    public async Task A_refused_put_closes_its_connection_and_leaves_no_chunk_that_landed_after_the_refused_one()
+    {
+        // May run everything but SET, and SET only on keys ending in :1 to :9: chunk 0 is refused, chunks 1 to 8 (sent
+        // before that answer came back) are stored, the header never.
+        var user = $"{_name}-partial";
+        await Server.ExecuteAsync("ACL", "SETUSER", user, "on", ">secret-3", "~*", "&*", "+@all", "-set", "(+set ~*:[1-9])");
+        try
+        {
+            using var redis = await ConnectionMultiplexer.ConnectAsync($"{servers.RedisConfiguration},user={user},password=secret-3,name={_name}");
+            using var store = new RedisClaimCheckStore(redis, Chunk);
+
+            var error = await Assert.ThrowsAsync<RedisServerException>(() => store.PutAsync(_key, Storing_payloads_in_redis.Bytes(9 * Chunk), TimeSpan.FromMinutes(5)));
+
+            Assert.StartsWith($"payload Redis ", error.Message);
+            Assert.Contains($"SET of claim-check key '{_key}': NOPERM", error.Message);
+            Assert.Empty(Server.Keys(pattern: $"{_key}:*"));
+            await WaitUntilAsync(async () => (await ChunkConnectionsAsync()).Length == 0, "the failed upload's connection to close");
+        }
+        finally
+        {
+            await Server.ExecuteAsync("ACL", "DELUSER", user);
+        }
+    }
+
+    [Fact]
     public async Task A_redis_that_cannot_be_reached_is_a_connection_error_naming_it()
     {
         using var unreachable = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:1,abortConnect=false,connectTimeout=500");
