@@ -93,9 +93,7 @@ public sealed class Moving_chunks_on_direct_connections(TestServers servers) : I
     public async Task The_multiplexers_user_and_password_are_used_and_a_refused_write_fails_the_pack_with_the_servers_words()
     {
         // A Redis user that may read but not write: the pack is refused by the server, and says so.
-        var user = $"{_name}-reader";
-        await Server.ExecuteAsync("ACL", "SETUSER", user, "on", ">secret-1", "~*", "&*", "+@all", "-set");
-        try
+        await AsUserAsync("reader", [">secret-1", "~*", "&*", "+@all", "-set"], async user =>
         {
             using var reader = await ConnectionMultiplexer.ConnectAsync($"{servers.RedisConfiguration},user={user},password=secret-1");
             using var store = new RedisClaimCheckStore(reader, Chunk);
@@ -114,19 +112,13 @@ public sealed class Moving_chunks_on_direct_connections(TestServers servers) : I
             var denied = await Assert.ThrowsAsync<RedisConnectionException>(() => unauthenticated.GetAsync(_key));
             Assert.Equal(ConnectionFailureType.AuthenticationFailure, denied.FailureType);
             Assert.Contains("WRONGPASS", denied.Message);
-        }
-        finally
-        {
-            await Server.ExecuteAsync("ACL", "DELUSER", user);
-        }
+        });
     }
 
     [Fact]
     public async Task A_user_who_may_not_name_its_connection_still_moves_chunks()
     {
-        var user = $"{_name}-unnamed";
-        await Server.ExecuteAsync("ACL", "SETUSER", user, "on", ">secret-2", "~*", "&*", "+@all", "-client|setname");
-        try
+        await AsUserAsync("unnamed", [">secret-2", "~*", "&*", "+@all", "-client|setname"], async user =>
         {
             using var redis = await ConnectionMultiplexer.ConnectAsync($"{servers.RedisConfiguration},user={user},password=secret-2");
             using var store = new RedisClaimCheckStore(redis, Chunk);
@@ -136,11 +128,7 @@ public sealed class Moving_chunks_on_direct_connections(TestServers servers) : I
 
             Assert.True(store.UsesDirectConnections);
             Assert.Equal(payload, await store.GetAsync(_key));
-        }
-        finally
-        {
-            await Server.ExecuteAsync("ACL", "DELUSER", user);
-        }
+        });
     }
 
     [Fact]
@@ -148,9 +136,7 @@ public sealed class Moving_chunks_on_direct_connections(TestServers servers) : I
     {
         // May run everything but SET, and SET only on keys ending in :1 to :9: chunk 0 is refused, chunks 1 to 8 (sent
         // before that answer came back) are stored, the header never.
-        var user = $"{_name}-partial";
-        await Server.ExecuteAsync("ACL", "SETUSER", user, "on", ">secret-3", "~*", "&*", "+@all", "-set", "(+set ~*:[1-9])");
-        try
+        await AsUserAsync("partial", [">secret-3", "~*", "&*", "+@all", "-set", "(+set ~*:[1-9])"], async user =>
         {
             using var redis = await ConnectionMultiplexer.ConnectAsync($"{servers.RedisConfiguration},user={user},password=secret-3,name={_name}");
             using var store = new RedisClaimCheckStore(redis, Chunk);
@@ -161,11 +147,7 @@ public sealed class Moving_chunks_on_direct_connections(TestServers servers) : I
             Assert.Contains($"SET of claim-check key '{_key}': NOPERM", error.Message);
             Assert.Empty(Server.Keys(pattern: $"{_key}:*"));
             await WaitUntilAsync(async () => (await ChunkConnectionsAsync()).Length == 0, "the failed upload's connection to close");
-        }
-        finally
-        {
-            await Server.ExecuteAsync("ACL", "DELUSER", user);
-        }
+        });
     }
 
     [Fact]
@@ -216,6 +198,21 @@ public sealed class Moving_chunks_on_direct_connections(TestServers servers) : I
         Assert.False(new RedisClaimCheckStore(tls).UsesDirectConnections);
         Assert.False(new RedisClaimCheckStore(several).UsesDirectConnections);
         Assert.True(new RedisClaimCheckStore(_redis).UsesDirectConnections);
+    }
+
+    /// <summary>Runs <paramref name="test"/> as a Redis user made for it (ACL rules as given), removed afterwards.</summary>
+    private async Task AsUserAsync(string suffix, object[] rules, Func<string, Task> test)
+    {
+        var user = $"{_name}-{suffix}";
+        await Server.ExecuteAsync("ACL", ["SETUSER", user, "on", .. rules]);
+        try
+        {
+            await test(user);
+        }
+        finally
+        {
+            await Server.ExecuteAsync("ACL", "DELUSER", user);
+        }
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
