@@ -211,7 +211,7 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
                 await Task.WhenAll(writes).ConfigureAwait(false);
                 cancellationToken.ThrowIfCancellationRequested();
                 // The header goes last: a reader that finds it finds every chunk (until they expire together).
-                await Send($"{key}:n", Encoding.ASCII.GetBytes($"{writes.Count}:{length}")).ConfigureAwait(false);
+                await Send(HeaderKey(key), Encoding.ASCII.GetBytes(Header(writes.Count, length))).ConfigureAwait(false);
             }
             catch
             {
@@ -258,7 +258,7 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
             await Task.WhenAll(writes);
             cancellationToken.ThrowIfCancellationRequested();
             // The header goes last: a reader that finds it finds every chunk (until they expire together).
-            await db.StringSetAsync($"{key}:n", $"{writes.Count}:{length}", timeToLive);
+            await db.StringSetAsync(HeaderKey(key), Header(writes.Count, length), timeToLive);
         }
 
         public async Task AbortAsync()
@@ -289,7 +289,7 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
             throw new ArgumentOutOfRangeException(nameof(piece), length, $"a claim-checked payload holds at most {int.MaxValue} bytes");
         var first = writes.Count;
         for (var offset = 0; offset < piece.Length; offset += chunkBytes)
-            writes.Add(write($"{key}:{writes.Count}", piece.Slice(offset, Math.Min(chunkBytes, piece.Length - offset))));
+            writes.Add(write(ChunkKey(key, writes.Count), piece.Slice(offset, Math.Min(chunkBytes, piece.Length - offset))));
         return writes.Count - first == 1 ? writes[first] : Task.WhenAll(writes.Skip(first));
     }
 
@@ -302,10 +302,9 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
     {
         if (count == 0)
             return;
-        var stored = Enumerable.Range(0, count).Select(i => (RedisKey)$"{key}:{i}").ToArray();
         try
         {
-            await Db.KeyDeleteAsync(stored).ConfigureAwait(false);
+            await Db.KeyDeleteAsync(ChunkKeys(key, count).ToArray()).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
@@ -347,7 +346,7 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
         var inStep = false;
         try
         {
-            var headerKey = $"{key}:n";
+            var headerKey = HeaderKey(key);
             connection.SendGet(headerKey);
             var headerLength = await connection.ReadBulkLengthAsync($"GET {headerKey}", cancellationToken).ConfigureAwait(false);
             if (headerLength < 0)
@@ -357,7 +356,7 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
             }
 
             if (headerLength > 64)
-                throw new WeightPayloadException($"claim-check key '{key}': header '{headerKey}' holds {headerLength} bytes, expected '<chunk count>:<total length>' (not written by IcosFl's claim-check store?)");
+                throw NotOurHeader(key, $"{headerLength} bytes");
             var header = new byte[headerLength];
             var filled = 0;
             await connection.ReadBulkBodyAsync(headerLength, piece =>
@@ -371,18 +370,18 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
 
             inStep = false;
             var requested = Math.Min(count, ReadsInFlight);
-            connection.Send(Enumerable.Range(0, requested).Select(i => new[] { "GET", $"{key}:{i}" }));
+            connection.Send(Enumerable.Range(0, requested).Select(i => new[] { "GET", ChunkKey(key, i) }));
             long offset = 0;
             for (var i = 0; i < count; i++)
             {
-                var what = $"GET {key}:{i}";
+                var what = $"GET {ChunkKey(key, i)}";
                 var chunk = await connection.ReadBulkLengthAsync(what, cancellationToken).ConfigureAwait(false);
                 if (chunk < 0 || offset + chunk > length)
                     return null; // expired between the header and this chunk, or overwritten: treat as missing
                 await connection.ReadBulkBodyAsync(chunk, arrived, what, cancellationToken).ConfigureAwait(false);
                 offset += chunk;
                 if (requested < count)
-                    connection.SendGet($"{key}:{requested++}");
+                    connection.SendGet(ChunkKey(key, requested++));
             }
 
             inStep = true;
@@ -401,7 +400,7 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
     private async Task<long?> ReadThroughMultiplexerAsync(string key, Action<int>? starting, Action<ReadOnlySpan<byte>> arrived, CancellationToken cancellationToken)
     {
         var db = Db;
-        var header = await db.StringGetAsync($"{key}:n");
+        var header = await db.StringGetAsync(HeaderKey(key));
         if (header.IsNull)
             return null;
         var (count, length) = ParseHeader(key, header);
@@ -416,7 +415,7 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
             for (var i = 0; i < count; i++)
             {
                 while (next < count && reads.Count < ReadsInFlight)
-                    reads.Enqueue(db.StringGetLeaseAsync($"{key}:{next++}"));
+                    reads.Enqueue(db.StringGetLeaseAsync(ChunkKey(key, next++)));
                 cancellationToken.ThrowIfCancellationRequested();
                 using var chunk = await reads.Dequeue();
                 if (chunk is null || offset + chunk.Length > length)
@@ -443,12 +442,12 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(key);
         cancellationToken.ThrowIfCancellationRequested();
-        return Db.KeyExistsAsync($"{key}:n");
+        return Db.KeyExistsAsync(HeaderKey(key));
     }
 
     public async Task DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
-        var header = await Db.StringGetAsync($"{key}:n");
+        var header = await Db.StringGetAsync(HeaderKey(key));
         if (header.IsNull)
             return;
         int count;
@@ -461,13 +460,21 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
             // Not this store's layout: remove the header so the key reads as missing; chunks, if any, expire on their own.
             count = 0;
         }
-        var keys = Enumerable.Range(0, count).Select(i => (RedisKey)$"{key}:{i}").Append($"{key}:n").ToArray();
-        await Db.KeyDeleteAsync(keys);
+        await Db.KeyDeleteAsync(ChunkKeys(key, count).Append(HeaderKey(key)).ToArray());
     }
+
+    private static string HeaderKey(string key) => $"{key}:n";
+
+    private static string ChunkKey(string key, int index) => $"{key}:{index}";
+
+    private static IEnumerable<RedisKey> ChunkKeys(string key, int count) => Enumerable.Range(0, count).Select(i => (RedisKey)ChunkKey(key, i));
+
+    /// <summary>The header's content: "{chunks}:{total length}".</summary>
+    private static string Header(int chunks, long length) => $"{chunks}:{length}";
 
     private static (int Count, int Length) ParseHeader(string key, RedisValue header)
     {
-        // Written by PutAsync as "{chunks}:{total length}"; anything else was not written by this store.
+        // Written by Header; anything else was not written by this store.
         var parts = header.ToString().Split(':');
         if (parts.Length == 2
             && int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
@@ -476,7 +483,9 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
             return (count, length);
         }
 
-        throw new WeightPayloadException(
-            $"claim-check key '{key}': header '{key}:n' holds '{header}', expected '<chunk count>:<total length>' (not written by IcosFl's claim-check store?)");
+        throw NotOurHeader(key, $"'{header}'");
     }
+
+    private static WeightPayloadException NotOurHeader(string key, string held) => new(
+        $"claim-check key '{key}': header '{HeaderKey(key)}' holds {held}, expected '<chunk count>:<total length>' (not written by IcosFl's claim-check store?)");
 }

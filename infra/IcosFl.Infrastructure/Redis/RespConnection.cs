@@ -16,37 +16,26 @@ namespace IcosFl.Infrastructure.Redis;
 /// Created only for what these connections speak: one endpoint, no TLS, no Sentinel, no proxy (see <see cref="TryCreate"/>).
 /// A connection serves one payload at a time and goes back to the pool only with every reply read.
 /// </summary>
-internal sealed class RespConnectionPool : IDisposable
+internal sealed class RespConnectionPool(EndPoint endPoint, string? user, string? password, int database, string clientName,
+    TimeSpan connectTimeout, TimeSpan timeout) : IDisposable
 {
     private const int MaxIdle = 16;
 
     private readonly ConcurrentBag<RespConnection> idle = [];
     private volatile bool disposed;
 
-    private RespConnectionPool(EndPoint endPoint, string? user, string? password, int database, string clientName,
-        TimeSpan connectTimeout, TimeSpan timeout)
-    {
-        EndPoint = endPoint;
-        User = user;
-        Password = password;
-        Database = database;
-        ClientName = clientName;
-        ConnectTimeout = connectTimeout;
-        Timeout = timeout;
-    }
+    public EndPoint EndPoint => endPoint;
+    public string? User => user;
+    public string? Password => password;
+    public int Database => database;
+    public string ClientName => clientName;
+    public TimeSpan ConnectTimeout => connectTimeout;
 
-    public EndPoint EndPoint { get; }
-    public string? User { get; }
-    public string? Password { get; }
-    public int Database { get; }
-    public string ClientName { get; }
-    public TimeSpan ConnectTimeout { get; }
-
-    /// <summary>How long a write may block, or a read wait for bytes, before the operation fails (the multiplexer's async timeout).</summary>
-    public TimeSpan Timeout { get; }
+    /// <summary>How long a write may block, or a reply take to arrive whole, before the operation fails (the multiplexer's async timeout).</summary>
+    public TimeSpan Timeout => timeout;
 
     /// <summary>"payload Redis host:port", for messages.</summary>
-    public string Where => $"payload Redis {Format(EndPoint)}";
+    public string Where { get; } = $"payload Redis {EndPointCollection.ToString(endPoint)}";
 
     /// <summary>
     /// Connections to the Redis <paramref name="redis"/> is configured for, with its credentials, database, client name
@@ -109,12 +98,6 @@ internal sealed class RespConnectionPool : IDisposable
         while (idle.TryTake(out var connection))
             connection.Dispose();
     }
-
-    internal static string Format(EndPoint endPoint) => endPoint switch
-    {
-        DnsEndPoint dns => $"{dns.Host}:{dns.Port}",
-        _ => endPoint.ToString() ?? "?",
-    };
 }
 
 /// <summary>
