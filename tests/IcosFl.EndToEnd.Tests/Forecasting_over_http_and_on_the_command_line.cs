@@ -26,7 +26,9 @@ public sealed class Forecasting_over_http_and_on_the_command_line : IDisposable
             "--run-config", "local-epochs=1", "--json", "--checkpoint-dir", checkpoints, "--http", "127.0.0.1:0");
         var serving = await simulation.LineAsync(l => l.StartsWith("the dashboard stays up at ", StringComparison.Ordinal), TimeSpan.FromMinutes(3));
         var address = new Uri(serving["the dashboard stays up at ".Length..serving.IndexOf(": Ctrl-C", StringComparison.Ordinal)]);
-        var federationId = JsonDocument.Parse(simulation.StdOut).RootElement.GetProperty("federationId").GetString()!;
+        // --json prints the report on stdout before the stderr line above, but the two pipes are read apart.
+        var report = await simulation.StdOutLineAsync(l => l.StartsWith('{'), TimeSpan.FromSeconds(30));
+        var federationId = JsonDocument.Parse(report).RootElement.GetProperty("federationId").GetString()!;
         using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
 
         var served = await http.GetAsync("/api/predictions?node=controller&metric=cpu_usage&horizon=12");

@@ -9,7 +9,7 @@ public sealed class RunningCli : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
-    private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Found)> _waits = [];
+    private readonly List<(Func<string, bool> Match, StringBuilder? From, TaskCompletionSource<string> Found)> _waits = [];
     private readonly Lock _lock = new();
 
     private RunningCli(Process process) => _process = process;
@@ -42,15 +42,24 @@ public sealed class RunningCli : IAsyncDisposable
     public string StdErr { get { lock (_lock) return _stderr.ToString(); } }
 
     /// <summary>The first line (stdout or stderr) that matches, already printed or yet to come.</summary>
-    public Task<string> LineAsync(Func<string, bool> match, TimeSpan timeout)
+    public Task<string> LineAsync(Func<string, bool> match, TimeSpan timeout) => WaitAsync(match, from: null, timeout);
+
+    /// <summary>
+    /// The first stdout line that matches. The two streams are read on separate threads, so a stderr line written after a
+    /// stdout line can arrive first: wait for stdout output here rather than for a later stderr line.
+    /// </summary>
+    public Task<string> StdOutLineAsync(Func<string, bool> match, TimeSpan timeout) => WaitAsync(match, _stdout, timeout);
+
+    private Task<string> WaitAsync(Func<string, bool> match, StringBuilder? from, TimeSpan timeout)
     {
         lock (_lock)
         {
-            var seen = (_stdout + "\n" + _stderr).Split('\n').FirstOrDefault(l => match(l.TrimEnd('\r')));
+            var printed = from?.ToString() ?? _stdout + "\n" + _stderr;
+            var seen = printed.Split('\n').FirstOrDefault(l => match(l.TrimEnd('\r')));
             if (seen is not null)
                 return Task.FromResult(seen);
             var found = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waits.Add((match, found));
+            _waits.Add((match, from, found));
             return found.Task.WaitAsync(timeout);
         }
     }
@@ -62,7 +71,7 @@ public sealed class RunningCli : IAsyncDisposable
         lock (_lock)
         {
             into.AppendLine(line);
-            foreach (var wait in _waits.Where(w => w.Match(line)).ToList())
+            foreach (var wait in _waits.Where(w => (w.From is null || w.From == into) && w.Match(line)).ToList())
             {
                 wait.Found.TrySetResult(line);
                 _waits.Remove(wait);
@@ -74,7 +83,7 @@ public sealed class RunningCli : IAsyncDisposable
     {
         lock (_lock)
         {
-            foreach (var (_, found) in _waits)
+            foreach (var (_, _, found) in _waits)
                 found.TrySetException(new InvalidOperationException($"the CLI exited ({_process.ExitCode}) first; stderr:\n{_stderr}"));
             _waits.Clear();
         }
