@@ -1,0 +1,81 @@
+using IcosFl.Controller;
+using IcosFl.Controller.Sagas;
+using IcosFl.Controller.Status;
+using MassTransit;
+using MassTransit.Saga;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IcosFl.Dashboard.Tests;
+
+/// <summary>
+/// The embedded mode's dashboard reads the very saga instances the state machines change. A copy taken while an
+/// event is half applied used to show a round both recorded and still in progress, so the live stream counted
+/// two completed rounds after the first and one again after (CI, Following_a_federation_live). The reader now
+/// copies a saga between events only.
+/// </summary>
+public sealed class Reading_sagas_held_in_memory : IAsyncDisposable
+{
+    private readonly ServiceProvider _provider;
+    private readonly ISagaReader _reader;
+    private readonly IndexedSagaDictionary<FederationState> _federations;
+
+    public Reading_sagas_held_in_memory()
+    {
+        // As the embedded simulation registers them; the reader is the one the dashboard registration chooses.
+        var services = new ServiceCollection();
+        services.AddMassTransit(x =>
+        {
+            x.SetInMemorySagaRepositoryProvider();
+            x.AddIcosFlController();
+            x.UsingInMemory();
+        });
+        services.AddIcosFlDashboard(new DashboardOptions { Listen = new Uri("http://127.0.0.1:0") });
+        _provider = services.BuildServiceProvider();
+        _reader = _provider.GetRequiredService<ISagaReader>();
+        _federations = _provider.GetRequiredService<IndexedSagaDictionary<FederationState>>();
+    }
+
+    public ValueTask DisposeAsync() => _provider.DisposeAsync();
+
+    [Fact]
+    public async Task Should_wait_for_an_event_being_applied_instead_of_copying_it_half_done()
+    {
+        var roundId = Guid.NewGuid();
+        var saga = new FederationState { CorrelationId = Guid.NewGuid(), CurrentState = "Running", Round = 1, CurrentRoundId = roundId };
+        var instance = new SagaInstance<FederationState>(saga);
+        _federations.Add(instance);
+
+        // An event half applied, holding the instance as MassTransit does while it consumes: the round is recorded,
+        // the round in progress not yet cleared.
+        await instance.MarkInUse(CancellationToken.None);
+        saga.Rounds.Add(new RoundSummary(1, roundId, 1, "Completed", ["w1"], 0.5, 0.4, null, 120, null, []));
+        var read = _reader.FederationAsync(saga.CorrelationId);
+        await Task.Delay(300);
+        Assert.False(read.IsCompleted, "the reader copied a saga while an event was being applied to it");
+
+        saga.CurrentRoundId = null;
+        saga.Round = 2;
+        instance.Release();
+        var copy = await read.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.NotNull(copy);
+        Assert.NotSame(saga, copy);
+        Assert.Null(copy.CurrentRoundId);
+        Assert.Equal(2, copy.Round);
+        var status = FederationStatusReader.Build(copy, null, []);
+        Assert.Single(status.Rounds, r => r.State == "Completed");
+    }
+
+    [Fact]
+    public async Task Should_copy_a_saga_between_events_at_once_and_find_no_saga_for_an_unknown_id()
+    {
+        var saga = new FederationState { CorrelationId = Guid.NewGuid(), CurrentState = "WaitingForQuorum", Round = 1 };
+        _federations.Add(new SagaInstance<FederationState>(saga));
+
+        var copy = await _reader.FederationAsync(saga.CorrelationId).WaitAsync(TimeSpan.FromSeconds(1));
+        Assert.Equal("WaitingForQuorum", copy?.CurrentState);
+        Assert.Equal([saga.CorrelationId], (await _reader.FederationsAsync()).Select(f => f.CorrelationId));
+        Assert.Null(await _reader.FederationAsync(Guid.NewGuid()));
+        Assert.Null(await _reader.RoundAsync(Guid.NewGuid()));
+    }
+}
