@@ -1,4 +1,5 @@
 using IcosFl.Contracts;
+using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning;
 using MassTransit;
@@ -41,7 +42,7 @@ public sealed class EvaluationRequestedConsumer(WorkerNode node, WeightTransport
         if (declined is not null)
             logger.LogWarning("{WorkerId} declines to evaluate round {Round}: {Reason}", node.WorkerId, m.Round, declined);
 
-        await context.Publish(new EvaluationReported
+        await context.PublishFromConsumer(new EvaluationReported
         {
             FederationId = m.FederationId,
             RoundId = m.RoundId,
@@ -49,6 +50,6 @@ public sealed class EvaluationRequestedConsumer(WorkerNode node, WeightTransport
             WorkerId = node.WorkerId,
             Metrics = metrics,
             DeclinedReason = declined,
-        }, context.CancellationToken);
+        });
     }
 }

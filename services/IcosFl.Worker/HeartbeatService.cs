@@ -29,6 +29,7 @@ public sealed class HeartbeatService(IBus bus, IEnumerable<WorkerNode> nodes, Ti
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, overdue.Token);
                 try
                 {
+#pragma warning disable RS0030 // Not inside a consume: bounded by attempt.Token, one interval at most.
                     await bus.Publish(new WorkerHeartbeat
                     {
                         WorkerId = node.WorkerId,
@@ -37,6 +38,7 @@ public sealed class HeartbeatService(IBus bus, IEnumerable<WorkerNode> nodes, Ti
                         Timestamp = clock.GetUtcNow(),
                         IntervalSeconds = node.Options.HeartbeatInterval,
                     }, attempt.Token);
+#pragma warning restore RS0030
                 }
                 catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
                 {
@@ -72,7 +74,9 @@ public sealed class HeartbeatService(IBus bus, IEnumerable<WorkerNode> nodes, Ti
         {
             try
             {
+#pragma warning disable RS0030 // Not inside a consume: bounded by the host's shutdown timeout.
                 await bus.Publish(new WorkerStopping { WorkerId = node.WorkerId, Timestamp = clock.GetUtcNow() }, cancellationToken);
+#pragma warning restore RS0030
             }
             catch (Exception e)
             {

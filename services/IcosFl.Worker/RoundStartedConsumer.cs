@@ -1,4 +1,5 @@
 using IcosFl.Contracts;
+using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning;
 using MassTransit;
@@ -90,7 +91,7 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
         logger.LogInformation(
             "{WorkerId} trained round {Round}: {NumExamples} examples, {Epochs} epochs, loss {TrainLoss}, {DurationMs} ms",
             node.WorkerId, m.Round, result.NumExamples, result.Epochs, result.Loss, result.DurationMs);
-        await context.Publish(new WeightUpdateSubmitted
+        await context.PublishFromConsumer(new WeightUpdateSubmitted
         {
             FederationId = m.FederationId,
             RoundId = m.RoundId,
@@ -99,20 +100,20 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
             Weights = payload,
             NumExamples = result.NumExamples,
             Metrics = new TrainMetrics(result.Loss, result.Epochs, result.DurationMs),
-        }, context.CancellationToken);
+        });
     }
 
     private async Task Decline(ConsumeContext<RoundStarted> context, string reason)
     {
         var m = context.Message;
         logger.LogWarning("{WorkerId} declines round {Round}: {Reason}", node.WorkerId, m.Round, reason);
-        await context.Publish(new TrainingDeclined
+        await context.PublishFromConsumer(new TrainingDeclined
         {
             FederationId = m.FederationId,
             RoundId = m.RoundId,
             Round = m.Round,
             WorkerId = node.WorkerId,
             Reason = reason,
-        }, context.CancellationToken);
+        });
     }
 }

@@ -2,6 +2,7 @@ using IcosFl.Contracts;
 using IcosFl.Controller.Checkpoints;
 using IcosFl.Controller.Messages;
 using IcosFl.Controller.Strategies;
+using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning;
 using MassTransit;
@@ -44,17 +45,17 @@ public sealed class StartFederationConsumer(ICheckpointStore checkpoints, Weight
         }
         if (checkpoint is null)
         {
-            await context.Publish(new FederationRequested
+            await context.PublishFromConsumer(new FederationRequested
             {
                 FederationId = message.FederationId,
                 RunConfig = config,
                 RequestedBy = message.RequestedBy,
-            }, context.CancellationToken);
+            });
             return;
         }
 
         var id = message.FederationId;
-        await context.Publish(new FederationRequested
+        await context.PublishFromConsumer(new FederationRequested
         {
             FederationId = id,
             RunConfig = config,
@@ -65,7 +66,7 @@ public sealed class StartFederationConsumer(ICheckpointStore checkpoints, Weight
                 : await transport.PackAsync(checkpoint.ServerState, $"{id:N}:server-state:{checkpoint.Round}", context.CancellationToken),
             StartRound = checkpoint.Round + 1,
             ResumedFrom = checkpoint.FederationId,
-        }, context.CancellationToken);
+        });
     }
 
     private async Task<Checkpoint?> LoadCheckpointAsync(StartFederation message, Guid resumeFrom, CancellationToken ct)

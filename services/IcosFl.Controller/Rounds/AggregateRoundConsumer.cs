@@ -3,6 +3,7 @@ using IcosFl.Controller.Checkpoints;
 using IcosFl.Controller.Messages;
 using IcosFl.Controller.Strategies;
 using IcosFl.Controller.Workers;
+using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning;
 using IcosFl.Learning.NodeData;
@@ -122,7 +123,7 @@ public sealed class AggregateRoundConsumer(
         var alive = await registry.AliveAsync(clock.GetUtcNow(), options.HeartbeatPatience, ct);
         var evaluators = alive.Count >= m.RunConfig.MinEvaluateClients ? strategy.ConfigureEvaluate(round, alive) : [];
 
-        await context.Publish(new RoundAggregated
+        await context.PublishFromConsumer(new RoundAggregated
         {
             FederationId = m.FederationId,
             RoundId = m.RoundId,
@@ -134,7 +135,7 @@ public sealed class AggregateRoundConsumer(
             CentralizedEval = centralized,
             CentralizedEvalSkipped = skipped,
             Evaluators = evaluators,
-        }, context.CancellationToken);
+        });
 
         await ForgetUpdatesAsync(m);
     }
@@ -172,13 +173,13 @@ public sealed class AggregateRoundConsumer(
     {
         var m = context.Message;
         logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}): {Reason}", m.FederationId, m.Round, m.RoundId, reason);
-        await context.Publish(new RoundAggregationFailed
+        await context.PublishFromConsumer(new RoundAggregationFailed
         {
             FederationId = m.FederationId,
             RoundId = m.RoundId,
             Reason = reason,
             Rejected = rejected,
-        }, context.CancellationToken);
+        });
     }
 
     private async Task SaveCheckpointAsync(AggregateRound m, AggregationResult result, EvaluationMetrics? centralized, string? skipped,

@@ -1,6 +1,7 @@
 using IcosFl.Contracts;
 using IcosFl.Controller.Messages;
 using IcosFl.Controller.Sagas;
+using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Weights;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -68,7 +69,7 @@ public sealed class RoundAnswerConsumer(
                 break;
         }
         if (receipt.CompletesTheSet)
-            await context.Publish(new RoundCollected(update.RoundId), context.CancellationToken);
+            await context.PublishFromConsumer(new RoundCollected(update.RoundId));
     }
 
     public async Task Consume(ConsumeContext<TrainingDeclined> context)
@@ -82,7 +83,7 @@ public sealed class RoundAnswerConsumer(
             logger.LogDebug("Federation {FederationId} round {Round} ({RoundId}): decline from {WorkerId} ignored ({Outcome})",
                 declined.FederationId, declined.Round, declined.RoundId, declined.WorkerId, receipt.Outcome);
         if (receipt.CompletesTheSet)
-            await context.Publish(new RoundCollected(declined.RoundId), context.CancellationToken);
+            await context.PublishFromConsumer(new RoundCollected(declined.RoundId));
     }
 
     public async Task Consume(ConsumeContext<EvaluationReported> context)
@@ -97,7 +98,7 @@ public sealed class RoundAnswerConsumer(
             logger.LogDebug("Federation {FederationId} round {Round} ({RoundId}): evaluation from {WorkerId} ignored ({Outcome})",
                 report.FederationId, report.Round, report.RoundId, report.WorkerId, receipt.Outcome);
         if (receipt.CompletesTheSet)
-            await context.Publish(new RoundEvaluated(report.RoundId), context.CancellationToken);
+            await context.PublishFromConsumer(new RoundEvaluated(report.RoundId));
     }
 }
 

@@ -1,5 +1,6 @@
 using IcosFl.Contracts;
 using IcosFl.Controller.Messages;
+using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning;
 using MassTransit;
@@ -42,12 +43,12 @@ public sealed class InitializeFederationActivity(WeightTransport transport, ILog
             "Federation {FederationId} accepted: {Rounds} rounds of {Strategy} on {Metric}, min-available-clients {MinAvailable}, min-fit-clients {MinFit}, model of {Parameters} parameters",
             saga.CorrelationId, config.NumServerRounds, config.Strategy, config.Metric, config.MinAvailableClients,
             config.MinFitClients, LstmLayout.Tensors(config).Sum(t => (long)t.ElementCount));
-        await context.Publish(new FederationStarted
+        await context.PublishFromConsumer(new FederationStarted
         {
             FederationId = saga.CorrelationId,
             RunConfig = config,
             StartedAt = saga.CreatedAt,
-        }, context.CancellationToken);
+        });
         await next.Execute(context);
     }
 

@@ -2,6 +2,7 @@ using IcosFl.Controller.Federations;
 using IcosFl.Controller.Messages;
 using IcosFl.Controller.Strategies;
 using IcosFl.Controller.Workers;
+using IcosFl.Infrastructure.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
@@ -51,7 +52,7 @@ public sealed class OpenRoundActivity(
         logger.LogInformation(
             "Federation {FederationId} opens round {Round} ({RoundId}, attempt {Attempt}) with {Selected} of {Alive} live workers: {Workers}",
             saga.CorrelationId, saga.Round, roundId, saga.Attempt, selected.Count, alive.Count, selected);
-        await context.Publish(new RoundOpened
+        await context.PublishFromConsumer(new RoundOpened
         {
             FederationId = saga.CorrelationId,
             RoundId = roundId,
@@ -63,6 +64,6 @@ public sealed class OpenRoundActivity(
                 $"Federation {saga.CorrelationId} has no global weights to open round {saga.Round} with"),
             ServerState = saga.ServerState,
             OpenedAt = now,
-        }, context.CancellationToken);
+        });
     }
 }

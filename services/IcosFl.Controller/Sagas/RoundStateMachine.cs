@@ -1,6 +1,7 @@
 using IcosFl.Contracts;
 using IcosFl.Controller.Messages;
 using IcosFl.Controller.Rounds;
+using IcosFl.Infrastructure.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
@@ -102,7 +103,7 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                     await ledger.OpenAsync(saga.CorrelationId, RoundPhase.Training, saga.Selected, ctx.CancellationToken);
                     // The endpoint's outbox holds these until the saga is stored, then sends them all at once.
                     foreach (var worker in saga.Selected)
-                        await ctx.Publish(new RoundStarted
+                        await ctx.PublishFromConsumer(new RoundStarted
                         {
                             FederationId = saga.FederationId,
                             RoundId = saga.CorrelationId,
@@ -112,7 +113,7 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                             GlobalWeights = saga.GlobalWeights!,
                             RunConfig = saga.RunConfig,
                             Deadline = saga.Deadline,
-                        }, ctx.CancellationToken);
+                        });
                 })
                 .TransitionTo(Collecting));
 
@@ -168,7 +169,7 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                             await ledger.OpenAsync(saga.CorrelationId, RoundPhase.Evaluation, saga.Evaluators, ctx.CancellationToken);
                             var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(saga.RunConfig.RoundTimeout);
                             foreach (var worker in saga.Evaluators)
-                                await ctx.Publish(new EvaluationRequested
+                                await ctx.PublishFromConsumer(new EvaluationRequested
                                 {
                                     FederationId = saga.FederationId,
                                     RoundId = saga.CorrelationId,
@@ -177,7 +178,7 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                                     GlobalWeights = saga.NewGlobalWeights!,
                                     RunConfig = saga.RunConfig,
                                     Deadline = deadline,
-                                }, ctx.CancellationToken);
+                                });
                         })
                         .TransitionTo(Evaluating),
                     done => Complete(done)),
