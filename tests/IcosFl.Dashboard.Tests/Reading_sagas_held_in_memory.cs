@@ -72,7 +72,8 @@ public sealed class Reading_sagas_held_in_memory : IAsyncDisposable
         var saga = new FederationState { CorrelationId = Guid.NewGuid(), CurrentState = "WaitingForQuorum", Round = 1 };
         _federations.Add(new SagaInstance<FederationState>(saga));
 
-        var copy = await _reader.FederationAsync(saga.CorrelationId).WaitAsync(TimeSpan.FromSeconds(1));
+        // Well under LockWait: an idle saga is not waited for.
+        var copy = await _reader.FederationAsync(saga.CorrelationId).WaitAsync(TimeSpan.FromSeconds(4));
         Assert.Equal("WaitingForQuorum", copy?.CurrentState);
         Assert.Equal([saga.CorrelationId], (await _reader.FederationsAsync()).Select(f => f.CorrelationId));
         Assert.Null(await _reader.FederationAsync(Guid.NewGuid()));
