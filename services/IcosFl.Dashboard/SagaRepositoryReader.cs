@@ -25,15 +25,18 @@ public sealed class SagaRepositoryReader(
     ILoadSagaRepository<FederationState> federations,
     ILoadSagaRepository<RoundState> rounds,
     IndexedSagaDictionary<FederationState>? federationInstances = null,
-    IndexedSagaDictionary<RoundState>? roundInstances = null) : ISagaReader
+    IndexedSagaDictionary<RoundState>? roundInstances = null,
+    TimeSpan? lockWait = null) : ISagaReader
 {
-    /// <summary>How long a read waits for a saga busy with an event before it copies it as it is.</summary>
-    public static readonly TimeSpan LockWait = TimeSpan.FromSeconds(5);
+    /// <summary>How long a read waits, by default, for a saga busy with an event before it copies it as it is.</summary>
+    public static readonly TimeSpan DefaultLockWait = TimeSpan.FromSeconds(5);
+
+    private readonly TimeSpan _lockWait = lockWait ?? DefaultLockWait;
 
     // Same settings as the Redis saga store: what it can store, this can copy.
     private static readonly JsonSerializerOptions SnapshotOptions = new(JsonSerializerDefaults.General);
 
-    public Task<FederationState?> FederationAsync(Guid federationId) => ReadAsync(federationInstances, federations, federationId);
+    public Task<FederationState?> FederationAsync(Guid federationId) => ReadAsync(federationInstances, federations, federationId, _lockWait);
 
     public async Task<IReadOnlyList<FederationState>> FederationsAsync()
     {
@@ -45,16 +48,16 @@ public sealed class SagaRepositoryReader(
         return all;
     }
 
-    public Task<RoundState?> RoundAsync(Guid roundId) => ReadAsync(roundInstances, rounds, roundId);
+    public Task<RoundState?> RoundAsync(Guid roundId) => ReadAsync(roundInstances, rounds, roundId, _lockWait);
 
-    private static async Task<T?> ReadAsync<T>(IndexedSagaDictionary<T>? instances, ILoadSagaRepository<T> repository, Guid id)
+    private static async Task<T?> ReadAsync<T>(IndexedSagaDictionary<T>? instances, ILoadSagaRepository<T> repository, Guid id, TimeSpan lockWait)
         where T : class, ISaga
     {
         if (instances is null)
             return Snapshot(await repository.Load(id));
         if (instances[id] is not { } instance)
             return null;
-        using var wait = new CancellationTokenSource(LockWait);
+        using var wait = new CancellationTokenSource(lockWait);
         try
         {
             await instance.MarkInUse(wait.Token);

@@ -72,11 +72,34 @@ public sealed class Reading_sagas_held_in_memory : IAsyncDisposable
         var saga = new FederationState { CorrelationId = Guid.NewGuid(), CurrentState = "WaitingForQuorum", Round = 1 };
         _federations.Add(new SagaInstance<FederationState>(saga));
 
-        // Well under LockWait: an idle saga is not waited for.
+        // Well under DefaultLockWait: an idle saga is not waited for.
         var copy = await _reader.FederationAsync(saga.CorrelationId).WaitAsync(TimeSpan.FromSeconds(4));
         Assert.Equal("WaitingForQuorum", copy?.CurrentState);
         Assert.Equal([saga.CorrelationId], (await _reader.FederationsAsync()).Select(f => f.CorrelationId));
         Assert.Null(await _reader.FederationAsync(Guid.NewGuid()));
         Assert.Null(await _reader.RoundAsync(Guid.NewGuid()));
+    }
+
+    [Fact]
+    public async Task Should_copy_a_saga_held_longer_than_the_lock_wait_as_it_is_rather_than_hang_the_dashboard()
+    {
+        var saga = new FederationState { CorrelationId = Guid.NewGuid(), CurrentState = "Running", Round = 3 };
+        var instance = new SagaInstance<FederationState>(saga);
+        _federations.Add(instance);
+        var reader = ActivatorUtilities.CreateInstance<SagaRepositoryReader>(_provider, TimeSpan.FromMilliseconds(300));
+
+        await instance.MarkInUse(CancellationToken.None);
+        try
+        {
+            var copy = await reader.FederationAsync(saga.CorrelationId).WaitAsync(TimeSpan.FromSeconds(4));
+            Assert.Equal(3, copy?.Round);
+        }
+        finally
+        {
+            instance.Release();
+        }
+        // The lock was not taken and left behind: the saga's own next event gets it at once.
+        await instance.MarkInUse(new CancellationTokenSource(TimeSpan.FromSeconds(1)).Token);
+        instance.Release();
     }
 }
