@@ -70,17 +70,13 @@ public sealed class ScheduledMessageDispatcher : BackgroundService
     async Task SendAsync(ClaimedMessage claimed, CancellationToken cancellationToken)
     {
         var message = claimed.Message;
-        try
-        {
-            var endpoint = await _bus.GetSendEndpoint(message.Destination).ConfigureAwait(false);
-            await endpoint.Send(new SerializedMessageBody(), new ForwardScheduledMessagePipe(message), cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        var failure = await TrySendAsync(message, cancellationToken).ConfigureAwait(false);
+        if (failure is not null)
         {
             var attempts = message.Attempts + 1;
             if (attempts >= _options.MaxSendAttempts)
             {
-                _logger.LogError(exception, "Dropping scheduled message {TokenId} to {Destination} after {Attempts} failed sends",
+                _logger.LogError(failure, "Dropping scheduled message {TokenId} to {Destination} after {Attempts} failed sends",
                     message.TokenId, message.Destination, attempts);
                 await _store.CompleteAsync(claimed).ConfigureAwait(false);
                 return;
@@ -88,7 +84,7 @@ public sealed class ScheduledMessageDispatcher : BackgroundService
 
             // Back off exponentially from the poll interval, capped at the claim timeout.
             var backoff = TimeSpan.FromTicks(Math.Min(_options.PollInterval.Ticks << Math.Min(attempts, 16), _options.ClaimTimeout.Ticks));
-            _logger.LogWarning(exception, "Sending scheduled message {TokenId} to {Destination} failed (attempt {Attempts}); retry in {Backoff}",
+            _logger.LogWarning(failure, "Sending scheduled message {TokenId} to {Destination} failed (attempt {Attempts}); retry in {Backoff}",
                 message.TokenId, message.Destination, attempts, backoff);
             await _store.ReleaseAsync(claimed, _time.GetUtcNow().UtcDateTime + backoff).ConfigureAwait(false);
             return;
@@ -97,6 +93,34 @@ public sealed class ScheduledMessageDispatcher : BackgroundService
         await _store.CompleteAsync(claimed).ConfigureAwait(false);
         _logger.LogDebug("Sent scheduled message {TokenId} to {Destination}, due {ScheduledTime:O}",
             message.TokenId, message.Destination, message.ScheduledTimeUtc);
+    }
+
+    /// <summary>
+    /// Null once the broker has the message; else why not. A send waits for the broker's confirm, which may never
+    /// come when the broker goes away under it (RabbitMQ.Client 7.2, rabbitmq-dotnet-client#1930): waiting on the
+    /// host's stopping token alone, one such send stopped every deadline, quorum check and watchdog of the controller
+    /// for good. Each send is bounded to half the claim timeout, so the message is released for a retry while the
+    /// claim still holds (no other controller sends it meanwhile).
+    /// </summary>
+    async Task<Exception?> TrySendAsync(ScheduledMessage message, CancellationToken cancellationToken)
+    {
+        var bound = _options.ClaimTimeout / 2;
+        using var overdue = new CancellationTokenSource(bound, _time);
+        using var send = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, overdue.Token);
+        try
+        {
+            var endpoint = await _bus.GetSendEndpoint(message.Destination).ConfigureAwait(false);
+            await endpoint.Send(new SerializedMessageBody(), new ForwardScheduledMessagePipe(message), send.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (OperationCanceledException e) when (overdue.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return new TimeoutException($"the broker did not take the message within {bound.TotalSeconds:0.###} s (half the claim timeout)", e);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            return e;
+        }
     }
 
     /// <summary>Sends the stored envelope as it is, with the scheduling command's headers and ids.</summary>

@@ -252,6 +252,77 @@ public sealed class RedisMessageSchedulerTests
         }
     }
 
+    [Fact]
+    public async Task Should_give_up_on_a_send_the_broker_never_takes_and_send_it_again()
+    {
+        // The first send of the due message hangs as a send waiting for a confirm that never comes (the broker went
+        // away under it). The dispatcher must give up on it at half the claim timeout and send it again, not wait for
+        // good and stop every later deadline.
+        var claimTimeout = TimeSpan.FromSeconds(2);
+        var hanging = new HangingSends(destination => destination.AbsolutePath.Contains(nameof(DeadlineExpired), StringComparison.Ordinal), times: 1);
+        var host = await TestBus.StartAsync(_servers, BusTransport.InMemory, x =>
+            {
+                x.AddRedisMessageScheduler(o =>
+                {
+                    o.KeyPrefix = _prefix;
+                    o.QueueName = _schedulerQueue;
+                    o.PollInterval = PollInterval;
+                    o.ClaimTimeout = claimTimeout;
+                });
+                x.AddConsumer<HeaderReadingConsumer>();
+            },
+            useRedisScheduler: true,
+            services: s => s.AddSingleton(_expiredDirect),
+            bus: cfg => cfg.ConfigureSend(send => send.UseFilter(hanging)));
+        try
+        {
+            var timerId = Guid.NewGuid();
+            await host.Services.GetRequiredService<IMessageScheduler>()
+                .SchedulePublish(DateTime.UtcNow.AddMilliseconds(100), new DeadlineExpired { TimerId = timerId });
+
+            var delivered = Assert.Single(await _expiredDirect.WaitUntilAsync(m => m.Count == 1, Patience, "the DeadlineExpired sent again"));
+            Assert.Equal(timerId, delivered.Message.TimerId);
+            var held = Assert.Single(hanging.Held);
+            Assert.InRange(held, claimTimeout / 2 - TimeSpan.FromMilliseconds(50), claimTimeout * 3);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    /// <summary>Holds the first <c>times</c> sends to a matching destination until the sender gives up on them.</summary>
+    sealed class HangingSends(Func<Uri, bool> matches, int times) : IFilter<SendContext>
+    {
+        int _seen;
+        readonly List<TimeSpan> _held = [];
+
+        public IReadOnlyList<TimeSpan> Held
+        {
+            get { lock (_held) return _held.ToList(); }
+        }
+
+        public async Task Send(SendContext context, IPipe<SendContext> next)
+        {
+            if (context.DestinationAddress is { } destination && matches(destination) && Interlocked.Increment(ref _seen) <= times)
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, context.CancellationToken);
+                }
+                finally
+                {
+                    lock (_held)
+                        _held.Add(clock.Elapsed);
+                }
+            }
+            await next.Send(context);
+        }
+
+        public void Probe(ProbeContext context) => context.CreateFilterScope("hangingSends");
+    }
+
     sealed class ClockAnHourBehind : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => base.GetUtcNow().AddHours(-1);

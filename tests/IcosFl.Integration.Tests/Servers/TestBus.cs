@@ -22,7 +22,8 @@ public enum BusTransport
 public static class TestBus
 {
     public static async Task<IHost> StartAsync(TestServers servers, BusTransport transport, Action<IBusRegistrationConfigurator> configure,
-        bool useRedisScheduler = false, string? endpointPrefix = null, Action<IServiceCollection>? services = null)
+        bool useRedisScheduler = false, string? endpointPrefix = null, Action<IServiceCollection>? services = null,
+        Action<IBusFactoryConfigurator>? bus = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddLogging();
@@ -46,6 +47,7 @@ public static class TestBus
                     {
                         if (useRedisScheduler)
                             cfg.UseRedisMessageScheduler(context);
+                        bus?.Invoke(cfg);
                         cfg.ConfigureEndpoints(context, formatter);
                     });
                     break;
@@ -55,6 +57,7 @@ public static class TestBus
                         cfg.Host(servers.BrokerUri);
                         if (useRedisScheduler)
                             cfg.UseRedisMessageScheduler(context);
+                        bus?.Invoke(cfg);
                         cfg.ConfigureEndpoints(context, formatter);
                     });
                     break;
