@@ -67,6 +67,11 @@ public sealed class SagaRepositoryReader(
             // An event has held it for seconds (a stuck publish): show what is there rather than nothing.
             return instance.IsRemoved ? null : Snapshot(instance.Instance);
         }
+        catch (InvalidOperationException) when (instance.IsRemoved)
+        {
+            // Removed between the lookup and the lock (MassTransit refuses to lock a removed instance).
+            return null;
+        }
         try
         {
             return instance.IsRemoved ? null : Snapshot(instance.Instance);

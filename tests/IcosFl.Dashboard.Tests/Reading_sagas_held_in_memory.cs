@@ -47,16 +47,18 @@ public sealed class Reading_sagas_held_in_memory : IAsyncDisposable
 
         // An event half applied, holding the instance as MassTransit does while it consumes: the round is recorded,
         // the round in progress not yet cleared.
+        // A lock wait far beyond this test's pauses: a stalled machine must not reach the fallback copy.
+        var reader = ActivatorUtilities.CreateInstance<SagaRepositoryReader>(_provider, TimeSpan.FromMinutes(2));
         await instance.MarkInUse(CancellationToken.None);
         saga.Rounds.Add(new RoundSummary(1, roundId, 1, "Completed", ["w1"], 0.5, 0.4, null, 120, null, []));
-        var read = _reader.FederationAsync(saga.CorrelationId);
+        var read = reader.FederationAsync(saga.CorrelationId);
         await Task.Delay(300);
         Assert.False(read.IsCompleted, "the reader copied a saga while an event was being applied to it");
 
         saga.CurrentRoundId = null;
         saga.Round = 2;
         instance.Release();
-        var copy = await read.WaitAsync(TimeSpan.FromSeconds(5));
+        var copy = await read.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.NotNull(copy);
         Assert.NotSame(saga, copy);
@@ -72,9 +74,11 @@ public sealed class Reading_sagas_held_in_memory : IAsyncDisposable
         var saga = new FederationState { CorrelationId = Guid.NewGuid(), CurrentState = "WaitingForQuorum", Round = 1 };
         _federations.Add(new SagaInstance<FederationState>(saga));
 
-        // Well under DefaultLockWait: an idle saga is not waited for.
-        var copy = await _reader.FederationAsync(saga.CorrelationId).WaitAsync(TimeSpan.FromSeconds(4));
+        // With a two-minute lock wait, a read that waited for anything would time out here: an idle saga is copied at once.
+        var copy = await ActivatorUtilities.CreateInstance<SagaRepositoryReader>(_provider, TimeSpan.FromMinutes(2))
+            .FederationAsync(saga.CorrelationId).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal("WaitingForQuorum", copy?.CurrentState);
+        Assert.IsType<SagaRepositoryReader>(_reader);
         Assert.Equal([saga.CorrelationId], (await _reader.FederationsAsync()).Select(f => f.CorrelationId));
         Assert.Null(await _reader.FederationAsync(Guid.NewGuid()));
         Assert.Null(await _reader.RoundAsync(Guid.NewGuid()));
@@ -98,8 +102,11 @@ public sealed class Reading_sagas_held_in_memory : IAsyncDisposable
         {
             instance.Release();
         }
-        // The lock was not taken and left behind: the saga's own next event gets it at once.
-        await instance.MarkInUse(new CancellationTokenSource(TimeSpan.FromSeconds(1)).Token);
+        // The reader neither kept the lock nor released one it never had: the saga's next event gets it at once, and
+        // it is still exclusive (a stray Release would have let a second holder in).
+        await instance.MarkInUse(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            instance.MarkInUse(new CancellationTokenSource(TimeSpan.FromMilliseconds(200)).Token));
         instance.Release();
     }
 }
