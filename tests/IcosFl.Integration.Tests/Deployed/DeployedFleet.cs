@@ -185,7 +185,8 @@ public sealed class DeployedFleet : IAsyncDisposable
             last = await Status.GetAsync(federationId);
             if (last is not null && condition(last))
                 return last;
-            if (last is { State: "Failed" or "Stopped" })
+            // Ended without meeting the condition: it never will.
+            if (last is { State: "Completed" or "Failed" or "Stopped" })
                 break;
             await Task.Delay(200);
         }

@@ -11,7 +11,6 @@ namespace IcosFl.Integration.Tests.Deployed;
 [Collection(ServersCollection.Name)]
 public sealed class Surviving_node_failures(TestServers servers, ITestOutputHelper output)
 {
-    private const string RunConfig = "num-server-rounds=5 min-fit-clients=2 min-available-clients=2 min-evaluate-clients=2 round-timeout=20 local-epochs=2";
     /// <summary>Training of about 1 s per round (alone; three workers share 2 cores), so a failure injected on seeing a round start lands inside it.</summary>
     private const string SlowRounds = "num-server-rounds=5 min-fit-clients=2 min-available-clients=2 min-evaluate-clients=2 round-timeout=20 local-epochs=20";
     private static readonly TimeSpan FederationTimeout = TimeSpan.FromMinutes(4);
@@ -71,7 +70,8 @@ public sealed class Surviving_node_failures(TestServers servers, ITestOutputHelp
         foreach (var w in new[] { "w1", "w2", "w3" })
             fleet.StartWorker(w);
         await fleet.ReadyAsync("w1", "w2", "w3");
-        var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config", RunConfig + " round-retries=5"));
+        // Slow rounds: with local-epochs=2 a round can take 0.3 s, and CI once saw all five finish between two polls.
+        var id = Guid.Parse(await fleet.RunCliAsync("start", "--run-config", SlowRounds + " round-retries=5"));
 
         await fleet.WaitForAsync(id, s => s.Phase == "Running" && s.Round == 2, FederationTimeout, "round 2 in progress");
         await servers.RabbitMq.StopAsync();
