@@ -36,7 +36,7 @@ public sealed class SagaRepositoryReader(
     // Same settings as the Redis saga store: what it can store, this can copy.
     private static readonly JsonSerializerOptions SnapshotOptions = new(JsonSerializerDefaults.General);
 
-    public Task<FederationState?> FederationAsync(Guid federationId) => ReadAsync(federationInstances, federations, federationId, _lockWait);
+    public Task<FederationState?> FederationAsync(Guid federationId) => ReadAsync(federationInstances, federations, federationId);
 
     public async Task<IReadOnlyList<FederationState>> FederationsAsync()
     {
@@ -48,16 +48,16 @@ public sealed class SagaRepositoryReader(
         return all;
     }
 
-    public Task<RoundState?> RoundAsync(Guid roundId) => ReadAsync(roundInstances, rounds, roundId, _lockWait);
+    public Task<RoundState?> RoundAsync(Guid roundId) => ReadAsync(roundInstances, rounds, roundId);
 
-    private static async Task<T?> ReadAsync<T>(IndexedSagaDictionary<T>? instances, ILoadSagaRepository<T> repository, Guid id, TimeSpan lockWait)
+    private async Task<T?> ReadAsync<T>(IndexedSagaDictionary<T>? instances, ILoadSagaRepository<T> repository, Guid id)
         where T : class, ISaga
     {
         if (instances is null)
             return Snapshot(await repository.Load(id));
         if (instances[id] is not { } instance)
             return null;
-        using var wait = new CancellationTokenSource(lockWait);
+        using var wait = new CancellationTokenSource(_lockWait);
         try
         {
             await instance.MarkInUse(wait.Token);

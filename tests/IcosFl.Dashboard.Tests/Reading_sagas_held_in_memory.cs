@@ -37,6 +37,10 @@ public sealed class Reading_sagas_held_in_memory : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _provider.DisposeAsync();
 
+    /// <summary>A reader built as the registration builds it, with its own lock wait.</summary>
+    private SagaRepositoryReader ReaderWaiting(TimeSpan lockWait) =>
+        ActivatorUtilities.CreateInstance<SagaRepositoryReader>(_provider, lockWait);
+
     [Fact]
     public async Task Should_wait_for_an_event_being_applied_instead_of_copying_it_half_done()
     {
@@ -48,7 +52,7 @@ public sealed class Reading_sagas_held_in_memory : IAsyncDisposable
         // An event half applied, holding the instance as MassTransit does while it consumes: the round is recorded,
         // the round in progress not yet cleared.
         // A lock wait far beyond this test's pauses: a stalled machine must not reach the fallback copy.
-        var reader = ActivatorUtilities.CreateInstance<SagaRepositoryReader>(_provider, TimeSpan.FromMinutes(2));
+        var reader = ReaderWaiting(TimeSpan.FromMinutes(2));
         await instance.MarkInUse(CancellationToken.None);
         saga.Rounds.Add(new RoundSummary(1, roundId, 1, "Completed", ["w1"], 0.5, 0.4, null, 120, null, []));
         var read = reader.FederationAsync(saga.CorrelationId);
@@ -75,7 +79,7 @@ public sealed class Reading_sagas_held_in_memory : IAsyncDisposable
         _federations.Add(new SagaInstance<FederationState>(saga));
 
         // With a two-minute lock wait, a read that waited for anything would time out here: an idle saga is copied at once.
-        var copy = await ActivatorUtilities.CreateInstance<SagaRepositoryReader>(_provider, TimeSpan.FromMinutes(2))
+        var copy = await ReaderWaiting(TimeSpan.FromMinutes(2))
             .FederationAsync(saga.CorrelationId).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal("WaitingForQuorum", copy?.CurrentState);
         Assert.IsType<SagaRepositoryReader>(_reader);
@@ -90,7 +94,7 @@ public sealed class Reading_sagas_held_in_memory : IAsyncDisposable
         var saga = new FederationState { CorrelationId = Guid.NewGuid(), CurrentState = "Running", Round = 3 };
         var instance = new SagaInstance<FederationState>(saga);
         _federations.Add(instance);
-        var reader = ActivatorUtilities.CreateInstance<SagaRepositoryReader>(_provider, TimeSpan.FromMilliseconds(300));
+        var reader = ReaderWaiting(TimeSpan.FromMilliseconds(300));
 
         await instance.MarkInUse(CancellationToken.None);
         try
