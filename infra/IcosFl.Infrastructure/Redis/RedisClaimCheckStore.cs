@@ -125,18 +125,16 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
                 return reply.Task;
             }
 
+            // On the wire: its reply must be read, even if the upload has failed meanwhile (see ReadRepliesAsync).
+            sent.Release();
             lock (awaiting)
             {
                 sending = null;
                 // A failure while the value was going out left this write to us: its memory is no longer read now.
                 if (failure is not null)
-                {
                     reply.TrySetException(failure);
-                    return reply.Task;
-                }
             }
 
-            sent.Release();
             return reply.Task;
         }
 
@@ -146,7 +144,12 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
             return opened;
         }
 
-        /// <summary>One reply per command sent, in order; ends at the release that comes without a command (<see cref="StopReadingAsync"/>).</summary>
+        /// <summary>
+        /// One reply per command sent, in order; ends at the release that comes without a command (<see cref="StopReadingAsync"/>),
+        /// or when the connection is out of step. After an error reply (out of memory, no permission) the connection is still
+        /// in step, and the replies of the writes already sent are read all the same: once the loop has ended, every SET
+        /// sent has been carried out, so an abort's DEL (on another connection) cannot come before one of them.
+        /// </summary>
         private async Task ReadRepliesAsync(RespConnection from)
         {
             while (true)
@@ -155,7 +158,7 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
                 TaskCompletionSource? next;
                 lock (awaiting)
                     awaiting.TryDequeue(out next);
-                if (next is null)
+                if (next is null || from.Broken)
                     return;
                 try
                 {
@@ -163,10 +166,11 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
                 }
                 catch (Exception e)
                 {
-                    // An error reply (out of memory, no permission) leaves the connection in step, but the upload has failed.
                     next.TrySetException(e);
                     Fail(e);
-                    return;
+                    if (from.Broken)
+                        return;
+                    continue;
                 }
 
                 next.TrySetResult();
@@ -180,8 +184,9 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
             {
                 Volatile.Write(ref failure, failure ?? e);
                 // Not the write whose value is still going out: its task must not complete while the socket may read
-                // the caller's memory; Send completes it once the write returns.
-                while (awaiting.TryDequeue(out var pending))
+                // the caller's memory; Send completes it once the write returns. The writes stay queued: the reply
+                // loop still reads their replies (or stops, if the connection is out of step).
+                foreach (var pending in awaiting)
                 {
                     if (pending != sending)
                         pending.TrySetException(failure!);
