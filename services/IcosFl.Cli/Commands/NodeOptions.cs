@@ -68,6 +68,8 @@ public sealed class NodeLoggingOptions
             MinimumLevel = parse.GetValue(Level),
             ClefFile = Path.Combine(dir, $"{service}-.clef"),
             SeqUrl = settings.SeqUrl,
+            // A secret: read from the environment only, never a flag that `ps` would show.
+            SeqApiKey = Environment.GetEnvironmentVariable("ICOSFL_SEQ_API_KEY") is { Length: > 0 } key ? key : null,
         };
     }
 }
