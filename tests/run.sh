@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command: `tests/run.sh [extra dotnet test args]`.
 #
-# Integration tests need RabbitMQ (with the management plugin) and Redis. Where a Docker engine
-# answers, the test fixtures start them with Testcontainers and this script starts nothing.
-# Elsewhere (these Debian build machines, CI) it installs the Debian packages when missing,
+# Integration tests need RabbitMQ (with the management plugin) and Redis. With
+# ICOSFL_TEST_SERVERS=testcontainers the test fixtures start them with Testcontainers and this script
+# starts nothing (tests/compose/run.sh runs a class that way on its own Docker engine). By default it
+# installs the Debian packages when missing,
 # starts a private RabbitMQ, a private Redis and a private payload Redis (claim checks, no
 # persistence) on free loopback ports inside a temp folder,
 # exports their addresses (ICOSFL_TEST_*), runs `dotnet test`, and always stops them again.
@@ -267,8 +268,9 @@ stop_private_servers() {
 servers_dir=""
 if [[ -n "${ICOSFL_TEST_BROKER:-}" && -n "${ICOSFL_TEST_REDIS:-}" ]]; then
     log "using the servers named by ICOSFL_TEST_BROKER=$ICOSFL_TEST_BROKER and ICOSFL_TEST_REDIS=$ICOSFL_TEST_REDIS"
-elif docker info >/dev/null 2>&1; then
-    log "a Docker engine answers: the test fixtures start RabbitMQ and Redis with Testcontainers"
+elif [[ "${ICOSFL_TEST_SERVERS:-}" == testcontainers ]]; then
+    # Chosen, never guessed from a Docker engine that happens to answer.
+    log "ICOSFL_TEST_SERVERS=testcontainers: the test fixtures start RabbitMQ and Redis with Testcontainers (DOCKER_HOST=${DOCKER_HOST:-default})"
 else
     trap stop_private_servers EXIT
     trap 'exit 130' INT TERM
