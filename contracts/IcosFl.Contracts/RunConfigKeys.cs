@@ -49,6 +49,19 @@ public static class RunConfigKeys
     public const string NoiseMultiplier = "noise-multiplier";
 
     /// <summary>Every key, in the order of <see cref="RunConfig"/>'s properties.</summary>
+    /// <summary>
+    /// The keys as a Markdown table (`icosfl run-config --markdown`); docs/run-configuration.md holds this very
+    /// table, and a test keeps the two the same.
+    /// </summary>
+    public static string MarkdownTable()
+    {
+        var table = new System.Text.StringBuilder();
+        table.Append("| key | default | accepted | meaning |\n| --- | --- | --- | --- |\n");
+        foreach (var k in All)
+            table.Append($"| `{k.Name}` | {(k.DefaultValue.Length == 0 ? "`\"\"` (none)" : $"`{k.DefaultValue}`")} | {k.Accepted} | {k.Description} |\n");
+        return table.ToString();
+    }
+
     public static IReadOnlyList<RunConfigKey> All { get; } =
     [
         RunConfigKey.Int(NumServerRounds, "Federated training rounds to run", 1, c => c.NumServerRounds, (c, v) => c with { NumServerRounds = v }),

@@ -57,4 +57,19 @@ public class Describing_run_config_keys
         Assert.Equal("10", RunConfigKeys.Find("num_server_rounds")!.DefaultValue);
         Assert.Null(RunConfigKeys.Find("num-rounds"));
     }
+
+    [Fact]
+    public void Should_be_documented_in_docs_run_configuration_exactly_as_run_config_markdown_prints_them()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IcosFl.sln")))
+            dir = dir.Parent;
+        Assert.NotNull(dir);
+        var page = File.ReadAllText(Path.Combine(dir.FullName, "docs", "run-configuration.md")).ReplaceLineEndings("\n");
+
+        var table = RunConfigKeys.MarkdownTable();
+
+        Assert.True(page.Contains(table, StringComparison.Ordinal),
+            "docs/run-configuration.md does not hold the table `icosfl run-config --markdown` prints; paste it in again:\n" + table);
+    }
 }

@@ -40,7 +40,7 @@ public sealed class PyTorchLoadingTests : IDisposable
     }
 
     [PyTorchFact]
-    public async Task The_README_script_reproduces_a_multivariate_forecast_holding_the_input_metrics()
+    public async Task The_documented_script_reproduces_a_multivariate_forecast_holding_the_input_metrics()
     {
         var checkpoint = MultivariateModelTests.Sample(Guid.NewGuid());
         await ModelExport.WriteAsync(checkpoint, _folder);
@@ -79,7 +79,7 @@ public sealed class PyTorchLoadingTests : IDisposable
     }
 
     [PyTorchFact]
-    public async Task The_README_script_loads_the_export_into_PyTorch_and_reproduces_the_forecast()
+    public async Task The_documented_script_loads_the_export_into_PyTorch_and_reproduces_the_forecast()
     {
         var config = RunConfig.Default with { HiddenLayerSize = 8, NumLayers = 2, TimeStep = 6, Seed = 5 };
         var checkpoint = CheckpointStoreTests.Sample(Guid.NewGuid(), 4, 0.2) with
