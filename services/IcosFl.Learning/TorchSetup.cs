@@ -11,6 +11,7 @@ internal static class TorchSetup
     /// an operation across threads costs more in synchronisation than it gains, and several workers train
     /// concurrently in one process (embedded mode) on machines with few cores: one thread per training call
     /// avoids oversubscription and keeps results bit-for-bit reproducible. The setting is process-global.
+    /// And oneDNN capped at AVX2 (<see cref="OneDnnIsa"/>): its AVX-512 LSTM gives wrong forecasts.
     /// </summary>
     public static void EnsureConfigured()
     {
@@ -21,6 +22,7 @@ internal static class TorchSetup
                 return;
             }
 
+            OneDnnIsa.CapBeforeFirstUse();
             TorchSharp.torch.set_num_threads(1);
             configured = true;
         }
