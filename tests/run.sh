@@ -58,19 +58,24 @@ install_servers_when_missing() {
     log "installed ${missing[*]} in $(( $(now_ms) - started )) ms"
 }
 
-# The dashboard's browser tests drive Debian's headless Chromium (Playwright cannot download its own here).
-install_browser_when_missing() {
-    [[ -x /usr/bin/chromium ]] && return 0
+# The dashboard's browser tests drive Debian's headless Chromium (Playwright cannot download its own here), and
+# the PyTorch loading test runs the documented loader with Debian's python3-torch; both are required in this run
+# (ICOSFL_REQUIRE_PYTORCH=1 makes a missing torch a failure rather than a skip).
+install_test_tools_when_missing() {
+    local missing=()
+    [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+    /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || missing+=(python3-torch)
+    ((${#missing[@]} == 0)) && return 0
     if [[ "$(id -u)" != 0 ]]; then
-        log "missing chromium and not root: install it (apt-get install chromium) or run as root"
+        log "missing ${missing[*]} and not root: install them (apt-get install ${missing[*]}) or run as root"
         return 1
     fi
-    log "installing chromium (apt-get)"
+    log "installing ${missing[*]} (apt-get)"
     local started
     started=$(now_ms)
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
-    log "installed chromium in $(( $(now_ms) - started )) ms"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    log "installed ${missing[*]} in $(( $(now_ms) - started )) ms"
 }
 
 # Writes the start|stop scripts the tests use to take the servers down and up again.
@@ -277,7 +282,8 @@ else
     start_private_servers
 fi
 
-install_browser_when_missing
+install_test_tools_when_missing
+export ICOSFL_REQUIRE_PYTORCH=1
 
 set +e
 summary_log="$(mktemp)"
