@@ -46,7 +46,7 @@ public static class ControllerHosting
             x.AddIcosFlController();
             x.UsingRabbitMq((context, cfg) =>
             {
-                cfg.Host(new Uri(settings.Broker));
+                cfg.IcosFlHost(settings.Broker);
                 cfg.UseIcosFlTopology();
                 cfg.UseRedisMessageScheduler(context);
                 cfg.ConfigureEndpoints(context);

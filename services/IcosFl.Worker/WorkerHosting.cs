@@ -27,7 +27,7 @@ public static class WorkerHosting
         {
             x.UsingRabbitMq((context, cfg) =>
             {
-                cfg.Host(new Uri(settings.Broker));
+                cfg.IcosFlHost(settings.Broker);
                 cfg.UseIcosFlTopology();
                 cfg.ReceiveEndpoint(WorkerRegistration.EndpointName(node.WorkerId), e =>
                 {

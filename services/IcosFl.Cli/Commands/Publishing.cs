@@ -15,7 +15,7 @@ public static class Publishing
     {
         var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
-            cfg.Host(new Uri(settings.Broker));
+            cfg.IcosFlHost(settings.Broker);
             cfg.UseIcosFlTopology();
         });
         using var startTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
