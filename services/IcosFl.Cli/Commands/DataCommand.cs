@@ -7,7 +7,7 @@ using IcosFl.Learning.NodeData;
 
 namespace IcosFl.Cli.Commands;
 
-/// <summary>`icosfl data import|show|collect`: a node's local store (a folder under the data dir, or the node's own Redis).</summary>
+/// <summary>`icosfl data import|export|show|collect`: a node's local store (a folder under the data dir, or the node's own Redis).</summary>
 public static class DataCommand
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -17,8 +17,9 @@ public static class DataCommand
 
     public static Command Create()
     {
-        var command = new Command("data", "A node's own metric history: import a CSV, show what is held, collect samples of this machine");
+        var command = new Command("data", "A node's own metric history: import or export a CSV, show what is held, collect samples of this machine");
         command.Subcommands.Add(Import());
+        command.Subcommands.Add(Export());
         command.Subcommands.Add(Show());
         command.Subcommands.Add(Collect());
         return command;
@@ -73,6 +74,53 @@ public static class DataCommand
             Console.Error.WriteLine(
                 $"icosfl data import: node {summary.Node}: {result.Added} points stored from {csv.Rows - csv.Errors.Count} rows" +
                 $" ({result.AlreadyHeld} already held and kept as they were, {result.Dropped} beyond the retention or capacity dropped) in {summary.Store}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Export()
+    {
+        var output = new Option<FileInfo>("--out", "-o") { Description = "The CSV to write (in the import format); - for stdout", Required = true };
+        var (node, where) = (NodeOption(), new NodeStoreOptions());
+        var command = new Command("export", "Write a node's stored metrics as one CSV in the import format: a row per timestamp, a column per metric held")
+        {
+            node, output,
+        };
+        where.AddTo(command);
+        command.SetAction(async (parse, _) =>
+        {
+            var (opened, exit) = await TryOpenAsync(where, parse, parse.GetValue(node)!, "data export");
+            if (opened is null)
+                return exit;
+            using var owned = opened;
+            var store = opened.Store;
+            var samples = new List<MetricSample>();
+            var metrics = new List<string>();
+            foreach (var metric in NodeMetrics.All)
+            {
+                var (times, values) = store.Points(metric);
+                if (times.Length == 0)
+                    continue;
+                metrics.Add(metric);
+                for (int i = 0; i < times.Length; i++)
+                    samples.Add(new MetricSample(metric, DateTimeOffset.FromUnixTimeMilliseconds(times[i]), values[i]));
+            }
+
+            if (metrics.Count == 0)
+                return Fail("data export", $"node {parse.GetValue(node)} holds no points in {store.Summarise().Store}; nothing to export");
+            var path = parse.GetValue(output)!;
+            if (path.Name == "-")
+            {
+                NodeDataCsv.Write(Console.Out, metrics, samples);
+            }
+            else
+            {
+                using (var writer = new StreamWriter(path.FullName))
+                    NodeDataCsv.Write(writer, metrics, samples);
+                Console.Error.WriteLine($"icosfl data export: {samples.Count} points of {string.Join(", ", metrics)} written to {path.FullName}");
+            }
+
             return ExitCodes.Success;
         });
         return command;
