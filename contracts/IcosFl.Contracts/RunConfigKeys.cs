@@ -66,7 +66,7 @@ public static class RunConfigKeys
     [
         RunConfigKey.Int(NumServerRounds, "Federated training rounds to run", 1, c => c.NumServerRounds, (c, v) => c with { NumServerRounds = v }),
         RunConfigKey.Number(FractionFit, "Fraction of alive workers sampled to train each round", Interval.ZeroExclusiveToOne, c => c.FractionFit, (c, v) => c with { FractionFit = v }),
-        RunConfigKey.Number(FractionEvaluate, "Fraction of alive workers sampled to evaluate each round", Interval.ZeroExclusiveToOne, c => c.FractionEvaluate, (c, v) => c with { FractionEvaluate = v }),
+        RunConfigKey.Number(FractionEvaluate, "Fraction of alive workers sampled to evaluate each round (0 = no federated evaluation, as Flower)", Interval.ZeroToOne, c => c.FractionEvaluate, (c, v) => c with { FractionEvaluate = v }),
         RunConfigKey.Int(MinFitClients, "Fewest workers that must train in a round", 1, c => c.MinFitClients, (c, v) => c with { MinFitClients = v }),
         RunConfigKey.Int(MinEvaluateClients, "Fewest workers that must evaluate in a round", 1, c => c.MinEvaluateClients, (c, v) => c with { MinEvaluateClients = v }),
         RunConfigKey.Int(MinAvailableClients, "Workers that must be alive before a round starts", 1, c => c.MinAvailableClients, (c, v) => c with { MinAvailableClients = v }),
@@ -246,6 +246,7 @@ internal sealed record Interval(double Low, bool LowInclusive, double? High, boo
     public static Interval Positive { get; } = new(0, false, null, false);
     public static Interval NonNegative { get; } = new(0, true, null, false);
     public static Interval ZeroExclusiveToOne { get; } = new(0, false, 1, true);
+    public static Interval ZeroToOne { get; } = new(0, true, 1, true);
     public static Interval Open01 { get; } = new(0, false, 1, false);
     public static Interval ZeroToOneExclusive { get; } = new(0, true, 1, false);
     public static Interval ZeroToHalfExclusive { get; } = new(0, true, 0.5, false);

@@ -90,6 +90,14 @@ public static class RunConfigParser
             }
         }
 
+        // MultiKrum averages the num-clients-to-keep lowest-scoring updates: 0 would average none.
+        if (string.Equals(config.Strategy?.Trim(), Strategies.MultiKrum, StringComparison.OrdinalIgnoreCase) && config.NumClientsToKeep < 1)
+        {
+            yield return new RunConfigError(RunConfigKeys.NumClientsToKeep,
+                $"run-config key '{RunConfigKeys.NumClientsToKeep}': strategy {Strategies.MultiKrum} needs it >= 1 (how many lowest-score updates " +
+                $"to average; krum keeps one), got {config.NumClientsToKeep}");
+        }
+
         // Noise is scaled by clip-norm: without clipping it would silently add nothing.
         if (config.NoiseMultiplier > 0 && config.ClipNorm <= 0)
         {

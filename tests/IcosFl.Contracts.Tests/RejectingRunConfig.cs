@@ -15,7 +15,7 @@ public class Rejecting_run_config
         { "num-server-rounds=99999999999", "num-server-rounds", "run-config key 'num-server-rounds': must be an integer >= 1, got '99999999999'" },
         { "fraction-fit=2", "fraction-fit", "run-config key 'fraction-fit': must be a number in (0, 1], got '2'" },
         { "fraction-fit=0", "fraction-fit", "run-config key 'fraction-fit': must be a number in (0, 1], got '0'" },
-        { "fraction-evaluate=-0.10", "fraction-evaluate", "run-config key 'fraction-evaluate': must be a number in (0, 1], got '-0.10'" },
+        { "fraction-evaluate=-0.10", "fraction-evaluate", "run-config key 'fraction-evaluate': must be a number in [0, 1], got '-0.10'" },
         { "min-fit-clients=0", "min-fit-clients", "run-config key 'min-fit-clients': must be an integer >= 1, got '0'" },
         { "min-evaluate-clients=0", "min-evaluate-clients", "run-config key 'min-evaluate-clients': must be an integer >= 1, got '0'" },
         { "min-available-clients=-2", "min-available-clients", "run-config key 'min-available-clients': must be an integer >= 1, got '-2'" },
@@ -148,6 +148,27 @@ public class Rejecting_run_config
             new RunConfigError("beta-1", "run-config key 'beta-1': must be a number in [0, 1), got '1.0'"),
             new RunConfigError("noise-multiplier", "run-config key 'noise-multiplier': needs clip-norm > 0 (the noise is scaled by it), got noise-multiplier=0.5 with clip-norm=0.0"),
         ], errors);
+    }
+
+    [Fact]
+    public void Should_reject_multikrum_without_clients_to_keep_and_accept_it_with_them()
+    {
+        var errors = RunConfigParser.Validate(RunConfig.Default with { Strategy = "multikrum" });
+
+        Assert.Equal(
+        [
+            new RunConfigError("num-clients-to-keep", "run-config key 'num-clients-to-keep': strategy multikrum needs it >= 1 (how many lowest-score updates to average; krum keeps one), got 0"),
+        ], errors);
+        Assert.Equal("num-clients-to-keep", Assert.Throws<RunConfigException>(() => RunConfigParser.Parse("strategy=multikrum")).Key);
+        Assert.Empty(RunConfigParser.Validate(RunConfigParser.Parse("strategy=MultiKrum num-clients-to-keep=2")));
+        Assert.Empty(RunConfigParser.Validate(RunConfigParser.Parse("strategy=krum")));
+    }
+
+    [Fact]
+    public void Should_accept_fraction_evaluate_0_as_no_federated_evaluation_as_flower_does()
+    {
+        Assert.Equal(0.0, RunConfigParser.Parse("fraction-evaluate=0").FractionEvaluate);
+        Assert.Empty(RunConfigParser.Validate(RunConfig.Default with { FractionEvaluate = 0 }));
     }
 
     [Fact]

@@ -33,6 +33,22 @@ public sealed class Simulating_a_federation
     }
 
     [Fact]
+    public async Task Should_train_without_federated_evaluation_when_fraction_evaluate_is_0()
+    {
+        var result = await CliProcess.RunAsync(TimeSpan.FromMinutes(3),
+            "simulate", "--workers", "2", "--rounds", "2", "--run-config", "fraction-evaluate=0 local-epochs=1", "--json");
+
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}; stderr:\n{result.StdErr}");
+        using var json = JsonDocument.Parse(result.StdOut);
+        var rounds = json.RootElement.GetProperty("rounds").EnumerateArray().ToList();
+        Assert.Equal([1, 2], rounds.Select(r => r.GetProperty("round").GetInt32()));
+        Assert.All(rounds, r => Assert.Equal(2, r.GetProperty("participants").GetInt32()));
+        // No worker evaluated; the controller's own (centralized) evaluation still ran.
+        Assert.All(rounds, r => Assert.False(r.TryGetProperty("evalLoss", out _), r.ToString()));
+        Assert.All(rounds, r => Assert.True(r.GetProperty("centralizedRmse").GetDouble() > 0));
+    }
+
+    [Fact]
     public async Task Should_exit_2_naming_the_key_of_a_bad_run_config()
     {
         var result = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "simulate", "--run-config", "metric=bogus");

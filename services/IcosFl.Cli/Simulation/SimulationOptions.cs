@@ -61,15 +61,9 @@ public sealed record SimulationOptions
                        (Data is null ? $"worker-1..worker-{Workers}" : string.Join(", ", WorkerIds));
         }
 
-        try
-        {
-            // The strategy's own keys (multikrum's num-clients-to-keep, ...) are checked before anything starts.
-            StrategyFactory.Create(RunConfig);
-        }
-        catch (ArgumentException e)
-        {
-            return e.Message;
-        }
+        // The one run-config validator (strategy keys included); a config parsed from text has passed it already.
+        if (RunConfigParser.Validate(RunConfig) is { Count: > 0 } problems)
+            return string.Join("; ", problems.Select(p => p.Message));
 
         return null;
     }

@@ -127,14 +127,6 @@ public sealed class StartFederationConsumer(ICheckpointStore checkpoints, Weight
             throw new InvalidFederationRequestException(
                 $"StartFederation {message.FederationId}: invalid run config: " +
                 string.Join("; ", errors.Select(e => $"{e.Key}: {e.Message}")));
-        try
-        {
-            StrategyFactory.Create(config);
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidFederationRequestException($"StartFederation {message.FederationId}: {e.Message}", e);
-        }
         return config;
     }
 }

@@ -91,6 +91,6 @@ public class DifferentialPrivacyTests
     public void Should_refuse_noise_without_a_clipping_norm()
     {
         var error = Assert.Throws<ArgumentException>(() => StrategyFactory.Create(RunConfig.Default with { NoiseMultiplier = 1.0 }));
-        Assert.Contains("\"noise-multiplier\" (1) needs \"clip-norm\" > 0", error.Message);
+        Assert.Contains("run-config key 'noise-multiplier': needs clip-norm > 0 (the noise is scaled by it)", error.Message);
     }
 }

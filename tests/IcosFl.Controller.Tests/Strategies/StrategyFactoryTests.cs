@@ -19,7 +19,8 @@ public class StrategyFactoryTests
     [InlineData("multikrum", typeof(MultiKrum))]
     public void Should_build_the_named_strategy(string name, Type expected)
     {
-        var strategy = StrategyFactory.Create(RunConfig.Default with { Strategy = name, NumClientsToKeep = 2 });
+        // As an operator writes it: the parser takes the name in any letter case.
+        var strategy = StrategyFactory.Create(RunConfigParser.Parse($"strategy={name} num-clients-to-keep=2"));
         Assert.IsType(expected, strategy);
         Assert.Equal(name.ToLowerInvariant(), strategy.Name);
     }
@@ -66,19 +67,19 @@ public class StrategyFactoryTests
     public void Should_refuse_an_unknown_strategy_and_list_the_known_ones()
     {
         var error = Assert.Throws<ArgumentException>(() => StrategyFactory.Create(RunConfig.Default with { Strategy = "fedsgd" }));
-        Assert.Contains("Unknown strategy 'fedsgd'", error.Message);
+        Assert.Contains("run-config key 'strategy': 'fedsgd' is not one of", error.Message);
         Assert.Contains("fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad, fedmedian, fedtrimmedavg, krum, multikrum", error.Message);
     }
 
     [Theory]
-    [InlineData("fraction-fit", "must be in [0, 1]; got 1.2")]
-    [InlineData("trim-beta", "must be in [0, 0.5); got 0.5")]
-    [InlineData("beta-1", "must be in [0, 1); got 1")]
-    [InlineData("tau", "must be > 0")]
-    [InlineData("server-momentum", "must be a finite number >= 0; got -0.1")]
-    [InlineData("num-malicious-clients", "must be >= 0; got -1")]
-    [InlineData("num-clients-to-keep", "\"multikrum\" needs run-config key \"num-clients-to-keep\" >= 1")]
-    public void Should_name_the_key_that_is_out_of_range(string key, string message)
+    [InlineData("fraction-fit", "must be a number in (0, 1], got '1.2'")]
+    [InlineData("trim-beta", "must be a number in [0, 0.5), got '0.5'")]
+    [InlineData("beta-1", "must be a number in [0, 1), got '1.0'")]
+    [InlineData("tau", "must be a number > 0, got '0.0'")]
+    [InlineData("server-momentum", "must be a number in [0, 1), got '-0.1'")]
+    [InlineData("num-malicious-clients", "must be an integer >= 0, got '-1'")]
+    [InlineData("num-clients-to-keep", "strategy multikrum needs it >= 1")]
+    public void Should_refuse_what_the_run_config_validator_refuses_naming_the_key(string key, string message)
     {
         var config = key switch
         {
@@ -93,8 +94,9 @@ public class StrategyFactoryTests
 
         var error = Assert.Throws<ArgumentException>(() => StrategyFactory.Create(config));
 
-        Assert.Contains($"\"{key}\"", error.Message);
+        Assert.Contains($"run-config key '{key}'", error.Message);
         Assert.Contains(message, error.Message);
+        Assert.Equal(RunConfigParser.Validate(config).Select(e => e.Key), [key]);
     }
 }
 
