@@ -2,6 +2,9 @@
 # The compose system test: the real compose files on a real Docker engine.
 #
 #   tests/compose/run.sh            (as root; .ci/run runs it after tests/run.sh)
+#   tests/compose/run.sh prepare F  (installs its packages and writes the debootstrapped Debian 12 base to the
+#                                    tarball F, then exits; .ci/run does this while tests/run.sh runs, and the
+#                                    test then imports F, from ICOSFL_COMPOSE_BASE, instead of debootstrapping)
 #
 # It installs docker.io, debootstrap, docker-compose and jq from Debian, starts a dockerd of its own (own
 # socket, data root and exec root; DOCKER_HOST points at it for this script only, so nothing else on the
@@ -183,11 +186,25 @@ finish() {
 
 # --- images ---------------------------------------------------------------------------------------------
 
+# debootstrap_base TARBALL: a minimal Debian 12 root file system, as a tarball docker import takes.
+debootstrap_base() {
+    local rootfs="$1.rootfs"
+    rm -rf "$rootfs"
+    debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >"$1.log" 2>&1 \
+        || { tail -n 20 "$1.log" >&2; return 1; }
+    tar -C "$rootfs" -cf "$1" .
+    rm -rf "$rootfs"
+}
+
 build_base_image() {
-    debootstrap --variant=minbase bookworm "$work/rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
-        || { tail -n 20 "$work/debootstrap.log" >&2; fatal "debootstrap of the Debian 12 base failed"; }
-    tar -C "$work/rootfs" -c . | docker import -c 'CMD ["bash"]' - debian:bookworm >/dev/null
-    rm -rf "$work/rootfs"
+    local tarball="${ICOSFL_COMPOSE_BASE:-}"
+    if [[ -n "$tarball" && -s "$tarball" ]]; then
+        log "   (the base prepared beforehand: $tarball)"
+    else
+        tarball="$work/debian-bookworm.tar"
+        debootstrap_base "$tarball" || fatal "debootstrap of the Debian 12 base failed"
+    fi
+    docker import -c 'CMD ["bash"]' "$tarball" debian:bookworm >/dev/null
 }
 
 # The stand-ins, under the tags compose/Dockerfile, compose/*.yml and the Testcontainers fixtures name.
@@ -208,10 +225,15 @@ build_standins() {
         [redis:7.2]="$here/standins/redis"
         [datalust/seq:2024.3]="$here/standins/seq"
     )
-    local tag
+    # All at once: each mostly waits for its apt-get downloads.
+    local tag entry builds=()
     for tag in "${!images[@]}"; do
-        docker build -q -t "$tag" "${images[$tag]}" >"$work/build-standin.log" 2>&1 \
-            || { tail -n 30 "$work/build-standin.log" >&2; fatal "building the stand-in $tag failed"; }
+        docker build -q -t "$tag" "${images[$tag]}" >"$work/build-standin-${tag//[\/:]/_}.log" 2>&1 &
+        builds+=("$!=$tag")
+    done
+    for entry in "${builds[@]}"; do
+        tag="${entry#*=}"
+        wait "${entry%%=*}" || { tail -n 30 "$work/build-standin-${tag//[\/:]/_}.log" >&2; fatal "building the stand-in $tag failed"; }
     done
     docker tag redis:7.2 redis:7.0
     rm -rf "$ctx"
@@ -244,7 +266,8 @@ wait_healthy() {
     done
 }
 
-icosfl() { docker exec -i "$(containers_of "$project" controller | head -n 1)" icosfl "$@"; }
+# As the README's commands run it: docker compose exec controller icosfl ... (-T: no terminal here).
+icosfl() { "${main_compose[@]}" exec -T controller icosfl "$@"; }
 
 # start_federation RUN_CONFIG: prints the new federation's id.
 start_federation() {
@@ -336,6 +359,15 @@ last_completed_round() { status_json "$1" | jq -r '[.rounds[] | select(.state ==
 
 # --- the test -------------------------------------------------------------------------------------------
 
+if [[ "${1:-}" == prepare ]]; then
+    [[ -n "${2:-}" ]] || { echo "usage: tests/compose/run.sh prepare TARBALL" >&2; exit 2; }
+    rm -rf "$work"
+    install_packages
+    debootstrap_base "$2" || { log "debootstrap of the Debian 12 base failed"; exit 1; }
+    log "prepared: the packages, and the Debian 12 base in $2 ($(du -m "$2" | cut -f1) MB)"
+    exit 0
+fi
+
 trap finish EXIT
 trap 'exit 130' INT TERM
 
@@ -379,11 +411,11 @@ step "build the project's image with compose/Dockerfile"
 export ICOSFL_DATA=synthetic
 # Every process sends its log events with this Seq API key (Seq itself can require one for ingestion).
 export ICOSFL_SEQ_API_KEY=compose-test-key
-training="local-epochs=40 round-timeout=60"
+training="local-epochs=20 round-timeout=60"
 run_config="$training min-fit-clients=2 min-available-clients=2"
 
 step "up --scale worker=3: every service healthy"
-"${main_compose[@]}" up -d --scale worker=3 >"$work/up.log" 2>&1 || { tail -n 40 "$work/up.log" >&2; fatal "docker-compose up failed"; }
+"${main_compose[@]}" up -d --build --scale worker=3 >"$work/up.log" 2>&1 || { tail -n 40 "$work/up.log" >&2; fatal "docker-compose up failed"; }
 check "8 containers healthy (rabbitmq, redis, payload-redis, seq, controller, 3 workers)" wait_healthy "$project" 8 240 \
     || fatal "the services did not become healthy"
 wait_until 60 "3 workers in the controller's registry" alive_count_is 3 \
@@ -420,14 +452,15 @@ check "the recreated controller holds the same checkpoint files, byte for byte" 
     test -n "$checkpoints_before" -a "$checkpoints_before" == "$checkpoints_after"
 
 step "a worker host: a second project joining through the published ports only"
-rounds=14
+# Enough rounds that some are left after the 60 s cut below (a round takes 3-6 s here): 14 were all done by then.
+rounds=30
 fed2="$(start_federation "num-server-rounds=$rounds $run_config")" || fatal "icosfl start failed"
 log "federation $fed2"
 wait_until 180 "round 2 of $fed2" federation_in_round "$fed2" 2 || true
 joined_after="$(last_completed_round "$fed2")"
 # The worker host's own network reaches the controller host at the bridge's address, through its published
 # ports (5672, 6380, 5341), as a remote host would through its firewall.
-"${host_compose[@]}" up -d --scale worker=2 >"$work/up-host.log" 2>&1 \
+"${host_compose[@]}" up -d --build --scale worker=2 >"$work/up-host.log" 2>&1 \
     || { tail -n 30 "$work/up-host.log" >&2; fatal "the worker host's up failed"; }
 check "the worker host's 2 workers healthy" wait_healthy "$worker_project" 2 180
 host_workers=()
@@ -475,9 +508,10 @@ log "kept $kept, removed ${removed[*]}"
 # A goodbye takes a worker out of the registry at once, not after heartbeat-patience intervals (20 s).
 check "the removed workers are offline within 5 s of their containers stopping" wait_until 5 "${removed[*]} offline" \
     workers_alive false "${removed[@]}"
+# (jq -s and any(): with a stream of events, Debian's jq 1.6 -e reports on the last event only.)
 said_goodbye() { # worker: the controller logged its WorkerStopping (in the Seq stand-in)
     curl -fsS --max-time 20 http://127.0.0.1:5341/api/standin/events \
-        | jq -e --arg w "$1" 'select(.Service == "controller" and .WorkerId == $w and (.["@mt"] | test("is stopping")))' >/dev/null
+        | jq -s -e --arg w "$1" 'any(.[]; .Service == "controller" and .WorkerId == $w and (.["@mt"] | test("is stopping")))' >/dev/null
 }
 for w in "${removed[@]}"; do check "the controller received $w's goodbye" wait_until 20 "$w's goodbye" said_goodbye "$w"; done
 wait_until 300 "the end of $fed3" federation_ended "$fed3" || true
@@ -505,11 +539,11 @@ events="$work/events.clef"
 curl -fsS --max-time 20 http://127.0.0.1:5341/api/standin/events >"$events" || fail "the Seq stand-in did not answer on 5341"
 log "$(wc -l <"$events") events in the Seq stand-in"
 controller_events_of() { # federation: the controller's events of it carry RoundId
-    jq -e --arg f "$1" 'select(.Service == "controller" and .FederationId == $f and .RoundId != null)' "$events" >/dev/null
+    jq -s -e --arg f "$1" 'any(.[]; .Service == "controller" and .FederationId == $f and .RoundId != null)' "$events" >/dev/null
 }
 worker_events_of() { # worker: events of Service worker-<id> with its WorkerId, a FederationId and a RoundId
-    jq -e --arg s "worker-$1" --arg w "$1" \
-        'select(.Service == $s and .WorkerId == $w and .FederationId != null and .RoundId != null)' "$events" >/dev/null
+    jq -s -e --arg s "worker-$1" --arg w "$1" \
+        'any(.[]; .Service == $s and .WorkerId == $w and .FederationId != null and .RoundId != null)' "$events" >/dev/null
 }
 for f in "$fed1" "$fed2" "$fed3" "$fed4"; do
     check "controller events of federation $f carry FederationId and RoundId" controller_events_of "$f"
