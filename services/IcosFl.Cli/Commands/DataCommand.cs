@@ -103,8 +103,10 @@ public static class DataCommand
                 if (times.Length == 0)
                     continue;
                 metrics.Add(metric);
+                // Stores hold float32: written as the shortest text of that float (2.05, not 2.049999952316284).
                 for (int i = 0; i < times.Length; i++)
-                    samples.Add(new MetricSample(metric, DateTimeOffset.FromUnixTimeMilliseconds(times[i]), values[i]));
+                    samples.Add(new MetricSample(metric, DateTimeOffset.FromUnixTimeMilliseconds(times[i]),
+                        double.Parse(values[i].ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)));
             }
 
             if (metrics.Count == 0)
