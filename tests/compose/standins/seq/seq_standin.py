@@ -1,6 +1,7 @@
 """A Seq stand-in for the compose system test: POST /ingest/clef (and /api/events/raw) with CLEF lines are
 appended to /data/events.clef and answered 201, as Seq does; GET /api/standin/events returns them,
-GET /api/standin/apikeys the X-Seq-ApiKey values the posts carried, GET / says what this is."""
+GET /api/standin/apikeys the X-Seq-ApiKey values the posts carried, GET /api/standin/firstrun whether a first-run
+admin password was given, GET / says what this is. Like the real image it refuses to start without ACCEPT_EULA=Y."""
 import http.server
 import json
 import os
@@ -32,6 +33,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with lock:
                 text = open(EVENTS, encoding="utf-8").read() if os.path.exists(EVENTS) else ""
             return self.answer(200, text, "application/vnd.serilog.clef")
+        if self.path == "/api/standin/firstrun":
+            return self.answer(200, FIRSTRUN)
         if self.path == "/api/standin/apikeys":
             with lock:
                 return self.answer(200, sorted(api_keys))
@@ -49,4 +52,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+# As the real image: it does not start until the EULA is accepted. Without a first-run admin password Seq starts
+# with authentication off, which the compose file does not want: /api/standin/firstrun says which it got.
+if os.environ.get("ACCEPT_EULA") != "Y":
+    raise SystemExit("Seq stand-in: ACCEPT_EULA=Y is required to run Seq, as by datalust/seq")
+FIRSTRUN = {"adminPassword": bool(os.environ.get("SEQ_FIRSTRUN_ADMINPASSWORD") or os.environ.get("SEQ_FIRSTRUN_ADMINPASSWORDHASH"))}
 http.server.ThreadingHTTPServer(("0.0.0.0", 80), Handler).serve_forever()
