@@ -7,8 +7,9 @@ namespace IcosFl.Learning;
 
 /// <summary>
 /// The forecasting model: an LSTM over a window of time steps (batch-first; at each step the forecast metric, then any
-/// input metrics) whose last step's output goes through a linear layer to the forecast metric's next value.
-/// Input [batch, time, inputSize], output [batch].
+/// input metrics) whose last step's output goes through a linear layer to the change of the forecast metric from the
+/// window's last value; the forward pass adds that last value back (a residual connection, no parameters), so it returns
+/// the next value and a model whose linear layer outputs 0 is persistence. Input [batch, time, inputSize], output [batch].
 /// Field names are the state_dict prefixes ("lstm.", "linear."), as in the PyTorch model ICOS-FL trains.
 /// </summary>
 public sealed class LstmForecaster : nn.Module<Tensor, Tensor>
@@ -56,8 +57,10 @@ public sealed class LstmForecaster : nn.Module<Tensor, Tensor>
         cell.Dispose();
         using var lastStep = output.select(1, -1);
         output.Dispose();
-        using var next = linear.forward(lastStep);
-        return next.squeeze(-1);
+        using var change = linear.forward(lastStep).squeeze(-1);
+        // Residual: the linear layer gives the change from the window's last value of the forecast metric.
+        using var last = input.select(1, -1).select(1, 0);
+        return change + last;
     }
 
     /// <summary>The parameters as named float32 tensors, in state_dict order.</summary>

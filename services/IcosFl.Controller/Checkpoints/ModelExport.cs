@@ -15,7 +15,11 @@ public static class ModelExport
 {
     public const string WeightsFile = "model.safetensors";
     public const string SidecarFile = "model.json";
-    public const string Format = "icosfl-model/1";
+    /// <summary>
+    /// /2: the linear layer gives the change from the window's last value (the forward adds it back); /1 models gave the
+    /// next value itself, so a /1 export is refused rather than read as a /2 one.
+    /// </summary>
+    public const string Format = "icosfl-model/2";
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -40,7 +44,7 @@ public static class ModelExport
             Architecture = new Architecture(
                 "lstm+linear", inputSize, config.HiddenLayerSize, config.NumLayers, BatchFirst: true, OutputSize: 1,
                 Pytorch: $"torch.nn.LSTM(input_size={inputSize}, hidden_size={config.HiddenLayerSize}, num_layers={config.NumLayers}, batch_first=True) " +
-                         $"+ torch.nn.Linear({config.HiddenLayerSize}, 1) on the last time step",
+                         $"+ torch.nn.Linear({config.HiddenLayerSize}, 1) on the last time step, plus the last (scaled) value of the forecast metric in the window",
                 Tensors: checkpoint.Weights.Tensors.Select(t => t.Name).ToList()),
             Metric = config.Metric,
             Inputs = config.InputFeatures(),

@@ -20,7 +20,7 @@ window = ((torch.tensor([s[-meta["timeStep"]:] for s in series]).T - lo) / scale
 forecast = []
 with torch.no_grad():
     for _ in range(horizon):                              # recursive: each prediction joins the window
-        nxt = linear(lstm(window)[0][:, -1, :])           # last time step -> Linear
+        nxt = linear(lstm(window)[0][:, -1, :]) + window[:, -1, :1]   # last time step -> Linear: the change from the last value
         forecast.append(nxt.item() * scale[0].item() + lo[0].item())
         step = torch.cat([nxt.reshape(1, 1, 1), window[:, -1:, 1:]], dim=2)   # input metrics held at their last value
         window = torch.cat([window[:, 1:, :], step], dim=1)
