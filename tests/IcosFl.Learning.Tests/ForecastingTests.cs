@@ -30,13 +30,27 @@ public sealed class ForecastingTests
     public void Recursive_forecasts_have_one_value_per_window_and_step()
     {
         // A model whose change is always its linear bias (all other weights 0): each step adds it to the one before.
-        var config = RunConfig.Default with { HiddenLayerSize = 2, TimeStep = 3 };
+        var config = RunConfig.Default with { HiddenLayerSize = 2, TimeStep = 3, ForecastHorizon = 1 };
         var weights = Zero(config, bias: 0.25f);
         using var model = new LstmForecaster(2, 1);
         model.LoadWeights(weights);
         var forecasts = MultiStepForecast.Recursive(model, [0, 0.5f, 1, 1, 1, 1], count: 2, timeStep: 3, horizon: 4);
         Assert.Equal([1.25f, 1.5f, 1.75f, 2f, 1.25f, 1.5f, 1.75f, 2f], forecasts);
         Assert.Throws<ArgumentException>(() => MultiStepForecast.Recursive(model, [0, 1], 1, 3, 4));
+    }
+
+    [Fact]
+    public void The_direct_head_gives_its_steps_at_once_and_recurses_block_by_block_beyond_them()
+    {
+        // Two outputs whose changes are the biases 0.1 and 0.3 (all other weights 0), five steps from last value 1:
+        // block 1 is 1.1, 1.3; the window then ends at 1.3, so block 2 is 1.4, 1.6; block 3 (one step) 1.7.
+        var weights = new ModelWeights(LstmLayout.Tensors(2, 1, 1, 2)
+            .Select(s => new NamedTensor(s.Name, s.Shape, s.Name == "linear.bias" ? [0.1f, 0.3f] : new float[s.ElementCount]))
+            .ToList());
+        using var model = new LstmForecaster(2, 1, 1, 2);
+        model.LoadWeights(weights);
+        var forecasts = MultiStepForecast.Recursive(model, [0, 0.5f, 1], count: 1, timeStep: 3, horizon: 5);
+        Assert.Equal([1.1f, 1.3f, 1.4f, 1.6f, 1.7f], forecasts.Select(v => MathF.Round(v, 5)));
     }
 
     [Fact]
@@ -86,6 +100,6 @@ public sealed class ForecastingTests
 
     private static ModelWeights Zero(RunConfig config, float bias) =>
         new(LstmLayout.Tensors(config)
-            .Select(s => new NamedTensor(s.Name, s.Shape, s.Name == "linear.bias" ? [bias] : new float[s.ElementCount]))
+            .Select(s => new NamedTensor(s.Name, s.Shape, s.Name == "linear.bias" ? Enumerable.Repeat(bias, s.ElementCount).ToArray() : new float[s.ElementCount]))
             .ToList());
 }

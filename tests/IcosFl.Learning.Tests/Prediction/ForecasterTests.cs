@@ -33,7 +33,7 @@ public sealed class ForecasterTests
 
         var forecast = Forecaster.Forecast(ForecastModel.From(weights, config), scaler, series, 4);
 
-        using var lstm = new LstmForecaster(6, 1);
+        using var lstm = LstmForecaster.For(config);
         lstm.LoadWeights(weights);
         var expected = MultiStepForecast.Recursive(lstm, scaler.Transform(series.AsSpan(35, 5)), 1, 5, 4).Select(scaler.Inverse);
         Assert.Equal(expected, forecast);

@@ -40,7 +40,7 @@ public sealed class PyTorchParityTests
         {
             using var scope = NewDisposeScope();
             optimizer.ZeroGrad();
-            var loss = nn.functional.mse_loss(model.forward(ReferenceInputs()), tensor(Plus([0.2f, 0.5f, 0.8f], LastInputs)));
+            var loss = nn.functional.mse_loss(model.forward(ReferenceInputs()), tensor(Plus([0.2f, 0.5f, 0.8f], LastInputs), [3, 1]));
             loss.backward();
             optimizer.Step();
             losses[step] = loss.item<float>();
