@@ -115,8 +115,8 @@ public static class LocalTraining
         int steps = LstmLayout.OutputSizeOf(config);
         var inputs = tensor(windows.Inputs, [windows.Count, config.TimeStep, windows.Features]);
         var targets = tensor(ahead, [windows.Count, steps]);
-        // Step h weighs 1/h: errors h steps ahead grow with h, and unweighted the far steps would drown the near ones.
-        var stepWeights = tensor(Enumerable.Range(1, steps).Select(h => 1f / (h * h)).ToArray(), [1, steps]);
+        // Step h weighs 1/h^3: errors h steps ahead grow with h, and unweighted the far steps would drown the near ones.
+        var stepWeights = tensor(Enumerable.Range(1, steps).Select(h => 1f / (h * h * h)).ToArray(), [1, steps]);
         var masks = tensor(aheadMask, [windows.Count, steps]).mul(stepWeights);
 
         var random = new Random(seed);
