@@ -14,8 +14,8 @@ public static class SimulateCommand
     /// measures) with ICOS-FL's 10-point window, so that short --data files stay usable. They differ from ICOS-FL's where its
     /// settings leave the model little ahead of persistence in a short run: 10 rounds of 3 local epochs at learning-rate 0.005
     /// (ICOS-FL: 0.001, which needs far more rounds), 32 hidden units (10), batch-size 32 (64). Measured (seed 42, 3 workers):
-    /// ICOS-FL's settings for 5 rounds ended 4.8% below persistence and 33% above linear-ar; these, 20.5% below persistence
-    /// and 11.3% above linear-ar; the experiment's 30-point window too, 21.8% and 6.4%, but files then need 100 more points.
+    /// ICOS-FL's settings for 5 rounds end 1.7% below persistence and 37.6% above linear-ar; these, 20.5% below persistence
+    /// and 11.3% above linear-ar; the experiment's 30-point window too, 22.2% and 6.0%, but files then need 100 more points.
     /// </summary>
     public static RunConfig Defaults => ExperimentCommand.Defaults with { TimeStep = 10 };
 
