@@ -41,9 +41,10 @@ public static class LocalTraining
 
     /// <summary>
     /// Trains from <paramref name="global"/> on the training part of <paramref name="series"/>: min-max scaling
-    /// fitted on that part, windows of time-step values -> next value, Adam, MSE, mini-batches shuffled by
+    /// fitted on that part, windows of time-step values -> the next forecast-horizon values (the direct head; steps past
+    /// the end of the training part are masked out), Adam, MSE over every step ahead, mini-batches shuffled by
     /// System.Random(<paramref name="seed"/>), plus the FedProx term (proximal-mu / 2) ||w - w_global||^2 when
-    /// proximal-mu > 0. Loss is the mean MSE (scaled units, without the proximal term) of the last epoch.
+    /// proximal-mu > 0. Loss is that MSE (scaled units, over the steps ahead, without the proximal term) of the last epoch.
     /// For a univariate config (no input-metrics); a multivariate one needs the <see cref="FeatureSeries"/> overload.
     /// </summary>
     public static TrainResult Train(
@@ -63,7 +64,9 @@ public static class LocalTraining
     {
         ArgumentNullException.ThrowIfNull(global);
         ValidateTraining(config);
-        return TrainOnWindows(global, PreparedSeries.Prepare(series, config).Train, config, seed, cancellationToken);
+        var train = PreparedSeries.Prepare(series, config).Train;
+        var (ahead, mask) = SlidingWindows.Ahead(train, LstmLayout.OutputSizeOf(config));
+        return TrainOnWindows(global, train, ahead, mask, config, seed, cancellationToken);
     }
 
     /// <summary>
@@ -91,11 +94,14 @@ public static class LocalTraining
         var parts = seriesSet.Select(s => PreparedSeries.Prepare(s, config).Train).ToList();
         var pooled = new WindowSet(parts.SelectMany(w => w.Inputs).ToArray(), parts.SelectMany(w => w.Targets).ToArray(), config.TimeStep,
             LstmLayout.InputSizeOf(config));
-        return TrainOnWindows(global, pooled, config, seed, cancellationToken);
+        // Steps ahead per series, so that no window looks into the next series.
+        var ahead = parts.Select(w => SlidingWindows.Ahead(w, LstmLayout.OutputSizeOf(config))).ToList();
+        return TrainOnWindows(global, pooled, ahead.SelectMany(a => a.Values).ToArray(), ahead.SelectMany(a => a.Mask).ToArray(),
+            config, seed, cancellationToken);
     }
 
     private static TrainResult TrainOnWindows(
-        ModelWeights global, WindowSet windows, RunConfig config, int seed, CancellationToken cancellationToken)
+        ModelWeights global, WindowSet windows, float[] ahead, float[] aheadMask, RunConfig config, int seed, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
@@ -106,8 +112,12 @@ public static class LocalTraining
         var globalValues = config.ProximalMu > 0
             ? parameters.Select(p => p.detach().clone()).ToArray()
             : [];
+        int steps = LstmLayout.OutputSizeOf(config);
         var inputs = tensor(windows.Inputs, [windows.Count, config.TimeStep, windows.Features]);
-        var targets = tensor(windows.Targets, [windows.Count]);
+        var targets = tensor(ahead, [windows.Count, steps]);
+        // Step h weighs 1/h^3: errors h steps ahead grow with h, and unweighted the far steps would drown the near ones.
+        var stepWeights = tensor(Enumerable.Range(1, steps).Select(h => 1f / (h * h * h)).ToArray(), [1, steps]);
+        var masks = tensor(aheadMask, [windows.Count, steps]).mul(stepWeights);
 
         var random = new Random(seed);
         var order = Enumerable.Range(0, windows.Count).Select(i => (long)i).ToArray();
@@ -116,7 +126,7 @@ public static class LocalTraining
         for (int epoch = 0; epoch < config.LocalEpochs; epoch++)
         {
             random.Shuffle(order);
-            double squaredErrorSum = 0;
+            double squaredErrorSum = 0, valuesSeen = 0;
             for (int start = 0; start < order.Length; start += config.BatchSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -125,16 +135,21 @@ public static class LocalTraining
                 var index = tensor(order.AsSpan(start, size).ToArray());
                 var batchInputs = inputs.index_select(0, index);
                 var batchTargets = targets.index_select(0, index);
+                var batchMask = masks.index_select(0, index);
 
                 optimizer.ZeroGrad();
-                var mse = nn.functional.mse_loss(model.forward(batchInputs), batchTargets);
+                // The mean squared error over the steps ahead that lie inside the training part.
+                var squared = (model.forward(batchInputs) - batchTargets).square().mul(batchMask).sum();
+                var valid = batchMask.sum();
+                var mse = squared / valid;
                 var loss = config.ProximalMu > 0 ? mse + ProximalTerm(parameters, globalValues, config.ProximalMu) : mse;
                 loss.backward();
                 optimizer.Step();
-                squaredErrorSum += mse.item<float>() * size;
+                squaredErrorSum += squared.item<float>();
+                valuesSeen += valid.item<float>();
             }
 
-            epochLoss = squaredErrorSum / windows.Count;
+            epochLoss = squaredErrorSum / valuesSeen;
         }
 
         return new TrainResult(model.GetWeights(), windows.Count, epochLoss, config.LocalEpochs, stopwatch.Elapsed.TotalMilliseconds);
@@ -174,7 +189,7 @@ public static class LocalTraining
                 using var chunkScope = NewDisposeScope();
                 int size = Math.Min(EvaluationChunk, scaled.Count - start);
                 var chunk = tensor(scaled.Inputs.AsSpan(start * stepValues, size * stepValues).ToArray(), [size, config.TimeStep, scaled.Features]);
-                model.forward(chunk).data<float>().ToArray().CopyTo(predictions, start);
+                model.forward(chunk).select(1, 0).contiguous().data<float>().ToArray().CopyTo(predictions, start);
             }
         }
 

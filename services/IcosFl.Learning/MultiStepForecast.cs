@@ -3,8 +3,10 @@ using static TorchSharp.torch;
 namespace IcosFl.Learning;
 
 /// <summary>
-/// Multi-step forecasts from the one-step model, recursively: each predicted value is appended to the window
-/// and the oldest step dropped, horizon times. All windows go through the model together, step by step.
+/// Multi-step forecasts: the model's direct head gives its first <see cref="LstmForecaster.OutputSize"/> steps at once
+/// (step h from output h); a horizon beyond that is reached recursively, block by block: the predicted values are
+/// appended to the window, the oldest steps dropped, and the model runs again. A one-output model (ICOS-FL's) so
+/// recurses one step at a time. All windows go through the model together.
 /// A multivariate model's input metrics have no forecast of their own, so each appended step holds them at their
 /// last observed (scaled) value: persistence for the inputs, the model for the forecast metric. Evaluation and
 /// prediction both go through here, so they share that policy.
@@ -37,16 +39,22 @@ public static class MultiStepForecast
         var window = tensor(windows, [count, timeStep, features]);
         // The input metrics of the last observed step, held for every step ahead.
         var heldInputs = features > 1 ? window.narrow(1, timeStep - 1, 1).narrow(2, 1, features - 1) : null;
-        for (int h = 0; h < horizon; h++)
+        for (int done = 0; done < horizon;)
         {
             using var stepScope = NewDisposeScope();
-            var next = model.forward(window);
+            int block = Math.Min(model.OutputSize, horizon - done);
+            var next = model.forward(window).narrow(1, 0, block).contiguous();
             var values = next.data<float>().ToArray();
             for (int i = 0; i < count; i++)
-                forecasts[i * horizon + h] = values[i];
-            var step = heldInputs is null ? next.reshape(count, 1, 1) : cat([next.reshape(count, 1, 1), heldInputs], 2);
-            var shifted = cat([window.narrow(1, 1, timeStep - 1), step], 1);
-            window = shifted.MoveToOuterDisposeScope();
+                Array.Copy(values, i * block, forecasts, i * horizon + done, block);
+            done += block;
+            if (done == horizon)
+                break;
+            var steps = next.reshape(count, block, 1);
+            if (heldInputs is not null)
+                steps = cat([steps, heldInputs.expand(count, block, features - 1)], 2);
+            var extended = cat([window, steps], 1);
+            window = extended.narrow(1, block, timeStep).contiguous().MoveToOuterDisposeScope();
         }
 
         return forecasts;

@@ -38,6 +38,31 @@ public static class SlidingWindows
     }
 
     /// <summary>
+    /// The forecast metric's next <paramref name="steps"/> values after each window of <paramref name="windows"/>, which must
+    /// be cut from one contiguous series (so window i + h - 1's target is window i's value h steps ahead): [Count, steps]
+    /// row-major, and a mask of the same shape that is 1 where that value lies inside the series and 0 past its end (the
+    /// value is then 0). The last windows of a series so still train the steps they can see.
+    /// </summary>
+    public static (float[] Values, float[] Mask) Ahead(WindowSet windows, int steps)
+    {
+        ArgumentNullException.ThrowIfNull(windows);
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        int count = windows.Count;
+        var values = new float[count * steps];
+        var mask = new float[count * steps];
+        for (int i = 0; i < count; i++)
+        {
+            for (int h = 0; h < steps && i + h < count; h++)
+            {
+                values[i * steps + h] = windows.Targets[i + h];
+                mask[i * steps + h] = 1;
+            }
+        }
+
+        return (values, mask);
+    }
+
+    /// <summary>
     /// Windows over aligned features (features[0] the forecast metric): window i holds, for each step k in 0..timeStep-1,
     /// features[0][i+k], features[1][i+k], ...; its target is features[0][i+timeStep].
     /// </summary>

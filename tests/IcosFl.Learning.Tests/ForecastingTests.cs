@@ -29,14 +29,28 @@ public sealed class ForecastingTests
     [Fact]
     public void Recursive_forecasts_have_one_value_per_window_and_step()
     {
-        // A model whose output is always its linear bias (all other weights 0): [count, horizon] of that bias.
-        var config = RunConfig.Default with { HiddenLayerSize = 2, TimeStep = 3 };
+        // A model whose change is always its linear bias (all other weights 0): each step adds it to the one before.
+        var config = RunConfig.Default with { HiddenLayerSize = 2, TimeStep = 3, ForecastHorizon = 1 };
         var weights = Zero(config, bias: 0.25f);
         using var model = new LstmForecaster(2, 1);
         model.LoadWeights(weights);
         var forecasts = MultiStepForecast.Recursive(model, [0, 0.5f, 1, 1, 1, 1], count: 2, timeStep: 3, horizon: 4);
-        Assert.Equal(Enumerable.Repeat(0.25f, 8), forecasts);
+        Assert.Equal([1.25f, 1.5f, 1.75f, 2f, 1.25f, 1.5f, 1.75f, 2f], forecasts);
         Assert.Throws<ArgumentException>(() => MultiStepForecast.Recursive(model, [0, 1], 1, 3, 4));
+    }
+
+    [Fact]
+    public void The_direct_head_gives_its_steps_at_once_and_recurses_block_by_block_beyond_them()
+    {
+        // Two outputs whose changes are the biases 0.1 and 0.3 (all other weights 0), five steps from last value 1:
+        // block 1 is 1.1, 1.3; the window then ends at 1.3, so block 2 is 1.4, 1.6; block 3 (one step) 1.7.
+        var weights = new ModelWeights(LstmLayout.Tensors(2, 1, 1, 2)
+            .Select(s => new NamedTensor(s.Name, s.Shape, s.Name == "linear.bias" ? [0.1f, 0.3f] : new float[s.ElementCount]))
+            .ToList());
+        using var model = new LstmForecaster(2, 1, 1, 2);
+        model.LoadWeights(weights);
+        var forecasts = MultiStepForecast.Recursive(model, [0, 0.5f, 1], count: 1, timeStep: 3, horizon: 5);
+        Assert.Equal([1.1f, 1.3f, 1.4f, 1.6f, 1.7f], forecasts.Select(v => MathF.Round(v, 5)));
     }
 
     [Fact]
@@ -45,8 +59,8 @@ public sealed class ForecastingTests
         // 0..9 repeating (period 10), 100 points; split 0.8 -> train 80 (scaler 0..9), test 20.
         var series = Enumerable.Range(0, 100).Select(t => (float)(t % 10)).ToArray();
         var config = RunConfig.Default with { HiddenLayerSize = 2, TimeStep = 3, ForecastHorizon = 5 };
-        // The model always forecasts scaled 0.5 = 4.5 in units.
-        var result = HorizonEvaluation.Evaluate(Zero(config, bias: 0.5f), series, config);
+        // Every weight 0: the model forecasts no change, i.e. persistence.
+        var result = HorizonEvaluation.Evaluate(Zero(config, bias: 0f), series, config);
 
         // Origins 82..94: 13 forecasts of 5 steps each.
         Assert.Equal(13, result.Origins);
@@ -57,8 +71,8 @@ public sealed class ForecastingTests
             var actual = Enumerable.Range(82, 13).Select(o => (double)((o + h) % 10)).ToArray();
             var persistence = Enumerable.Range(82, 13).Select(o => (double)(o % 10)).ToArray();
             var e = result.At(h);
-            Assert.Equal(Math.Sqrt(actual.Average(a => (4.5 - a) * (4.5 - a))), e.Rmse, 5);
-            Assert.Equal(actual.Average(a => Math.Abs(4.5 - a)), e.Mae, 5);
+            Assert.Equal(Math.Sqrt(actual.Zip(persistence).Average(p => (p.Second - p.First) * (p.Second - p.First))), e.Rmse, 5);
+            Assert.Equal(actual.Zip(persistence).Average(p => Math.Abs(p.Second - p.First)), e.Mae, 5);
             Assert.Equal(Math.Sqrt(actual.Zip(persistence).Average(p => (p.Second - p.First) * (p.Second - p.First))), e.PersistenceRmse, 10);
             Assert.Equal(0.0, e.SeasonalRmse); // a perfectly periodic series: seasonal naive is exact
         }
@@ -86,6 +100,6 @@ public sealed class ForecastingTests
 
     private static ModelWeights Zero(RunConfig config, float bias) =>
         new(LstmLayout.Tensors(config)
-            .Select(s => new NamedTensor(s.Name, s.Shape, s.Name == "linear.bias" ? [bias] : new float[s.ElementCount]))
+            .Select(s => new NamedTensor(s.Name, s.Shape, s.Name == "linear.bias" ? Enumerable.Repeat(bias, s.ElementCount).ToArray() : new float[s.ElementCount]))
             .ToList());
 }

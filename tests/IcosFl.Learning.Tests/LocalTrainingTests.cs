@@ -45,7 +45,7 @@ public sealed class LocalTrainingTests(ITestOutputHelper output)
     public void A_trained_model_beats_persistence_on_a_smooth_series()
     {
         var series = Waves(600);
-        var config = Quick with { LocalEpochs = 15, LearningRate = 0.03 };
+        var config = Quick with { LocalEpochs = 40, LearningRate = 0.03 };
         var global = LocalTraining.InitialWeights(config);
 
         var before = LocalTraining.Evaluate(global, series, config);

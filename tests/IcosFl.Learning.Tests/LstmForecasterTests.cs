@@ -13,10 +13,10 @@ public sealed class LstmForecasterTests
             [
                 ("lstm.weight_ih_l0", "[40, 1]"), ("lstm.weight_hh_l0", "[40, 10]"),
                 ("lstm.bias_ih_l0", "[40]"), ("lstm.bias_hh_l0", "[40]"),
-                ("linear.weight", "[1, 10]"), ("linear.bias", "[1]"),
+                ("linear.weight", "[100, 10]"), ("linear.bias", "[100]"), // the direct head: forecast-horizon 100 steps
             ],
             weights.Tensors.Select(t => (t.Name, LstmLayout.Format(t.Shape))));
-        Assert.Equal(40 + 400 + 40 + 40 + 10 + 1, weights.ParameterCount);
+        Assert.Equal(40 + 400 + 40 + 40 + 1000 + 100, weights.ParameterCount);
     }
 
     [Fact]
@@ -30,7 +30,7 @@ public sealed class LstmForecasterTests
                 ("lstm.bias_ih_l0", "[32]"), ("lstm.bias_hh_l0", "[32]"),
                 ("lstm.weight_ih_l1", "[32, 8]"), ("lstm.weight_hh_l1", "[32, 8]"),
                 ("lstm.bias_ih_l1", "[32]"), ("lstm.bias_hh_l1", "[32]"),
-                ("linear.weight", "[1, 8]"), ("linear.bias", "[1]"),
+                ("linear.weight", "[100, 8]"), ("linear.bias", "[100]"),
             ],
             weights.Tensors.Select(t => (t.Name, LstmLayout.Format(t.Shape))));
     }
@@ -71,8 +71,9 @@ public sealed class LstmForecasterTests
     [Fact]
     public void Weights_round_trip_through_the_model_exactly()
     {
-        var weights = LocalTraining.InitialWeights(RunConfig.Default with { NumLayers = 2, Seed = 3 });
-        using var model = new LstmForecaster(10, 2);
+        var config = RunConfig.Default with { NumLayers = 2, Seed = 3 };
+        var weights = LocalTraining.InitialWeights(config);
+        using var model = LstmForecaster.For(config);
 
         model.LoadWeights(weights);
         var back = model.GetWeights();
@@ -87,15 +88,15 @@ public sealed class LstmForecasterTests
     public void Weights_of_another_size_are_refused_naming_every_shape()
     {
         var weights = LocalTraining.InitialWeights(RunConfig.Default with { HiddenLayerSize = 12 });
-        using var model = new LstmForecaster(10, 1);
+        using var model = LstmForecaster.For(RunConfig.Default);
 
         var error = Assert.Throws<IncompatibleWeightsException>(() => model.LoadWeights(weights));
 
         Assert.Empty(error.Missing);
         Assert.Empty(error.Unexpected);
-        Assert.Equal(5, error.Mismatched.Count); // all but linear.bias, which is [1] at any size
+        Assert.Equal(5, error.Mismatched.Count); // all but linear.bias, which is [forecast-horizon] at any size
         Assert.Contains("lstm.weight_hh_l0 has shape [48, 12], expected [40, 10]", error.Message);
-        Assert.Contains("linear.weight has shape [1, 12], expected [1, 10]", error.Message);
+        Assert.Contains("linear.weight has shape [100, 12], expected [100, 10]", error.Message);
         Assert.Contains("LSTM(input_size=1, hidden_size=10, num_layers=1)", error.Message);
     }
 
@@ -119,11 +120,11 @@ public sealed class LstmForecasterTests
     {
         var weights = LocalTraining.InitialWeights(RunConfig.Default);
         var broken = weights.Tensors.Select(t => t.Name == "linear.weight" ? t with { Data = new float[3] } : t).ToList();
-        using var model = new LstmForecaster(10, 1);
+        using var model = LstmForecaster.For(RunConfig.Default);
 
         var error = Assert.Throws<IncompatibleWeightsException>(() => model.LoadWeights(new ModelWeights(broken)));
 
-        Assert.Equal(["linear.weight holds 3 values, its shape [1, 10] needs 10"], error.Mismatched);
+        Assert.Equal(["linear.weight holds 3 values, its shape [100, 10] needs 1000"], error.Mismatched);
     }
 
     [Fact]

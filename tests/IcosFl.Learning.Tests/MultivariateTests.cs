@@ -65,7 +65,7 @@ public sealed class MultivariateTests(ITestOutputHelper output)
         var univariate = LocalTraining.InitialWeights(config with { InputMetrics = "" });
         var e = Assert.Throws<IncompatibleWeightsException>(() => model.LoadWeights(univariate));
         Assert.Equal(
-            "The weights do not fit LSTM(input_size=3, hidden_size=4, num_layers=2) + Linear(4, 1): wrong: lstm.weight_ih_l0 has shape [16, 1], expected [16, 3].",
+            "The weights do not fit LSTM(input_size=3, hidden_size=4, num_layers=2) + Linear(4, 100): wrong: lstm.weight_ih_l0 has shape [16, 1], expected [16, 3].",
             e.Message);
     }
 
@@ -98,7 +98,8 @@ public sealed class MultivariateTests(ITestOutputHelper output)
     [Fact]
     public void Recursive_forecasts_hold_the_input_metrics_at_their_last_value()
     {
-        var config = WithMemory with { HiddenLayerSize = 5, TimeStep = 3, Seed = 4 };
+        // A one-step head (forecast-horizon 1), so every step ahead goes through the recursion.
+        var config = WithMemory with { HiddenLayerSize = 5, TimeStep = 3, Seed = 4, ForecastHorizon = 1 };
         using var model = LstmForecaster.For(config);
         model.LoadWeights(LocalTraining.InitialWeights(config));
         float[] windows = [0.1f, 0.9f, 0.4f, 0.8f, 0.7f, 0.3f, /* second window */ 0.5f, 0.2f, 0.6f, 0.1f, 0.2f, 0.05f];

@@ -9,6 +9,16 @@ namespace IcosFl.Cli.Commands;
 
 public static class SimulateCommand
 {
+    /// <summary>
+    /// The run-config a plain `icosfl simulate` uses: <see cref="ExperimentCommand.Defaults"/> (whose figures `icosfl experiment`
+    /// measures) with ICOS-FL's 10-point window, so that short --data files stay usable. They differ from ICOS-FL's where its
+    /// settings leave the model little ahead of persistence in a short run: 10 rounds of 3 local epochs at learning-rate 0.005
+    /// (ICOS-FL: 0.001, which needs far more rounds), 32 hidden units (10), batch-size 32 (64). Measured (seed 42, 3 workers):
+    /// ICOS-FL's settings for 5 rounds end 1.7% below persistence and 37.6% above linear-ar; these, 20.5% below persistence
+    /// and 11.3% above linear-ar; the experiment's 30-point window too, 22.2% and 6.0%, but files then need 100 more points.
+    /// </summary>
+    public static RunConfig Defaults => ExperimentCommand.Defaults with { TimeStep = 10 };
+
     public static Command Create()
     {
         var workers = new Option<int>("--workers", "-w")
@@ -16,7 +26,7 @@ public static class SimulateCommand
             Description = "Number of simulated workers, each with its own synthetic series (with --data: the number of worker files)",
             DefaultValueFactory = _ => 3,
         };
-        var rounds = new Option<int?>("--rounds", "-r") { Description = "Rounds to run (overrides num-server-rounds; default 5)" };
+        var rounds = new Option<int?>("--rounds", "-r") { Description = "Rounds to run (overrides num-server-rounds; default 10)" };
         var runConfig = new Option<string?>("--run-config")
         {
             Description = "Run-config overrides, e.g. \"num-server-rounds=20 metric=memory_usage\"",
@@ -78,8 +88,8 @@ public static class SimulateCommand
                     resumeFrom = id;
                 }
 
-                // Simulation defaults: 5 rounds, or when resuming the checkpoint's config; explicit flags win over --run-config text.
-                config = RunConfigParser.Parse(parse.GetValue(runConfig), checkpoint?.RunConfig ?? RunConfig.Default with { NumServerRounds = 5 });
+                // Simulation defaults: the experiment's (Defaults), or when resuming the checkpoint's config; explicit flags win over --run-config text.
+                config = RunConfigParser.Parse(parse.GetValue(runConfig), checkpoint?.RunConfig ?? Defaults);
                 if (parse.GetValue(rounds) is { } r)
                     config = RunConfigParser.Parse($"num-server-rounds={(checkpoint?.Round ?? 0) + r}", config);
                 if (parse.GetValue(seed) is { } s)

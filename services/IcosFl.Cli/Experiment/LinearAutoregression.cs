@@ -1,3 +1,5 @@
+using IcosFl.Learning;
+
 namespace IcosFl.Cli.Experiment;
 
 /// <summary>
@@ -61,6 +63,32 @@ public sealed class LinearAutoregression
         for (int i = 0; i < row.Length; i++)
             sum += coefficients[i] * row[i];
         return sum;
+    }
+
+    /// <summary>
+    /// The forecasts of value[origin + 1 .. origin + steps], recursively: each forecast joins the window as if observed
+    /// (a linear model's own multi-step forecast, as <see cref="MultiStepForecast"/> runs a one-output LSTM).
+    /// </summary>
+    public double[] Forecast(IReadOnlyList<float> series, int origin, int steps)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        if (origin < Order - 1 || origin >= series.Count)
+            throw new ArgumentOutOfRangeException(nameof(origin), $"AR({Order}) needs {Order} points up to index {origin} of a series of {series.Count}.");
+        // window[k] = value[origin - Order + 1 + k] for the observed part, then the forecasts.
+        var window = new double[Order + steps];
+        for (int k = 0; k < Order; k++)
+            window[k] = series[origin - Order + 1 + k];
+        var forecasts = new double[steps];
+        for (int h = 0; h < steps; h++)
+        {
+            double sum = coefficients[0];
+            for (int i = 1; i <= Order; i++)
+                sum += coefficients[i] * window[Order + h - i];
+            window[Order + h] = forecasts[h] = sum;
+        }
+
+        return forecasts;
     }
 
     private static void Regressors(IReadOnlyList<float> series, int origin, double[] row)

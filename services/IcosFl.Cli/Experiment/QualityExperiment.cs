@@ -85,14 +85,15 @@ public static class QualityExperiment
             var fed = HorizonEvaluation.Evaluate(global, features, config);
             var own = HorizonEvaluation.Evaluate(local[i], features, config);
             var central = HorizonEvaluation.Evaluate(centralized, features, config);
+            var linear = LinearReference(values, config, horizons);
             var rows = new List<ExperimentRow>();
             foreach (var h in horizons)
             {
                 rows.Add(new ExperimentRow(Federated, h, fed.At(h).Rmse, fed.At(h).Mae));
                 rows.Add(new ExperimentRow(Local, h, own.At(h).Rmse, own.At(h).Mae));
                 rows.Add(new ExperimentRow(Centralized, h, central.At(h).Rmse, central.At(h).Mae));
-                if (h == 1 && LinearReference(values, config) is { } linear)
-                    rows.Add(linear);
+                if (linear?.FirstOrDefault(r => r.Horizon == h) is { } linearRow)
+                    rows.Add(linearRow);
                 rows.Add(new ExperimentRow(Persistence, h, fed.At(h).PersistenceRmse, fed.At(h).PersistenceMae));
                 if (fed.At(h).SeasonalRmse is { } srmse)
                     rows.Add(new ExperimentRow(SeasonalNaive, h, srmse, fed.At(h).SeasonalMae!.Value));
@@ -124,26 +125,33 @@ public static class QualityExperiment
     };
 
     /// <summary>
-    /// The least-squares AR(time-step) one-step error on the same forecast origins as <see cref="HorizonEvaluation"/>,
-    /// fitted on the worker's own training part: a linear model over the same window as the LSTM. Left out (null)
-    /// where the training part is too short for the fit (fewer than 2 x time-step + 1 points).
+    /// The least-squares AR(time-step) errors at each of <paramref name="horizons"/> on the same forecast origins as
+    /// <see cref="HorizonEvaluation"/>, fitted on the worker's own training part: a linear model over the same window as
+    /// the LSTM, forecasting further steps recursively. Left out (null) where the training part is too short for the fit
+    /// (fewer than 2 x time-step + 1 points).
     /// </summary>
-    private static ExperimentRow? LinearReference(float[] values, RunConfig config)
+    private static List<ExperimentRow>? LinearReference(float[] values, RunConfig config, int[] horizons)
     {
         int trainCount = ChronologicalSplit.TrainCount(values.Length, config.TrainTestSplit);
         if (trainCount < 2 * config.TimeStep + 1)
             return null;
         var ar = LinearAutoregression.Fit(values[..trainCount], config.TimeStep);
         int firstOrigin = trainCount + config.TimeStep - 1, origins = values.Length - config.ForecastHorizon - firstOrigin;
-        double squared = 0, absolute = 0;
+        int furthest = horizons.Max();
+        var squared = new double[furthest + 1];
+        var absolute = new double[furthest + 1];
         for (int origin = firstOrigin; origin < firstOrigin + origins; origin++)
         {
-            double error = ar.Predict(values, origin) - values[origin + 1];
-            squared += error * error;
-            absolute += Math.Abs(error);
+            var forecast = ar.Forecast(values, origin, furthest);
+            foreach (var h in horizons)
+            {
+                double error = forecast[h - 1] - values[origin + h];
+                squared[h] += error * error;
+                absolute[h] += Math.Abs(error);
+            }
         }
 
-        return new ExperimentRow(LinearAr, 1, Math.Sqrt(squared / origins), absolute / origins);
+        return horizons.Select(h => new ExperimentRow(LinearAr, h, Math.Sqrt(squared[h] / origins), absolute[h] / origins)).ToList();
     }
 
     private static int Seed(int seed, int worker, int round) => unchecked(seed * 7919 + worker * 104_729 + round * 31);

@@ -6,6 +6,7 @@ using IcosFl.Controller.Workers;
 using IcosFl.Dashboard;
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Weights;
+using IcosFl.Learning;
 using IcosFl.Learning.NodeData;
 using IcosFl.Worker;
 using MassTransit;
@@ -73,9 +74,12 @@ public static class EmbeddedFederation
                 Reason = reason,
                 Rounds = rounds.Select(r => new SimulatedRound(r.Round, r.Participants.Count, r.TrainLoss, r.EvalLoss,
                     r.CentralizedEval?.Rmse, r.DurationMs, r.Rejected)).ToList(),
-                Final = last is null ? null : new FinalEvaluation(last.Mse, last.Rmse, last.Mae, last.PersistenceRmse),
+                Final = last is null ? null : new FinalEvaluation(last.Mse, last.Rmse, last.Mae, last.PersistenceRmse,
+                    LinearArOnControllerData(host.Services.GetRequiredService<INodeDataSource>(), config)),
                 DurationMs = stopwatch.Elapsed.TotalMilliseconds,
             };
+            if (report.Final is { } final)
+                progress.WriteLine(final.Describe(config.Metric));
             if (afterRun is not null)
                 await afterRun(report, host.Services, cancellationToken);
             return report;
@@ -84,6 +88,30 @@ public static class EmbeddedFederation
         {
             await host.StopAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>
+    /// The one-step RMSE of a least-squares AR(time-step) fitted on the training part of the controller's forecast metric, on
+    /// the windows the controller's evaluation scores (<see cref="LocalTraining.Evaluate(ModelWeights, FeatureSeries, RunConfig)"/>:
+    /// every test window, origins from train + time-step - 1 to the last but one point); null where it cannot be fitted.
+    /// </summary>
+    private static double? LinearArOnControllerData(INodeDataSource data, RunConfig config)
+    {
+        if (!FeatureSeries.TryRead(data, config, out var features, out _))
+            return null;
+        var values = features.Target.ToArray();
+        int train = ChronologicalSplit.TrainCount(values.Length, config.TrainTestSplit), first = train + config.TimeStep - 1;
+        if (train < 2 * config.TimeStep + 1 || first > values.Length - 2)
+            return null;
+        var ar = Experiment.LinearAutoregression.Fit(values[..train], config.TimeStep);
+        double squared = 0;
+        for (int origin = first; origin <= values.Length - 2; origin++)
+        {
+            double error = ar.Predict(values, origin) - values[origin + 1];
+            squared += error * error;
+        }
+
+        return Math.Sqrt(squared / (values.Length - 1 - first));
     }
 
     /// <summary>

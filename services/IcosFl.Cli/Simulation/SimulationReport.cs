@@ -40,5 +40,21 @@ public sealed record SimulatedRound(
     double DurationMs,
     IReadOnlyList<RejectedUpdate> Rejected);
 
-/// <summary>The final global model evaluated on the controller's own (held-out) data, in the metric's units.</summary>
-public sealed record FinalEvaluation(double Mse, double Rmse, double Mae, double PersistenceRmse);
+/// <summary>
+/// The final global model evaluated on the controller's own (held-out) data, in the metric's units, one step ahead; beside
+/// persistence and a least-squares AR(time-step) line fitted on the controller's training part (null where that part is
+/// too short for the fit), on the same windows.
+/// </summary>
+public sealed record FinalEvaluation(double Mse, double Rmse, double Mae, double PersistenceRmse, double? LinearArRmse = null)
+{
+    /// <summary>"global model RMSE 0.0687 on the controller's held-out cpu_usage: 4.8% below persistence (0.07215), ...".</summary>
+    public string Describe(string metric)
+    {
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        static string Versus(double model, double baseline, string name, IFormatProvider c) =>
+            string.Create(c, $"{Math.Abs(1 - model / baseline) * 100:F1}% {(model <= baseline ? "below" : "above")} {name} ({baseline:G4})");
+        return string.Create(c, $"global model RMSE {Rmse:G4} on the controller's held-out {metric}, one step ahead: ") +
+               Versus(Rmse, PersistenceRmse, "persistence", c) +
+               (LinearArRmse is { } linear ? ", " + Versus(Rmse, linear, "linear-ar", c) : ", linear-ar n/a (training part too short)");
+    }
+}

@@ -15,7 +15,11 @@ public static class ModelExport
 {
     public const string WeightsFile = "model.safetensors";
     public const string SidecarFile = "model.json";
-    public const string Format = "icosfl-model/1";
+    /// <summary>
+    /// /2: the linear layer gives the change from the window's last value at each of the next outputSize steps (the
+    /// forward adds that value back); /1 models gave the next value itself, so a /1 export is refused rather than read as a /2 one.
+    /// </summary>
+    public const string Format = "icosfl-model/2";
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -33,14 +37,15 @@ public static class ModelExport
         ArgumentNullException.ThrowIfNull(checkpoint);
         var config = checkpoint.RunConfig;
         LstmLayout.EnsureCompatible(checkpoint.Weights, config);
-        int inputSize = LstmLayout.InputSizeOf(config);
+        int inputSize = LstmLayout.InputSizeOf(config), outputSize = LstmLayout.OutputSizeOf(config);
         var sidecar = new Sidecar
         {
             Format = Format,
             Architecture = new Architecture(
-                "lstm+linear", inputSize, config.HiddenLayerSize, config.NumLayers, BatchFirst: true, OutputSize: 1,
+                "lstm+linear", inputSize, config.HiddenLayerSize, config.NumLayers, BatchFirst: true, OutputSize: outputSize,
                 Pytorch: $"torch.nn.LSTM(input_size={inputSize}, hidden_size={config.HiddenLayerSize}, num_layers={config.NumLayers}, batch_first=True) " +
-                         $"+ torch.nn.Linear({config.HiddenLayerSize}, 1) on the last time step",
+                         $"+ torch.nn.Linear({config.HiddenLayerSize}, {outputSize}) on the last time step: the next {outputSize} steps, each " +
+                         "plus the last (scaled) value of the forecast metric in the window",
                 Tensors: checkpoint.Weights.Tensors.Select(t => t.Name).ToList()),
             Metric = config.Metric,
             Inputs = config.InputFeatures(),

@@ -3,8 +3,8 @@ using IcosFl.Contracts;
 namespace IcosFl.Learning.Prediction;
 
 /// <summary>
-/// A trained one-step forecaster ready to predict: its weights, the architecture they fit
-/// (torch.nn.LSTM(inputs, hidden, layers, batch_first=True) + torch.nn.Linear(hidden, 1)), and the window length it was trained on.
+/// A trained forecaster ready to predict: its weights, the architecture they fit
+/// (torch.nn.LSTM(inputs, hidden, layers, batch_first=True) + torch.nn.Linear(hidden, outputs)), and the window length it was trained on.
 /// </summary>
 public sealed record ForecastModel(ModelWeights Weights, int HiddenSize, int NumLayers, int TimeStep)
 {
@@ -17,10 +17,17 @@ public sealed record ForecastModel(ModelWeights Weights, int HiddenSize, int Num
     /// <summary>Values per time step: 1 for a univariate model.</summary>
     public int InputSize => Math.Max(1, InputFeatures.Count);
 
+    /// <summary>Steps ahead the direct head forecasts at once (the run's forecast-horizon); 1 for a one-step model.</summary>
+    public int OutputSize { get; init; } = 1;
+
     public static ForecastModel From(ModelWeights weights, RunConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return new ForecastModel(weights, config.HiddenLayerSize, config.NumLayers, config.TimeStep) { InputFeatures = config.InputFeatures() };
+        return new ForecastModel(weights, config.HiddenLayerSize, config.NumLayers, config.TimeStep)
+        {
+            InputFeatures = config.InputFeatures(),
+            OutputSize = LstmLayout.OutputSizeOf(config),
+        };
     }
 
     /// <summary>Throws <see cref="IncompatibleWeightsException"/> listing every tensor that does not fit the architecture.</summary>
@@ -28,6 +35,7 @@ public sealed record ForecastModel(ModelWeights Weights, int HiddenSize, int Num
     {
         ArgumentNullException.ThrowIfNull(Weights);
         ArgumentOutOfRangeException.ThrowIfLessThan(TimeStep, 1);
-        LstmLayout.EnsureCompatible(Weights, HiddenSize, NumLayers, InputSize);
+        ArgumentOutOfRangeException.ThrowIfLessThan(OutputSize, 1);
+        LstmLayout.EnsureCompatible(Weights, HiddenSize, NumLayers, InputSize, OutputSize);
     }
 }

@@ -3,8 +3,8 @@ using static TorchSharp.torch;
 namespace IcosFl.Learning.Prediction;
 
 /// <summary>
-/// Forecasts a node's metric from its latest time-step points: scale with the given scaler, run the one-step model
-/// recursively horizon times (<see cref="MultiStepForecast.Recursive"/>), scale back to the metric's units.
+/// Forecasts a node's metric from its latest time-step points: scale with the given scaler, read the steps ahead off the
+/// model's direct head, recursively beyond it (<see cref="MultiStepForecast.Recursive"/>), scale back to the metric's units.
 /// Shared by <c>icosfl predict</c> and the controller's HTTP endpoint, so both give the same numbers for the same model.
 /// </summary>
 public static class Forecaster
@@ -90,7 +90,7 @@ public static class Forecaster
         }
 
         using var scope = NewDisposeScope();
-        using var lstm = new LstmForecaster(model.HiddenSize, model.NumLayers, width);
+        using var lstm = new LstmForecaster(model.HiddenSize, model.NumLayers, width, model.OutputSize);
         lstm.LoadWeights(model.Weights);
         var scaled = MultiStepForecast.Recursive(lstm, window, 1, model.TimeStep, horizon);
         return scaled.Select(scalers[0].Inverse).ToArray();

@@ -27,7 +27,8 @@ public sealed class ModelExportTests : IDisposable
         Assert.Equal(checkpoint.Metrics.Centralized, imported.Metrics.Centralized);
         Assert.Equal((checkpoint.FederationId, 7, 2), (imported.FederationId, imported.Round, imported.Attempt));
         var sidecar = await File.ReadAllTextAsync(Path.Combine(_folder, "model.json"));
-        Assert.Contains("\"pytorch\": \"torch.nn.LSTM(input_size=1, hidden_size=5, num_layers=2, batch_first=True) + torch.nn.Linear(5, 1) on the last time step\"", sidecar);
+        Assert.Contains("\"pytorch\": \"torch.nn.LSTM(input_size=1, hidden_size=5, num_layers=2, batch_first=True) + torch.nn.Linear(5, 100) on the last time step: the next 100 steps, each plus the last (scaled) value of the forecast metric in the window\"", sidecar);
+        Assert.Contains("\"outputSize\": 100", sidecar);
         Assert.Contains("\"metric\": \"memory_usage\"", sidecar);
     }
 

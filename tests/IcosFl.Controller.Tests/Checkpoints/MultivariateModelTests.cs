@@ -57,7 +57,8 @@ public sealed class MultivariateModelTests : IDisposable
 
         var sidecar = await File.ReadAllTextAsync(Path.Combine(_folder, "model.json"));
         Assert.Contains("\"inputSize\": 3,", sidecar);
-        Assert.Contains("\"pytorch\": \"torch.nn.LSTM(input_size=3, hidden_size=4, num_layers=1, batch_first=True) + torch.nn.Linear(4, 1) on the last time step\"", sidecar);
+        Assert.Contains("\"pytorch\": \"torch.nn.LSTM(input_size=3, hidden_size=4, num_layers=1, batch_first=True) + torch.nn.Linear(4, 100) on the last time step: the next 100 steps, each plus the last (scaled) value of the forecast metric in the window\"", sidecar);
+        Assert.Contains("\"outputSize\": 100", sidecar);
         Assert.Contains("\"inputs\": [\n    \"cpu_usage\",\n    \"memory_usage\",\n    \"power_consumption\"\n  ]", sidecar.ReplaceLineEndings("\n"));
         Assert.Equal(saved.RunConfig, imported.RunConfig);
         Assert.Equal(saved.InputScalers, imported.InputScalers);

@@ -94,7 +94,8 @@ public sealed class PyTorchLoadingTests : IDisposable
     public async Task The_documented_script_loads_the_export_into_PyTorch_and_reproduces_the_forecast()
     {
         PyTorchFactAttribute.RequireTorch();
-        var config = RunConfig.Default with { HiddenLayerSize = 8, NumLayers = 2, TimeStep = 6, Seed = 5 };
+        // A head of 5 steps for a forecast of 12: the script must recurse block by block (5, 5, 2) as IcosFl does.
+        var config = RunConfig.Default with { HiddenLayerSize = 8, NumLayers = 2, TimeStep = 6, Seed = 5, ForecastHorizon = 5 };
         var checkpoint = CheckpointStoreTests.Sample(Guid.NewGuid(), 4, 0.2) with
         {
             RunConfig = config,

@@ -6,9 +6,9 @@ namespace IcosFl.Learning.Tests.Prediction;
 public sealed class ForecasterTests
 {
     [Fact]
-    public void A_model_that_outputs_a_constant_forecasts_it_in_units_at_3_s_steps_after_the_last_point()
+    public void A_model_whose_change_is_a_constant_adds_it_at_each_3_s_step_after_the_last_point()
     {
-        // Every weight 0 and linear.bias 0.25: the model predicts 0.25 (scaled) whatever the window.
+        // Every weight 0 and linear.bias 0.25: each step is the previous one + 0.25 (scaled) = + 10 in units.
         var model = new ForecastModel(Constant(0.25f), 4, 1, TimeStep: 3);
         var scaler = new MinMaxScaler(10f, 50f);
         long[] times = [1_000_000, 1_003_000, 1_006_000, 1_009_000];
@@ -20,7 +20,7 @@ public sealed class ForecasterTests
         Assert.Equal(20.0, forecast.LastValue);
         Assert.Equal([1, 2, 3], forecast.Points.Select(p => p.Step));
         Assert.Equal([1_012_000L, 1_015_000L, 1_018_000L], forecast.Points.Select(p => p.Time.ToUnixTimeMilliseconds()));
-        Assert.All(forecast.Points, p => Assert.Equal(20.0, p.Value, 5)); // 0.25 x (50 - 10) + 10
+        Assert.Equal([30.0, 40.0, 50.0], forecast.Points.Select(p => Math.Round(p.Value, 4)));
     }
 
     [Fact]
@@ -33,7 +33,7 @@ public sealed class ForecasterTests
 
         var forecast = Forecaster.Forecast(ForecastModel.From(weights, config), scaler, series, 4);
 
-        using var lstm = new LstmForecaster(6, 1);
+        using var lstm = LstmForecaster.For(config);
         lstm.LoadWeights(weights);
         var expected = MultiStepForecast.Recursive(lstm, scaler.Transform(series.AsSpan(35, 5)), 1, 5, 4).Select(scaler.Inverse);
         Assert.Equal(expected, forecast);

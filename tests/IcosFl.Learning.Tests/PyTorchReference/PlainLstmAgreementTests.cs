@@ -71,10 +71,11 @@ public sealed class PlainLstmAgreementTests
             inputs = outputs;
         }
 
+        // Step 1 of the direct head: linear.weight's first row and linear.bias[0], plus the window's last value (the residual).
         var linear = weights["linear.weight"]!.Data;
         double y = weights["linear.bias"]!.Data[0];
         for (int k = 0; k < hidden; k++) y += linear[k] * inputs[^1][k];
-        return y;
+        return y + window[^1];
     }
 
     private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));

@@ -1,7 +1,8 @@
 """Reference numbers for PyTorchParityTests.cs, from PyTorch itself (Debian: apt-get install python3-torch).
 
 The model is the one ICOS-FL trains: torch.nn.LSTM(1, H, L, batch_first=True) + torch.nn.Linear(H, 1) on the
-last step. Weights and inputs come from closed-form formulas that the C# test reproduces exactly, so no file
+last step. (IcosFl's forward adds the window's last value to that output; PyTorchParityTests adds it on its side.)
+Weights and inputs come from closed-form formulas that the C# test reproduces exactly, so no file
 has to travel between the two. Run: python3 lstm_reference.py
 """
 import math
