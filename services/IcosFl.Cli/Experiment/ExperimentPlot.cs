@@ -9,8 +9,8 @@ namespace IcosFl.Cli.Experiment;
 /// </summary>
 public static class ExperimentPlot
 {
-    public const int Width = 1500;
-    public const int RowHeight = 320;
+    public const int Width = 1200;
+    public const int RowHeight = 280;
 
     public static int HeightFor(int workers) => RowHeight * Math.Max(1, workers);
 
@@ -83,7 +83,8 @@ public static class ExperimentPlot
 
     private static void ErrorByStep(Plot plot, WorkerCurves curves, string metric)
     {
-        foreach (var (model, rmse) in curves.RmseByStep)
+        // Federated last, on top (federated+personalized equals it on workers that kept the global model).
+        foreach (var (model, rmse) in curves.RmseByStep.OrderBy(c => c.Key == QualityExperiment.Federated))
         {
             var xs = Enumerable.Range(1, rmse.Length).Select(h => (double)h).ToArray();
             Line(plot, xs, rmse, ModelColors.GetValueOrDefault(model, Colors.Black), model, model == QualityExperiment.Federated ? 2f : 1.2f);
