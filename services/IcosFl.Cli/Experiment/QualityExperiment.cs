@@ -91,6 +91,15 @@ public static class QualityExperiment
         var stopwatch = Stopwatch.StartNew();
         var config = settings.Config;
         var series = settings.Series;
+        // Every worker must hold one held-out window and its horizon: refused before any training, naming the worker.
+        foreach (var (worker, features) in series)
+        {
+            int firstOrigin = ChronologicalSplit.TrainCount(features.Count, config.TrainTestSplit) + config.TimeStep - 1;
+            if (features.Count - config.ForecastHorizon - firstOrigin < 1)
+                throw new InsufficientDataException(features.Count, firstOrigin + config.ForecastHorizon + 1,
+                    $"worker {worker}: one test window of time-step {config.TimeStep} points followed by forecast-horizon {config.ForecastHorizon} actual points after the train-test-split {config.TrainTestSplit}");
+        }
+
         var initial = LocalTraining.InitialWeights(config);
 
         var global = initial;
