@@ -34,10 +34,11 @@ public static class ExperimentCommand
         var seed = new Option<int?>("--seed") { Description = "Seed of the synthetic fleet and of training (overrides seed)" };
         var data = new Option<DirectoryInfo?>("--data") { Description = "Folder of CSV files, one per worker (the import format), instead of the synthetic fleet" };
         var json = new Option<bool>("--json") { Description = "Print one JSON document on stdout (progress stays on stderr)" };
+        var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the picture into this PNG file: per worker, actual against the federated forecast, and every model's RMSE per step" };
         var command = new Command("experiment",
-            "Compare the federated model with local-only, centralized, persistence and seasonal-naive forecasts on the same held-out data")
+            "Compare the federated model (and its personalized form) with local-only, centralized, linear-ar, persistence and seasonal-naive forecasts on the same held-out data, per worker and on average, against the targets")
         {
-            workers, points, runConfig, seed, data, json,
+            workers, points, runConfig, seed, data, json, plot,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -52,6 +53,10 @@ public static class ExperimentCommand
             {
                 return Task.FromResult(Fail(e.Message));
             }
+
+            var plotFile = parse.GetValue(plot);
+            if (plotFile is not null && PlotPathProblem(plotFile) is { } plotProblem)
+                return Task.FromResult(Fail(plotProblem));
 
             IReadOnlyList<(string, FeatureSeries)> series;
             string source;
@@ -87,6 +92,20 @@ public static class ExperimentCommand
                 return Task.FromResult(Fail(e.Message));
             }
 
+            if (plotFile is not null)
+            {
+                try
+                {
+                    ExperimentPlot.Save(report, config.Metric, plotFile.FullName);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    return Task.FromResult(Fail($"--plot {plotFile.FullName}: cannot write the picture: {e.Message}"));
+                }
+
+                Console.Error.WriteLine($"picture written to {plotFile.FullName} ({ExperimentPlot.Width} x {ExperimentPlot.HeightFor(report.Workers.Count)} px)");
+            }
+
             if (parse.GetValue(json))
                 Console.Out.WriteLine(JsonSerializer.Serialize(report, Json));
             else
@@ -99,13 +118,40 @@ public static class ExperimentCommand
     private static void Print(ExperimentReport report, RunConfig config)
     {
         static string F(double v) => v.ToString("0.00000", CultureInfo.InvariantCulture);
-        Console.Out.WriteLine($"{config.Metric}, {report.Workers.Count} workers ({report.Data}), held-out RMSE / MAE averaged over workers:");
-        Console.Out.WriteLine($"| model | horizon | RMSE | MAE |");
-        Console.Out.WriteLine($"| --- | --- | --- | --- |");
-        foreach (var row in report.Rows)
-            Console.Out.WriteLine($"| {row.Model} | {row.Horizon} | {F(row.Rmse)} | {F(row.Mae)} |");
+        void Table(IReadOnlyList<ExperimentRow> rows)
+        {
+            Console.Out.WriteLine("| model | horizon | RMSE | MAE |");
+            Console.Out.WriteLine("| --- | --- | --- | --- |");
+            foreach (var row in rows)
+                Console.Out.WriteLine($"| {row.Model} | {row.Horizon} | {F(row.Rmse)} | {F(row.Mae)} |");
+        }
+
+        Console.Out.WriteLine($"{config.Metric}, {report.Workers.Count} workers ({report.Data}), held-out RMSE / MAE in the metric's units, averaged over workers:");
+        Table(report.Rows);
+        foreach (var worker in report.Workers)
+        {
+            Console.Out.WriteLine();
+            Console.Out.WriteLine($"{worker.Worker} ({worker.Points} points, season {(worker.SeasonPeriod is { } p ? $"{p} steps" : "none")}; personalization: {worker.Personalization.Reason}):");
+            Table(worker.Rows);
+        }
+
+        Console.Out.WriteLine();
+        Console.Out.WriteLine($"served model: {report.ServedModel} (the global model, as predict serves it)");
         foreach (var target in report.Targets)
-            Console.Out.WriteLine($"{(target.Met ? "met" : "MISSED")}: {target.Name} = {target.Value.ToString("0.000", CultureInfo.InvariantCulture)} (target {(target.Limit == 1.0 ? "< " : "<= ")}{target.Limit.ToString("0.00", CultureInfo.InvariantCulture)})");
+            Console.Out.WriteLine($"{(target.Met ? "met" : "MISSED")}: {target.Name} = {target.Value.ToString("0.000", CultureInfo.InvariantCulture)} (target {target.Comparison} {target.Limit.ToString("0.00", CultureInfo.InvariantCulture)})");
+        Console.Out.WriteLine($"targets met: {(report.TargetsMet ? "all" : $"{report.Targets.Count(t => t.Met)} of {report.Targets.Count}")}; wall time {(report.DurationMs / 1000).ToString("0.0", CultureInfo.InvariantCulture)} s");
+    }
+
+    /// <summary>Why --plot cannot name the picture's file (null when it can): a .png file in a folder that exists, not a folder.</summary>
+    private static string? PlotPathProblem(FileInfo file)
+    {
+        if (!file.Name.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+            return $"--plot {file.FullName}: the picture is a PNG file; give a name ending in .png";
+        if (Directory.Exists(file.FullName))
+            return $"--plot {file.FullName}: is a folder; give a .png file name";
+        if (file.Directory is not { Exists: true } folder)
+            return $"--plot {file.FullName}: folder {file.DirectoryName} does not exist";
+        return null;
     }
 
     /// <summary>

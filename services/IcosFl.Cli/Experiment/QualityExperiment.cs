@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using IcosFl.Contracts;
 using IcosFl.Controller.Strategies;
 using IcosFl.Learning;
@@ -19,42 +20,86 @@ public sealed record ExperimentSettings(IReadOnlyList<(string Worker, FeatureSer
 /// <summary>One model's error h steps ahead, averaged over the workers (or of one worker).</summary>
 public sealed record ExperimentRow(string Model, int Horizon, double Rmse, double Mae);
 
-public sealed record WorkerRows(string Worker, int Points, int? SeasonPeriod, IReadOnlyList<ExperimentRow> Rows);
+/// <summary>
+/// What personalization did on one worker: the global model and the fine-tuned one scored on the validation slice
+/// (the last train-test-split share of the worker's training part), and which one the worker kept.
+/// </summary>
+public sealed record PersonalizationChoice(bool FineTunedKept, double? ValidationGlobalRmse1, double? ValidationFineTunedRmse1,
+    double? ValidationGlobalRmseHorizon, double? ValidationFineTunedRmseHorizon, string Reason);
 
-public sealed record ExperimentTarget(string Name, double Value, double Limit, bool Met);
+public sealed record WorkerRows(string Worker, int Points, int? SeasonPeriod, IReadOnlyList<ExperimentRow> Rows, PersonalizationChoice Personalization);
+
+/// <summary>One target: the measured value, how it compares (<c>&lt;=</c>, <c>&lt;</c> or <c>&gt;=</c>) with its limit, met or not.</summary>
+public sealed record ExperimentTarget(string Name, double Value, string Comparison, double Limit, bool Met);
+
+/// <summary>What the picture draws of one worker: its held-out actual values and the federated forecasts, and every model's RMSE per step.</summary>
+/// <param name="FirstOrigin">Index in the worker's series of the first forecast origin (its held-out windows end there and later).</param>
+/// <param name="OneStep">The federated one-step forecast of value[FirstOrigin + 1 + o], for every origin o.</param>
+/// <param name="HorizonOrigins">Origins (series indices) the full-horizon forecasts start from.</param>
+/// <param name="HorizonForecasts">The federated forecast of value[origin + 1 .. origin + horizon] from each of <paramref name="HorizonOrigins"/>.</param>
+/// <param name="RmseByStep">Each model's RMSE at steps 1..horizon.</param>
+public sealed record WorkerCurves(string Worker, IReadOnlyList<float> Actual, int FirstOrigin, IReadOnlyList<double> OneStep,
+    IReadOnlyList<int> HorizonOrigins, IReadOnlyList<IReadOnlyList<double>> HorizonForecasts, IReadOnlyDictionary<string, double[]> RmseByStep);
 
 public sealed record ExperimentReport(
     IReadOnlyList<ExperimentRow> Rows, IReadOnlyList<WorkerRows> Workers, IReadOnlyList<ExperimentTarget> Targets,
-    IReadOnlyDictionary<string, string> RunConfig, string Data, double DurationMs)
+    IReadOnlyDictionary<string, string> RunConfig, string Data, string ServedModel, IReadOnlyDictionary<string, string> Personalization, double DurationMs)
 {
     public bool TargetsMet => Targets.All(t => t.Met);
+
+    /// <summary>Per-step curves for the picture (not in the JSON report: 100 steps x 7 models x workers).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<WorkerCurves> Curves { get; init; } = [];
 }
 
 /// <summary>
 /// Trains on the same workers' series (a) the federated model: FedAvg rounds in this process, each worker
 /// training from the global model with <see cref="LocalTraining.Train"/> and the controller's own pure
 /// <see cref="Aggregation.WeightedAverage"/> weighting by training windows (what `simulate` does over messages,
-/// without the transport, so the experiment measures learning alone and repeats exactly); (b) each worker's
-/// local-only model, from the same initial weights, for the same epochs in total (rounds x local-epochs);
-/// (c) one centralized model on the pooled training windows, also for rounds x local-epochs epochs. Each is
-/// scored on every worker's held-out later part, 1 and forecast-horizon steps ahead, beside persistence and
-/// seasonal naive, and one step ahead beside a least-squares AR(time-step) fitted per worker (a reference for
-/// what a linear model over the same window reaches on the data).
+/// without the transport, so the experiment measures learning alone and repeats exactly); (b) federated +
+/// personalized: the global model fine-tuned on each worker, kept only where a validation slice of the worker's
+/// training part says it is not worse (<see cref="Personalize"/>); (c) each worker's local-only model, from the
+/// same initial weights, for the same epochs in total (rounds x local-epochs); (d) one centralized model on the
+/// pooled training windows, also for rounds x local-epochs epochs. Each is scored on every worker's held-out later
+/// part at every step 1..forecast-horizon, beside persistence, seasonal naive, and a least-squares AR(time-step)
+/// fitted per worker (what a linear model over the same window reaches on the data).
 /// </summary>
 public static class QualityExperiment
 {
     public const string Federated = "federated";
+    public const string Personalized = "federated+personalized";
     public const string Local = "local";
     public const string Centralized = "centralized";
     public const string LinearAr = "linear-ar";
     public const string Persistence = "persistence";
     public const string SeasonalNaive = "seasonal-naive";
 
+    /// <summary>The model `predict` serves a node: the federation's global model (personalization is reported, not served).</summary>
+    public const string ServedModel = Federated;
+
+    /// <summary>Fine-tuning epochs of the global model on each worker (chosen by measurement: docs/forecast-quality.md).</summary>
+    public const int PersonalizationEpochs = 1;
+
+    /// <summary>Fine-tuning learning rate, as a share of the run's learning-rate (chosen by measurement: docs/forecast-quality.md).</summary>
+    public const double PersonalizationLearningRateShare = 0.02;
+
+    /// <summary>Origins the picture's full-horizon forecasts start from, spread evenly over the held-out part.</summary>
+    private const int PlottedHorizonOrigins = 3;
+
     public static ExperimentReport Run(ExperimentSettings settings, Action<string> progress, CancellationToken cancellationToken = default)
     {
         var stopwatch = Stopwatch.StartNew();
         var config = settings.Config;
         var series = settings.Series;
+        // Every worker must hold one held-out window and its horizon: refused before any training, naming the worker.
+        foreach (var (worker, features) in series)
+        {
+            int firstOrigin = ChronologicalSplit.TrainCount(features.Count, config.TrainTestSplit) + config.TimeStep - 1;
+            if (features.Count - config.ForecastHorizon - firstOrigin < 1)
+                throw new InsufficientDataException(features.Count, firstOrigin + config.ForecastHorizon + 1,
+                    $"worker {worker}: one test window of time-step {config.TimeStep} points followed by forecast-horizon {config.ForecastHorizon} actual points after the train-test-split {config.TrainTestSplit}");
+        }
+
         var initial = LocalTraining.InitialWeights(config);
 
         var global = initial;
@@ -67,6 +112,9 @@ public static class QualityExperiment
             progress($"federated round {round}/{config.NumServerRounds}: train loss {Aggregation.WeightedMean(results.Select(r => r.Loss).ToList(), results.Select(r => (double)r.NumExamples).ToList()):G4}");
         }
 
+        var personalized = series.Select((s, i) => Personalize(global, s.Features, config, Seed(config.Seed, i, config.NumServerRounds + 1), cancellationToken)).ToList();
+        progress($"federated+personalized: fine-tuned model kept on {personalized.Count(p => p.Choice.FineTunedKept)} of {series.Count} workers (validation slice of each training part)");
+
         var totalEpochs = config with { LocalEpochs = config.LocalEpochs * config.NumServerRounds };
         var local = series
             .Select((s, i) => LocalTraining.Train(initial, s.Features, totalEpochs, Seed(config.Seed, i, 0), cancellationToken).Weights)
@@ -78,80 +126,204 @@ public static class QualityExperiment
         int horizon = config.ForecastHorizon;
         var horizons = horizon == 1 ? new[] { 1 } : new[] { 1, horizon };
         var perWorker = new List<WorkerRows>();
+        var curves = new List<WorkerCurves>();
         for (int i = 0; i < series.Count; i++)
         {
             var features = series[i].Features;
             var values = features.Target.ToArray();
             var fed = HorizonEvaluation.Evaluate(global, features, config);
+            var tuned = HorizonEvaluation.Evaluate(personalized[i].Weights, features, config);
             var own = HorizonEvaluation.Evaluate(local[i], features, config);
             var central = HorizonEvaluation.Evaluate(centralized, features, config);
-            var linear = LinearReference(values, config, horizons);
+            var linear = LinearReference(values, config);
+            var byStep = new Dictionary<string, double[]>
+            {
+                [Federated] = fed.ByHorizon.Select(e => e.Rmse).ToArray(),
+                [Personalized] = tuned.ByHorizon.Select(e => e.Rmse).ToArray(),
+                [Local] = own.ByHorizon.Select(e => e.Rmse).ToArray(),
+                [Centralized] = central.ByHorizon.Select(e => e.Rmse).ToArray(),
+            };
+            if (linear is not null)
+                byStep[LinearAr] = linear.Select(e => e.Rmse).ToArray();
+            byStep[Persistence] = fed.ByHorizon.Select(e => e.PersistenceRmse).ToArray();
+            if (fed.SeasonPeriod is not null)
+                byStep[SeasonalNaive] = fed.ByHorizon.Select(e => e.SeasonalRmse!.Value).ToArray();
+
             var rows = new List<ExperimentRow>();
             foreach (var h in horizons)
             {
                 rows.Add(new ExperimentRow(Federated, h, fed.At(h).Rmse, fed.At(h).Mae));
+                rows.Add(new ExperimentRow(Personalized, h, tuned.At(h).Rmse, tuned.At(h).Mae));
                 rows.Add(new ExperimentRow(Local, h, own.At(h).Rmse, own.At(h).Mae));
                 rows.Add(new ExperimentRow(Centralized, h, central.At(h).Rmse, central.At(h).Mae));
-                if (linear?.FirstOrDefault(r => r.Horizon == h) is { } linearRow)
-                    rows.Add(linearRow);
+                if (linear is not null)
+                    rows.Add(new ExperimentRow(LinearAr, h, linear[h - 1].Rmse, linear[h - 1].Mae));
                 rows.Add(new ExperimentRow(Persistence, h, fed.At(h).PersistenceRmse, fed.At(h).PersistenceMae));
                 if (fed.At(h).SeasonalRmse is { } srmse)
                     rows.Add(new ExperimentRow(SeasonalNaive, h, srmse, fed.At(h).SeasonalMae!.Value));
             }
 
-            perWorker.Add(new WorkerRows(series[i].Worker, values.Length, fed.SeasonPeriod, rows));
+            perWorker.Add(new WorkerRows(series[i].Worker, values.Length, fed.SeasonPeriod, rows, personalized[i].Choice));
+            curves.Add(Curves(series[i].Worker, global, features, config, byStep));
         }
 
-        // Averages over the workers; seasonal naive over those workers whose series shows a season.
+        // Averages over the workers; seasonal naive and linear-ar over those workers that have them.
         var averaged = perWorker.SelectMany(w => w.Rows)
             .GroupBy(r => (r.Model, r.Horizon))
             .Select(g => new ExperimentRow(g.Key.Model, g.Key.Horizon, g.Average(r => r.Rmse), g.Average(r => r.Mae)))
             .OrderBy(r => r.Horizon).ThenBy(r => Order(r.Model))
             .ToList();
-        double Rmse(string model) => averaged.Single(r => r.Model == model && r.Horizon == 1).Rmse;
-        var (f, l, c, p) = (Rmse(Federated), Rmse(Local), Rmse(Centralized), Rmse(Persistence));
-        var targets = new List<ExperimentTarget>
+        var targets = Targets(perWorker, horizon);
+        var personalization = new Dictionary<string, string>
         {
-            new("federated / centralized RMSE, one step", f / c, 1.10, f / c <= 1.10),
-            new("federated / local-only RMSE, one step", f / l, 1.0, f < l),
-            new("federated / persistence RMSE, one step", f / p, 0.85, f / p <= 0.85),
+            ["epochs"] = PersonalizationEpochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["learningRate"] = (config.LearningRate * PersonalizationLearningRateShare).ToString("G4", System.Globalization.CultureInfo.InvariantCulture),
+            ["choice"] = "fine-tuned model kept where, on the validation slice, it is no worse than the global one at one step and at the full horizon",
         };
-        return new ExperimentReport(averaged, perWorker, targets, RunConfigParser.ToDictionary(config), settings.Data, stopwatch.Elapsed.TotalMilliseconds);
+        return new ExperimentReport(averaged, perWorker, targets, RunConfigParser.ToDictionary(config), settings.Data, ServedModel, personalization,
+            stopwatch.Elapsed.TotalMilliseconds)
+        {
+            Curves = curves,
+        };
+    }
+
+    /// <summary>
+    /// The targets, averaged over the workers (each ratio is of the averages; a model missing on a worker, such as
+    /// linear-ar on a too-short training part, leaves that worker out of its ratio):
+    /// one step: served <= 1.0 x linear-ar, federated <= 1.05 x centralized, federated < local-only;
+    /// full horizon: served <= 0.9 x the better (per worker) of persistence and seasonal naive, federated <= 1.1 x centralized;
+    /// federated + personalized <= federated (one step and full horizon) on at least 3 of 4 workers (three quarters).
+    /// </summary>
+    public static IReadOnlyList<ExperimentTarget> Targets(IReadOnlyList<WorkerRows> workers, int horizon)
+    {
+        static double? Get(WorkerRows w, string model, int h) => w.Rows.FirstOrDefault(r => r.Model == model && r.Horizon == h)?.Rmse;
+        double Ratio(string numerator, Func<WorkerRows, double?> denominator, int h)
+        {
+            var pairs = workers.Select(w => (N: Get(w, numerator, h), D: denominator(w))).Where(p => p.N is not null && p.D is not null).ToList();
+            return pairs.Count == 0 ? double.NaN : pairs.Average(p => p.N!.Value) / pairs.Average(p => p.D!.Value);
+        }
+
+        var targets = new List<ExperimentTarget>();
+        void Add(string name, double value, string comparison, double limit) => targets.Add(new ExperimentTarget(name, value, comparison, limit,
+            !double.IsNaN(value) && comparison switch { "<" => value < limit, ">=" => value >= limit, _ => value <= limit }));
+
+        Add($"one step: served ({ServedModel}) / linear-ar", Ratio(ServedModel, w => Get(w, LinearAr, 1), 1), "<=", 1.0);
+        Add("one step: federated / centralized", Ratio(Federated, w => Get(w, Centralized, 1), 1), "<=", 1.05);
+        Add("one step: federated / local-only", Ratio(Federated, w => Get(w, Local, 1), 1), "<", 1.0);
+        Add($"{horizon} steps: served ({ServedModel}) / better of persistence and seasonal-naive",
+            Ratio(ServedModel, w => Math.Min(Get(w, Persistence, horizon)!.Value, Get(w, SeasonalNaive, horizon) ?? double.PositiveInfinity), horizon), "<=", 0.9);
+        Add($"{horizon} steps: federated / centralized", Ratio(Federated, w => Get(w, Centralized, horizon), horizon), "<=", 1.1);
+        int better = workers.Count(w => Get(w, Personalized, 1) <= Get(w, Federated, 1) && Get(w, Personalized, horizon) <= Get(w, Federated, horizon));
+        Add($"share of workers where federated+personalized <= federated (one step and {horizon} steps): {better} of {workers.Count}",
+            workers.Count == 0 ? double.NaN : (double)better / workers.Count, ">=", 0.75);
+        return targets;
+    }
+
+    /// <summary>
+    /// Personalization of the global model on one worker: <see cref="PersonalizationEpochs"/> epochs at
+    /// <see cref="PersonalizationLearningRateShare"/> x learning-rate. The choice is made on the worker's training part
+    /// alone: fine-tuned on its first train-test-split share, scored with the global model on the rest (the validation
+    /// slice), one step and full horizon ahead. Where the fine-tuned model is no worse at both, the worker fine-tunes
+    /// the same way on its whole training part and keeps that; otherwise it keeps the global model. Where the training
+    /// part is too short for a validation slice, the global model is kept.
+    /// </summary>
+    public static (ModelWeights Weights, PersonalizationChoice Choice) Personalize(
+        ModelWeights global, FeatureSeries features, RunConfig config, int seed, CancellationToken cancellationToken)
+    {
+        var tuning = config with { LocalEpochs = PersonalizationEpochs, LearningRate = config.LearningRate * PersonalizationLearningRateShare, ProximalMu = 0 };
+        int trainCount = ChronologicalSplit.TrainCount(features.Count, config.TrainTestSplit);
+        var trainPart = FeatureSeries.Aligned(features.Metrics, features.Values.Select(v => (IReadOnlyList<float>)v.Take(trainCount).ToArray()).ToList());
+        HorizonEvaluationResult globalScore, tunedScore;
+        try
+        {
+            var candidate = LocalTraining.Train(global, trainPart, tuning, seed, cancellationToken).Weights;
+            globalScore = HorizonEvaluation.Evaluate(global, trainPart, config);
+            tunedScore = HorizonEvaluation.Evaluate(candidate, trainPart, config);
+        }
+        catch (InsufficientDataException e)
+        {
+            return (global, new PersonalizationChoice(false, null, null, null, null, $"global kept: no validation slice ({e.Message})"));
+        }
+
+        int h = config.ForecastHorizon;
+        bool keep = tunedScore.At(1).Rmse <= globalScore.At(1).Rmse && tunedScore.At(h).Rmse <= globalScore.At(h).Rmse;
+        var choice = new PersonalizationChoice(keep, globalScore.At(1).Rmse, tunedScore.At(1).Rmse, globalScore.At(h).Rmse, tunedScore.At(h).Rmse,
+            keep ? "fine-tuned kept: no worse on the validation slice" : "global kept: fine-tuning was worse on the validation slice");
+        if (!keep)
+            return (global, choice);
+        return (LocalTraining.Train(global, features, tuning, seed, cancellationToken).Weights, choice);
     }
 
     private static int Order(string model) => model switch
     {
-        Federated => 0, Local => 1, Centralized => 2, LinearAr => 3, Persistence => 4, _ => 5,
+        Federated => 0, Personalized => 1, Local => 2, Centralized => 3, LinearAr => 4, Persistence => 5, _ => 6,
     };
 
     /// <summary>
-    /// The least-squares AR(time-step) errors at each of <paramref name="horizons"/> on the same forecast origins as
+    /// The federated forecasts the picture draws: one step ahead from every held-out origin (as <see cref="HorizonEvaluation"/>
+    /// forms them), and the full horizon from a few origins spread over the held-out part.
+    /// </summary>
+    private static WorkerCurves Curves(string worker, ModelWeights weights, FeatureSeries features, RunConfig config, Dictionary<string, double[]> byStep)
+    {
+        var prepared = PreparedSeries.Prepare(features, config);
+        var series = features.Target;
+        int width = features.FeatureCount, timeStep = config.TimeStep, horizon = config.ForecastHorizon;
+        int firstOrigin = ChronologicalSplit.TrainCount(series.Count, config.TrainTestSplit) + timeStep - 1;
+        int origins = series.Count - horizon - firstOrigin;
+        var windows = new float[origins * timeStep * width];
+        for (int o = 0; o < origins; o++)
+        {
+            for (int k = 0; k < timeStep; k++)
+            {
+                for (int f = 0; f < width; f++)
+                    windows[(o * timeStep + k) * width + f] = prepared.Scalers[f].Transform(features.Values[f][firstOrigin + o - timeStep + 1 + k]);
+            }
+        }
+
+        float[] forecasts;
+        using (var model = LstmForecaster.For(config))
+        {
+            model.LoadWeights(weights);
+            forecasts = MultiStepForecast.Recursive(model, windows, origins, timeStep, horizon);
+        }
+
+        var oneStep = Enumerable.Range(0, origins).Select(o => (double)prepared.Scaler.Inverse(forecasts[o * horizon])).ToArray();
+        int count = Math.Min(PlottedHorizonOrigins, origins);
+        var plotted = Enumerable.Range(0, count).Select(k => count == 1 ? 0 : k * (origins - 1) / (count - 1)).Distinct().ToArray();
+        var horizonForecasts = plotted
+            .Select(o => (IReadOnlyList<double>)Enumerable.Range(0, horizon).Select(h => (double)prepared.Scaler.Inverse(forecasts[o * horizon + h])).ToArray())
+            .ToList();
+        return new WorkerCurves(worker, series.ToArray(), firstOrigin, oneStep, plotted.Select(o => firstOrigin + o).ToArray(), horizonForecasts, byStep);
+    }
+
+    /// <summary>
+    /// The least-squares AR(time-step) errors at every step 1..forecast-horizon on the same forecast origins as
     /// <see cref="HorizonEvaluation"/>, fitted on the worker's own training part: a linear model over the same window as
     /// the LSTM, forecasting further steps recursively. Left out (null) where the training part is too short for the fit
     /// (fewer than 2 x time-step + 1 points).
     /// </summary>
-    private static List<ExperimentRow>? LinearReference(float[] values, RunConfig config, int[] horizons)
+    private static List<(double Rmse, double Mae)>? LinearReference(float[] values, RunConfig config)
     {
         int trainCount = ChronologicalSplit.TrainCount(values.Length, config.TrainTestSplit);
         if (trainCount < 2 * config.TimeStep + 1)
             return null;
         var ar = LinearAutoregression.Fit(values[..trainCount], config.TimeStep);
-        int firstOrigin = trainCount + config.TimeStep - 1, origins = values.Length - config.ForecastHorizon - firstOrigin;
-        int furthest = horizons.Max();
-        var squared = new double[furthest + 1];
-        var absolute = new double[furthest + 1];
+        int horizon = config.ForecastHorizon;
+        int firstOrigin = trainCount + config.TimeStep - 1, origins = values.Length - horizon - firstOrigin;
+        var squared = new double[horizon];
+        var absolute = new double[horizon];
         for (int origin = firstOrigin; origin < firstOrigin + origins; origin++)
         {
-            var forecast = ar.Forecast(values, origin, furthest);
-            foreach (var h in horizons)
+            var forecast = ar.Forecast(values, origin, horizon);
+            for (int h = 0; h < horizon; h++)
             {
-                double error = forecast[h - 1] - values[origin + h];
+                double error = forecast[h] - values[origin + h + 1];
                 squared[h] += error * error;
                 absolute[h] += Math.Abs(error);
             }
         }
 
-        return horizons.Select(h => new ExperimentRow(LinearAr, h, Math.Sqrt(squared[h] / origins), absolute[h] / origins)).ToList();
+        return Enumerable.Range(0, horizon).Select(h => (Math.Sqrt(squared[h] / origins), absolute[h] / origins)).ToList();
     }
 
     private static int Seed(int seed, int worker, int round) => unchecked(seed * 7919 + worker * 104_729 + round * 31);

@@ -38,4 +38,14 @@ public sealed class Comparing_with_input_metrics
         Assert.Equal(2, result.ExitCode);
         Assert.Contains(".csv: input metric power_consumption (input-metrics) is not available on this node", result.StdErr);
     }
+
+    [Fact]
+    public async Task Should_refuse_files_too_short_for_the_horizon_before_training_naming_worker_and_counts()
+    {
+        var result = await CliProcess.RunAsync(TimeSpan.FromMinutes(2), "experiment", "--data", Data);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("The series holds 240 points but 322 are needed (worker controller:", result.StdErr);
+        Assert.DoesNotContain("federated round", result.StdErr); // nothing trained first
+    }
 }
