@@ -145,6 +145,9 @@ public sealed class ReplaySource : IMetricSource
         ArgumentNullException.ThrowIfNull(file);
         if (file.Errors.Count > 0)
             throw new FormatException("Cannot replay a file with bad rows: " + string.Join("; ", file.Errors.Take(5)));
+        // Rows are replayed in file order, so they must be in time order (as for import); repeats are one read.
+        if (TraceCheck.Check("the replayed file", file, null, null, repair: false).Problem is { } problem)
+            throw new FormatException("Cannot replay " + problem);
         Metrics = file.Columns.Skip(1).ToList();
         _rows = file.Samples.GroupBy(s => s.Timestamp).OrderBy(g => g.Key).ToList();
     }

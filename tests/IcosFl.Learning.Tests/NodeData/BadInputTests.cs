@@ -207,6 +207,16 @@ public sealed class BadInputTests : IDisposable
             SeriesChecks.Constant(FeatureSeries.Univariate(Metrics.CpuUsage, [2f, 2f, 2f])));
     }
 
+    [Fact]
+    public void A_replay_source_refuses_rows_out_of_time_order()
+    {
+        var seconds = Every3s(5).ToArray();
+        (seconds[1], seconds[2]) = (seconds[2], seconds[1]);
+
+        var e = Assert.Throws<FormatException>(() => new ReplaySource(NodeDataCsv.Read(new StringReader(Csv(seconds)))));
+        Assert.StartsWith("Cannot replay the replayed file: 1 row is earlier than the row before: line 4 ", e.Message);
+    }
+
     private sealed class Close : IEqualityComparer<double>
     {
         public bool Equals(double x, double y) => Math.Abs(x - y) < 1e-6;
