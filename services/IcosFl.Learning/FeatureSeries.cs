@@ -125,7 +125,9 @@ public sealed class FeatureSeries
 
         unavailable = null;
         if (metrics.Count == 1)
-            series = Univariate(metrics[0], values[0]);
+            series = data is ITimedNodeData one && one.Points(metrics[0]) is var (times, held) && held.Length == values[0].Count
+                ? Aligned(metrics, [held], times)
+                : Univariate(metrics[0], values[0]);
         else if (data is ITimedNodeData timed)
             series = AlignByTime(metrics, metrics.Select(m => timed.Points(m)).Select(p => ((IReadOnlyList<long>)p.TimesUnixMs, (IReadOnlyList<float>)p.Values)).ToList());
         else

@@ -43,6 +43,17 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
             return;
         }
 
+        // Bad input (docs/node-data.md): gaps are repaired with a warning in the log, a constant series is declined.
+        var warnings = new List<string>();
+        series = SeriesChecks.Regularise(series, warnings);
+        foreach (var warning in warnings)
+            logger.LogWarning("{WorkerId} round {Round}: {DataWarning}", node.WorkerId, m.Round, warning);
+        if ((SeriesChecks.TooShort(series, m.RunConfig, repaired: warnings.Count > 0) ?? SeriesChecks.Constant(series)) is { } bad)
+        {
+            await Decline(context, bad);
+            return;
+        }
+
         ModelWeights global;
         try
         {

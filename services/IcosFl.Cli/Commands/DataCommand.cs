@@ -35,15 +35,23 @@ public static class DataCommand
     {
         var file = new Option<FileInfo>("--file", "-f") { Description = "CSV with a header: timestamp and any of cpu_usage, memory_usage, power_consumption, cpu_utilisation", Required = true };
         var skipBad = new Option<bool>("--skip-bad-rows") { Description = "Store the good rows even when some rows are bad (by default a file with bad rows stores nothing)" };
+        var interval = new Option<double>("--scrape-interval")
+        {
+            Description = "Seconds between the node's samples: a file whose rows are spaced otherwise (median spacing, 10 % tolerance) is refused",
+            DefaultValueFactory = _ => 3,
+        };
         var (node, where) = (NodeOption(), new NodeStoreOptions());
         var command = new Command("import", "Load history from a CSV into a node's store; bad rows are reported with their line numbers")
         {
-            file, node, skipBad,
+            file, node, skipBad, interval,
         };
         where.AddTo(command);
         command.SetAction(async (parse, _) =>
         {
             var path = parse.GetValue(file)!;
+            double seconds = parse.GetValue(interval);
+            if (!(double.IsFinite(seconds) && seconds > 0))
+                return Fail("data import", $"--scrape-interval must be a positive number of seconds, got {seconds}");
             if (!path.Exists)
                 return Fail("data import", $"--file {path.FullName} does not exist");
             var (opened, exit) = await TryOpenAsync(where, parse, parse.GetValue(node)!, "data import");
@@ -69,6 +77,21 @@ public static class DataCommand
             if (csv.Errors.Count > 0 && !parse.GetValue(skipBad))
                 return Fail("data import", $"{csv.Errors.Count} of {csv.Rows} rows are bad; nothing was stored (fix them, or pass --skip-bad-rows to store the {csv.Rows - csv.Errors.Count} good rows)");
 
+            // Bad input (docs/node-data.md): out-of-order rows or another interval refuse the file; repeats, gaps and a
+            // constant metric are warned about, and the rows are stored as recorded (training repairs or refuses them).
+            var check = TraceCheck.Check(path.Name, csv, metric: null, expectedStepMs: (long)Math.Round(seconds * 1000), repair: false);
+            foreach (var warning in check.Warnings)
+                Console.Error.WriteLine($"icosfl data import: warning: {warning}");
+            foreach (var metric in check.Problem is null ? csv.Columns.Skip(1) : [])
+            {
+                if (TraceCheck.Constant(path.Name, check.Csv, metric) is { } constant)
+                    Console.Error.WriteLine($"icosfl data import: warning: {constant}; a worker will decline to train on it");
+            }
+
+            if (check.Problem is not null)
+                return Fail("data import", check.Problem.Replace("nothing was used", "nothing was stored", StringComparison.Ordinal) +
+                                           (check.Problem.Contains("scrape interval", StringComparison.Ordinal) ? $" (--scrape-interval {seconds})" : ""));
+            csv = check.Csv;
             var result = store.Append(csv.Samples);
             var summary = store.Summarise();
             Console.Error.WriteLine(

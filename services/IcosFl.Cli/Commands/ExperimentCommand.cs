@@ -160,7 +160,10 @@ public static class ExperimentCommand
     private static bool TryReadData(DirectoryInfo dir, RunConfig config, out IReadOnlyList<(string, FeatureSeries)> series, out string? problem)
     {
         series = [];
-        if (!NodeDataDirectory.TryRead(dir.FullName, config.Metric, out var files, out problem))
+        int needed = LocalTraining.MinimumPoints(config) + config.ForecastHorizon;
+        var why = $"time-step {config.TimeStep} and train-test-split {config.TrainTestSplit} need {LocalTraining.MinimumPoints(config)}, plus forecast-horizon {config.ForecastHorizon}";
+        if (!NodeDataDirectory.TryRead(dir.FullName, config.Metric, out var files, out problem, needed, why,
+                w => Console.Error.WriteLine($"icosfl experiment: warning: {w}")))
             return false;
         var read = new List<(string, FeatureSeries)>();
         foreach (var file in files)

@@ -130,7 +130,7 @@ public static class SimulateCommand
             SimulationData? simulationData = null;
             if (parse.GetValue(data) is { } dataDirectory)
             {
-                (simulationData, var dataProblem) = SimulationData.Load(dataDirectory.FullName, config);
+                (simulationData, var dataProblem) = SimulationData.Load(dataDirectory.FullName, config, w => Console.Error.WriteLine($"icosfl simulate: warning: {w}"));
                 if (dataProblem is not null)
                 {
                     Console.Error.WriteLine($"icosfl simulate: {dataProblem}");

@@ -20,13 +20,14 @@ public sealed record SimulationData(string Directory, IReadOnlyList<NodeDataFile
     public static int MinimumPoints(RunConfig config) => LocalTraining.MinimumPoints(config) + config.ForecastHorizon;
 
     /// <summary>Reads the folder for <paramref name="config"/>'s metric, or says why it cannot be used.</summary>
-    public static (SimulationData? Data, string? Problem) Load(string directory, RunConfig config)
+    /// <param name="warn">Receives each warning about the files (gaps, repeated timestamps, another interval), for stderr.</param>
+    public static (SimulationData? Data, string? Problem) Load(string directory, RunConfig config, Action<string>? warn = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         int needed = MinimumPoints(config);
         var why = $"time-step {config.TimeStep} and train-test-split {config.TrainTestSplit} need {LocalTraining.MinimumPoints(config)}, " +
                   $"plus forecast-horizon {config.ForecastHorizon}";
-        if (!NodeDataDirectory.TryRead(directory, config.Metric, out var files, out var problem, needed, why))
+        if (!NodeDataDirectory.TryRead(directory, config.Metric, out var files, out var problem, needed, why, warn))
             return (null, problem);
 
         foreach (var file in files)

@@ -8,8 +8,15 @@ public sealed record CsvRowError(int Line, string Problem)
     public override string ToString() => $"line {Line}: {Problem}";
 }
 
+/// <summary>A good row of a CSV file: its 1-based line number, its timestamp and the values it held.</summary>
+public sealed record CsvRow(int Line, DateTimeOffset Timestamp, IReadOnlyList<MetricSample> Samples);
+
 /// <summary>What a CSV file held: the samples of its good rows and every bad row.</summary>
-public sealed record CsvReadResult(IReadOnlyList<string> Columns, IReadOnlyList<MetricSample> Samples, int Rows, IReadOnlyList<CsvRowError> Errors);
+public sealed record CsvReadResult(IReadOnlyList<string> Columns, IReadOnlyList<MetricSample> Samples, int Rows, IReadOnlyList<CsvRowError> Errors)
+{
+    /// <summary>The good rows in file order, with their line numbers (what <see cref="TraceCheck"/> names).</summary>
+    public IReadOnlyList<CsvRow> GoodRows { get; init; } = [];
+}
 
 /// <summary>
 /// The node-data file format (import, replay, experiment --data): a header row "timestamp" plus any subset of
@@ -41,6 +48,7 @@ public static class NodeDataCsv
             throw new FormatException("Line 1: no metric column; add at least one of " + string.Join(", ", NodeMetrics.All) + ".");
 
         var samples = new List<MetricSample>();
+        var goodRows = new List<CsvRow>();
         var errors = new List<CsvRowError>();
         int lineNumber = 1, rows = 0;
         string? line;
@@ -81,10 +89,13 @@ public static class NodeDataCsv
             if (problem is not null)
                 errors.Add(new CsvRowError(lineNumber, problem));
             else
+            {
                 samples.AddRange(rowSamples);
+                goodRows.Add(new CsvRow(lineNumber, timestamp, rowSamples));
+            }
         }
 
-        return new CsvReadResult(columns, samples, rows, errors);
+        return new CsvReadResult(columns, samples, rows, errors) { GoodRows = goodRows };
     }
 
     public static CsvReadResult ReadFile(string path)
@@ -134,6 +145,9 @@ public sealed class ReplaySource : IMetricSource
         ArgumentNullException.ThrowIfNull(file);
         if (file.Errors.Count > 0)
             throw new FormatException("Cannot replay a file with bad rows: " + string.Join("; ", file.Errors.Take(5)));
+        // Rows are replayed in file order, so they must be in time order (as for import); repeats are one read.
+        if (TraceCheck.Check("the replayed file", file, null, null, repair: false).Problem is { } problem)
+            throw new FormatException("Cannot replay " + problem);
         Metrics = file.Columns.Skip(1).ToList();
         _rows = file.Samples.GroupBy(s => s.Timestamp).OrderBy(g => g.Key).ToList();
     }

@@ -14,7 +14,7 @@ public sealed class Training_with_input_metrics
 {
     private static readonly RunConfig WithPower = RunConfig.Default with
     {
-        InputMetrics = "memory_usage,power_consumption", TimeStep = 3, LocalEpochs = 1,
+        InputMetrics = "memory_usage,power_consumption", TimeStep = 3, LocalEpochs = 1, ForecastHorizon = 5, // 40 points: 20 for the windows, 5 for the horizon
     };
 
     [Fact]
