@@ -45,7 +45,7 @@ public sealed class Comparing_with_input_metrics
         var result = await CliProcess.RunAsync(TimeSpan.FromMinutes(2), "experiment", "--data", Data);
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("The series holds 240 points but 322 are needed (worker controller:", result.StdErr);
+        Assert.Contains("controller.csv holds 240 cpu_usage points; 251 are needed", result.StdErr);
         Assert.DoesNotContain("federated round", result.StdErr); // nothing trained first
     }
 }
