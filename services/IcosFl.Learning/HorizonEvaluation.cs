@@ -49,22 +49,7 @@ public static class HorizonEvaluation
 
         var train = series.Take(trainCount).ToArray();
         int? period = SeasonalPeriod.Estimate(train, trainCount / 2);
-        var windows = new float[origins * timeStep * width];
-        for (int o = 0; o < origins; o++)
-        {
-            for (int k = 0; k < timeStep; k++)
-            {
-                for (int f = 0; f < width; f++)
-                    windows[(o * timeStep + k) * width + f] = prepared.Scalers[f].Transform(features.Values[f][firstOrigin + o - timeStep + 1 + k]);
-            }
-        }
-
-        float[] forecasts;
-        using (var model = LstmForecaster.For(config))
-        {
-            model.LoadWeights(weights);
-            forecasts = MultiStepForecast.Recursive(model, windows, origins, timeStep, horizon);
-        }
+        var forecasts = HeldOutForecasts(weights, features, config, prepared, firstOrigin, origins);
 
         var errors = new List<HorizonError>(horizon);
         for (int h = 1; h <= horizon; h++)
@@ -93,5 +78,30 @@ public static class HorizonEvaluation
         }
 
         return new HorizonEvaluationResult(origins, period, errors);
+    }
+
+    /// <summary>
+    /// The model's scaled forecasts, forecast-horizon values per origin, from every held-out origin
+    /// (firstOrigin .. firstOrigin + origins - 1), each from the time-step points ending there.
+    /// </summary>
+    public static float[] HeldOutForecasts(ModelWeights weights, FeatureSeries features, RunConfig config, PreparedSeries prepared, int firstOrigin, int origins)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(prepared);
+        int width = features.FeatureCount, timeStep = config.TimeStep, horizon = config.ForecastHorizon;
+        var windows = new float[origins * timeStep * width];
+        for (int o = 0; o < origins; o++)
+        {
+            for (int k = 0; k < timeStep; k++)
+            {
+                for (int f = 0; f < width; f++)
+                    windows[(o * timeStep + k) * width + f] = prepared.Scalers[f].Transform(features.Values[f][firstOrigin + o - timeStep + 1 + k]);
+            }
+        }
+
+        using var model = LstmForecaster.For(config);
+        model.LoadWeights(weights);
+        return MultiStepForecast.Recursive(model, windows, origins, timeStep, horizon);
     }
 }

@@ -267,25 +267,10 @@ public static class QualityExperiment
     {
         var prepared = PreparedSeries.Prepare(features, config);
         var series = features.Target;
-        int width = features.FeatureCount, timeStep = config.TimeStep, horizon = config.ForecastHorizon;
+        int timeStep = config.TimeStep, horizon = config.ForecastHorizon;
         int firstOrigin = ChronologicalSplit.TrainCount(series.Count, config.TrainTestSplit) + timeStep - 1;
         int origins = series.Count - horizon - firstOrigin;
-        var windows = new float[origins * timeStep * width];
-        for (int o = 0; o < origins; o++)
-        {
-            for (int k = 0; k < timeStep; k++)
-            {
-                for (int f = 0; f < width; f++)
-                    windows[(o * timeStep + k) * width + f] = prepared.Scalers[f].Transform(features.Values[f][firstOrigin + o - timeStep + 1 + k]);
-            }
-        }
-
-        float[] forecasts;
-        using (var model = LstmForecaster.For(config))
-        {
-            model.LoadWeights(weights);
-            forecasts = MultiStepForecast.Recursive(model, windows, origins, timeStep, horizon);
-        }
+        var forecasts = HorizonEvaluation.HeldOutForecasts(weights, features, config, prepared, firstOrigin, origins);
 
         var oneStep = Enumerable.Range(0, origins).Select(o => (double)prepared.Scaler.Inverse(forecasts[o * horizon])).ToArray();
         int count = Math.Min(PlottedHorizonOrigins, origins);
