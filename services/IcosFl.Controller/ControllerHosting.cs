@@ -20,7 +20,8 @@ public static class ControllerHosting
     /// registry and the rounds' ledgers in Redis (<paramref name="redis"/>), claim-check payloads in the
     /// payload Redis (<paramref name="payloadRedis"/>, or <paramref name="redis"/> when null), messages over
     /// RabbitMQ. A restarted controller finds everything where it left it, except payloads lost with a
-    /// payload Redis restart, which cost the round in flight a retry.
+    /// payload Redis restart, which cost the round in flight a retry. Workers' messages are believed only from their
+    /// own broker users (<see cref="ControllerOptions.WorkerAuthentication"/> must be Broker here).
     /// </summary>
     public static IServiceCollection AddDeployedController(this IServiceCollection services, ConnectionSettings settings,
         IConnectionMultiplexer redis, ControllerOptions options, INodeDataSource ownData, IConnectionMultiplexer? payloadRedis = null)
@@ -28,6 +29,8 @@ public static class ControllerHosting
         if (payloadRedis is null && settings.PayloadRedisIsSeparate)
             throw new ArgumentException(
                 $"the settings name a payload Redis of its own ({settings.PayloadRedisForDisplay}) but no connection to it was given", nameof(payloadRedis));
+        if (options.WorkerAuthentication != WorkerAuthentication.Broker)
+            throw new ArgumentException("a deployed controller checks workers' broker users: WorkerAuthentication must be Broker", nameof(options));
         var payloads = payloadRedis ?? redis;
         services.AddSingleton(redis);
         services.AddKeyedSingleton(RedisConnections.PayloadsServiceKey, payloads);
@@ -49,6 +52,7 @@ public static class ControllerHosting
                 cfg.IcosFlHost(settings.Broker);
                 cfg.UseIcosFlTopology();
                 cfg.UseRedisMessageScheduler(context);
+                cfg.UseIcosFlWorkerIdentity(context);
                 cfg.ConfigureEndpoints(context);
             });
         });

@@ -14,4 +14,16 @@ public sealed record ControllerOptions
 
     /// <summary>The controller node's own name, used in logs and for its centralized evaluation.</summary>
     public string NodeName { get; init; } = "controller";
+
+    /// <summary>
+    /// How a worker's message is tied to its sender (issue 16): by the broker's user_id by default. The embedded
+    /// simulation, which has no broker, sets <see cref="Workers.WorkerAuthentication.InProcessTrusted"/>.
+    /// </summary>
+    public Workers.WorkerAuthentication WorkerAuthentication { get; init; } = Workers.WorkerAuthentication.Broker;
+
+    /// <summary>
+    /// Development mode: a broker user every worker shares (compose's icosfl-worker, for --scale worker=N), accepted
+    /// for any WorkerId. Null (the default) accepts only each worker's own node user, icosfl-node-{WorkerId}.
+    /// </summary>
+    public string? SharedWorkerUser { get; init; }
 }

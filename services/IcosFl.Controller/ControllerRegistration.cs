@@ -26,6 +26,13 @@ public static class ControllerRegistration
         return x;
     }
 
+    /// <summary>
+    /// The worker-identity check (<see cref="WorkerIdentityFilter{T}"/>) on every endpoint of the bus: call it in the
+    /// transport configuration of every controller host. It reads <see cref="ControllerOptions.WorkerAuthentication"/>.
+    /// </summary>
+    public static void UseIcosFlWorkerIdentity(this IBusFactoryConfigurator cfg, IRegistrationContext context) =>
+        cfg.UseConsumeFilter(typeof(WorkerIdentityFilter<>), context);
+
     /// <summary>Services the controller's activities and consumers need, with in-memory defaults.</summary>
     public static IServiceCollection AddIcosFlControllerServices(this IServiceCollection services, ControllerOptions options)
     {

@@ -14,7 +14,9 @@ public static class WorkerHosting
     /// A deployed worker: its own queue on RabbitMQ (bound to the round-start and evaluation exchanges
     /// with its id as routing key), heartbeats, and Redis only for claim-check payloads of large models:
     /// <paramref name="payloadRedis"/> is the payload Redis (ICOSFL_PAYLOAD_REDIS, the saga Redis when
-    /// unset). A worker reads and writes no saga state, so it needs no other Redis.
+    /// unset). A worker reads and writes no saga state, so it needs no other Redis. Every message it sends carries
+    /// the broker user of <see cref="ConnectionSettings.Broker"/> as user_id, which RabbitMQ checks and the controller
+    /// believes (<see cref="BrokerIdentity"/>).
     /// </summary>
     public static IServiceCollection AddDeployedWorker(this IServiceCollection services, ConnectionSettings settings,
         IConnectionMultiplexer payloadRedis, WorkerNode node)
@@ -29,6 +31,8 @@ public static class WorkerHosting
             {
                 cfg.IcosFlHost(settings.Broker);
                 cfg.UseIcosFlTopology();
+                if (BrokerIdentity.UserOf(settings.Broker) is { } user)
+                    cfg.UseBrokerUserId(user);
                 cfg.ReceiveEndpoint(WorkerRegistration.EndpointName(node.WorkerId), e =>
                 {
                     // Training is CPU-bound: one round at a time per worker.

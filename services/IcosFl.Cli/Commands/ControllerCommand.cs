@@ -31,10 +31,15 @@ public static class ControllerCommand
             Description = "This node's name (its store folder, its logs)",
             DefaultValueFactory = _ => Environment.MachineName,
         };
+        var sharedWorkerUser = new Option<string?>("--shared-worker-user")
+        {
+            Description = "Development mode: also accept workers' messages from this broker user shared by all workers, " +
+                          "for any worker id (default: $ICOSFL_SHARED_WORKER_USER; none: each worker only as its own icosfl-node-ID user)",
+        };
         var command = new Command("controller",
             "Host the controller (federation and round sagas, aggregation) until stopped (SIGTERM/Ctrl-C)")
         {
-            patience, nodeName,
+            patience, nodeName, sharedWorkerUser,
         };
         connection.AddTo(command);
         data.AddTo(command);
@@ -60,6 +65,8 @@ public static class ControllerCommand
                 Console.Error.WriteLine($"icosfl controller: {httpProblem}");
                 return ExitCodes.BadUsage;
             }
+            var shared = parse.GetValue(sharedWorkerUser)
+                         ?? (Environment.GetEnvironmentVariable("ICOSFL_SHARED_WORKER_USER") is { Length: > 0 } fromEnv ? fromEnv : null);
             using var redis = await NodeStartup.ConnectAsync(settings, "controller", ct);
             if (redis is null)
                 return ExitCodes.Unreachable;
@@ -82,7 +89,12 @@ public static class ControllerCommand
             var checkpointStore = checkpoints.Store(parse);
             builder.Services.AddSingleton<ICheckpointStore>(checkpointStore);
             builder.Services.AddDeployedController(settings, redis.State,
-                new ControllerOptions { HeartbeatPatience = parse.GetValue(patience), NodeName = parse.GetValue(nodeName)! }, source, redis.Payloads);
+                new ControllerOptions
+                {
+                    HeartbeatPatience = parse.GetValue(patience),
+                    NodeName = parse.GetValue(nodeName)!,
+                    SharedWorkerUser = shared,
+                }, source, redis.Payloads);
             if (listen is not null)
                 builder.Services.AddIcosFlDashboard(HttpOption.OptionsFor(listen, "deployed", settings.SeqUrl));
             using var host = builder.Build();
@@ -95,6 +107,14 @@ public static class ControllerCommand
                 log.LogInformation(
                     "Controller started: broker {Broker}, Redis {Redis}, data: {NodeData}, checkpoints in {CheckpointDirectory}",
                     settings.BrokerForDisplay, settings.RedisForDisplay, described, checkpointStore.Directory);
+            if (shared is not null)
+                log.LogWarning(
+                    "Development mode: messages from the shared broker user {SharedWorkerUser} are accepted for any worker id; " +
+                    "any holder of its password can speak for every worker (enrol nodes with icosfl node add instead, docs/deploying.md)",
+                    shared);
+            else
+                log.LogInformation("Workers' messages are accepted only from their own broker users ({NodeUser})",
+                    Infrastructure.Messaging.BrokerIdentity.NodeUserPrefix + "{worker id}");
             await host.RunAsync(ct);
             return ExitCodes.Success;
         });

@@ -167,6 +167,8 @@ public static class EmbeddedFederation
         builder.Services.AddIcosFlControllerServices(new ControllerOptions
         {
             NodeName = SimulationData.ControllerNode,
+            // In process and on the in-memory transport: no broker, no users; the simulated workers are trusted.
+            WorkerAuthentication = WorkerAuthentication.InProcessTrusted,
             QuorumPollInterval = TimeSpan.FromMilliseconds(250),
             LivenessCheckInterval = TimeSpan.FromSeconds(options.HeartbeatInterval),
         });
@@ -183,6 +185,7 @@ public static class EmbeddedFederation
             x.UsingInMemory((context, cfg) =>
             {
                 cfg.UseDelayedMessageScheduler();
+                cfg.UseIcosFlWorkerIdentity(context);
                 foreach (var node in workers)
                     cfg.ReceiveEndpoint(WorkerRegistration.EndpointName(node.WorkerId), e => e.ConfigureWorkerEndpoint(context, node));
                 cfg.ReceiveEndpoint("icosfl-simulation-observer", e => e.Consumer(() => observer));

@@ -4,10 +4,14 @@ using Microsoft.Extensions.Logging;
 
 namespace IcosFl.Controller.Workers;
 
-/// <summary>Keeps the worker registry up to date from heartbeats and clean shutdowns.</summary>
+/// <summary>
+/// Keeps the worker registry up to date from heartbeats, clean shutdowns and revocations. Who sent a heartbeat or
+/// goodbye is checked before it gets here (<see cref="WorkerIdentityFilter{T}"/>).
+/// </summary>
 public sealed class HeartbeatConsumer(IWorkerRegistry registry, ILogger<HeartbeatConsumer> logger) :
     IConsumer<WorkerHeartbeat>,
-    IConsumer<WorkerStopping>
+    IConsumer<WorkerStopping>,
+    IConsumer<NodeRevoked>
 {
     public async Task Consume(ConsumeContext<WorkerHeartbeat> context)
     {
@@ -25,5 +29,13 @@ public sealed class HeartbeatConsumer(IWorkerRegistry registry, ILogger<Heartbea
     {
         await registry.RecordStoppingAsync(context.Message.WorkerId, context.Message.Timestamp, context.CancellationToken);
         logger.LogInformation("Worker {WorkerId} is stopping", context.Message.WorkerId);
+    }
+
+    public async Task Consume(ConsumeContext<NodeRevoked> context)
+    {
+        // Stopped from the revocation on: a heartbeat it sent before (older) cannot make it alive again.
+        await registry.RecordStoppingAsync(context.Message.WorkerId, context.Message.RevokedAt, context.CancellationToken);
+        logger.LogWarning("Worker {WorkerId} revoked by {RevokedBy}: dropped from the live workers",
+            context.Message.WorkerId, context.Message.RevokedBy ?? "an operator");
     }
 }
