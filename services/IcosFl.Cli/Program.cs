@@ -16,6 +16,7 @@ root.Subcommands.Add(RunConfigCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(ModelCommand.Create());
 root.Subcommands.Add(LogsCommand.Create());
+root.Subcommands.Add(NodeCommand.Create());
 
 var parseResult = root.Parse(args);
 if (parseResult.Errors.Count > 0)

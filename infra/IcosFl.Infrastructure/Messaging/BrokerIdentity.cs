@@ -46,6 +46,24 @@ public static partial class BrokerIdentity
         return null;
     }
 
+    /// <summary>
+    /// The RabbitMQ permissions of an enrolled node (configure, write, read regexes on the IcosFl vhost): those of the
+    /// shared icosfl-worker user in compose/rabbitmq/definitions.json, with "any worker's queue" narrowed to the node's
+    /// own queue (<c>icosfl-worker-{ID}</c>, and the <c>_error</c>/<c>_skipped</c> queues MassTransit gives it). It may
+    /// read only its own queue, the two exchanges that address workers and its bus's temporary queue; write only
+    /// its own queue and the exchanges of the messages a worker sends.
+    /// </summary>
+    public static (string Configure, string Write, string Read) NodePermissions(string workerId)
+    {
+        if (WorkerIdProblem(workerId) is { } problem)
+            throw new ArgumentException(problem, nameof(workerId));
+        var queue = $"icosfl-worker-{Regex.Escape(workerId)}(_error|_skipped)?";
+        return (
+            $@"^({queue}|IcosFl\.Contracts:(RoundStarted|EvaluationRequested)|IcosFl\.Contracts:(WorkerHeartbeat|WorkerStopping|WeightUpdateSubmitted|TrainingDeclined|EvaluationReported)|MassTransit:Fault.*|[^:]*_bus_[^:]*)$",
+            $@"^({queue}|IcosFl\.Contracts:(WorkerHeartbeat|WorkerStopping|WeightUpdateSubmitted|TrainingDeclined|EvaluationReported)|MassTransit:Fault.*|[^:]*_bus_[^:]*)$",
+            $@"^({queue}|IcosFl\.Contracts:(RoundStarted|EvaluationRequested)|MassTransit:Fault.*|[^:]*_bus_[^:]*)$");
+    }
+
     /// <summary>The user of an amqp URI (its user info before the colon, unescaped), or null when it names none.</summary>
     public static string? UserOf(string brokerUri)
     {
