@@ -163,7 +163,8 @@ public static class OverheadSuite
         builder.Logging.QuietOnStandardError();
         builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
         builder.Services.AddDeployedController(new ConnectionSettings { Broker = servers.Broker.ToString(), Redis = servers.Redis }, redis,
-            new ControllerOptions { QuorumPollInterval = TimeSpan.FromMilliseconds(200) },
+            // The whole fleet is one bus as the servers' own user: the shared-user development mode.
+            new ControllerOptions { QuorumPollInterval = TimeSpan.FromMilliseconds(200), SharedWorkerUser = BrokerIdentity.UserOf(servers.Broker.ToString()) },
             // No data of its own, so the round does no centralized evaluation (pure messaging).
             new InMemoryNodeStore("controller"));
         var host = builder.Build();
@@ -186,6 +187,7 @@ public static class OverheadSuite
             {
                 cfg.Host(servers.Broker);
                 cfg.UseIcosFlTopology();
+                cfg.UseBrokerUserId(BrokerIdentity.UserOf(servers.Broker.ToString())!);
                 // Every worker of the fleet in one queue, bound by each worker's id exactly as a worker's own queue is;
                 // as many in flight as there are workers, since N real workers answer side by side.
                 cfg.ReceiveEndpoint($"icosfl-bench-fleet-{Guid.NewGuid():N}", e =>

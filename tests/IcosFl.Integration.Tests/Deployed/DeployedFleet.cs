@@ -86,8 +86,13 @@ public sealed class DeployedFleet : IAsyncDisposable
         return http;
     }
 
+    /// <summary>
+    /// The controller, in the shared-user development mode: the fleet's workers all log in as the test servers' own
+    /// user (one broker identity per node is tested in Broker/Enrolling_nodes).
+    /// </summary>
     public Process StartController(params string[] extra) =>
-        Start("controller", ["controller", "--data", "synthetic", "--http", "off", .. extra]);
+        Start("controller", ["controller", "--data", "synthetic", "--http", "off",
+            "--shared-worker-user", Uri.UnescapeDataString(_servers.BrokerUri.UserInfo.Split(':')[0]), .. extra]);
 
     /// <summary>A worker on synthetic data, unless <paramref name="extra"/> says where its data comes from (--data).</summary>
     public Process StartWorker(string id, params string[] extra) =>

@@ -122,7 +122,8 @@ public sealed class Federating_a_200_MB_model(TestServers servers, ITestOutputHe
         builder.Services.AddSingleton<ICheckpointStore>(new FileCheckpointStore(_checkpoints));
         builder.Services.AddDeployedController(
             new ConnectionSettings { Broker = _vhost.ControllerUri.ToString(), Redis = servers.RedisConfiguration, PayloadRedis = servers.PayloadRedisConfiguration },
-            _state, new ControllerOptions { QuorumPollInterval = TimeSpan.FromMilliseconds(200) },
+            // The fleet runs as the shared icosfl-worker user (one bus for both workers): the development mode.
+            _state, new ControllerOptions { QuorumPollInterval = TimeSpan.FromMilliseconds(200), SharedWorkerUser = BrokerIdentity.SharedWorkerUser },
             // No data of its own, so no centralized evaluation (an LSTM this size would take minutes to run).
             new InMemoryNodeStore("controller"), _payloads);
         builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
@@ -146,6 +147,7 @@ public sealed class Federating_a_200_MB_model(TestServers servers, ITestOutputHe
             {
                 cfg.Host(_vhost.WorkerUri);
                 cfg.UseIcosFlTopology();
+                cfg.UseBrokerUserId(BrokerIdentity.SharedWorkerUser);
                 for (var i = 0; i < Workers.Length; i++)
                 {
                     var (id, shift) = (Workers[i], Shift[i]);
