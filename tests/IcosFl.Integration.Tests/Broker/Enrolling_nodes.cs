@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using IcosFl.Contracts;
 using IcosFl.Controller;
 using IcosFl.Controller.Rounds;
@@ -239,6 +240,21 @@ public sealed class Enrolling_nodes(TestServers servers, ITestOutputHelper outpu
             await worker.StopAsync(stop.Token);
             await controller.StopAsync();
         }
+    }
+
+    [Fact]
+    public void A_nodes_permissions_are_the_shared_worker_users_narrowed_to_its_own_queue()
+    {
+        var shared = JsonNode.Parse(_definitions.Compose.Text("rabbitmq/definitions.json"))!["permissions"]!.AsArray()
+            .Single(p => (string?)p!["user"] == BrokerIdentity.SharedWorkerUser)!;
+        var (configure, write, read) = BrokerIdentity.NodePermissions("edge-1.a");
+        string Narrowed(string kind) => ((string)shared[kind]!).Replace("icosfl-worker-[^:]+", @"icosfl-worker-edge-1\.a(_error|_skipped)?", StringComparison.Ordinal);
+        Assert.Equal(Narrowed("configure"), configure);
+        Assert.Equal(Narrowed("write"), write);
+        Assert.Equal(Narrowed("read"), read);
+        Assert.Matches(read, "icosfl-worker-edge-1.a");
+        Assert.DoesNotMatch(read, "icosfl-worker-edge-1xa");
+        Assert.DoesNotMatch(read, "icosfl-worker-edge-2");
     }
 
     private static string NewId(string what) => $"{what}-{Guid.NewGuid():N}"[..14];
