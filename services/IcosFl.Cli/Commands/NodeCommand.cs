@@ -198,14 +198,15 @@ public static class NodeCommand
             if (BrokerIdentity.WorkerIdProblem(workerId) is { } idProblem)
                 return Fail("node revoke", idProblem, ExitCodes.BadUsage);
             var user = BrokerIdentity.NodeUser(workerId);
+            // Its connections listed first: RabbitMQ closes a deleted user's connections itself, and they would be gone from the list.
+            var open = (await a.Api.ConnectionsAsync(ct)).Where(c => c.User == user).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
             if (!await a.Api.DeleteUserAsync(user, ct))
                 return Fail("node revoke", $"no node {workerId} is enrolled (no broker user {user} at {a.Api.BaseAddress})", ExitCodes.BadUsage);
-            var closed = 0;
-            foreach (var connection in (await a.Api.ConnectionsAsync(ct)).Where(c => c.User == user))
-            {
-                await a.Api.CloseConnectionAsync(connection.Name, $"icosfl node {workerId} revoked", ct);
-                closed++;
-            }
+            // A connection opened meanwhile, or one the broker has not closed yet, is closed here (one already gone is fine).
+            open.UnionWith((await a.Api.ConnectionsAsync(ct)).Where(c => c.User == user).Select(c => c.Name));
+            foreach (var connection in open)
+                await a.Api.CloseConnectionAsync(connection, $"icosfl node {workerId} revoked", ct);
+            var closed = open.Count;
             Console.Error.WriteLine($"node {workerId} revoked: broker user {user} deleted, {closed} connection(s) closed");
 
             // The controller drops it from the live workers now rather than when its heartbeats lapse.

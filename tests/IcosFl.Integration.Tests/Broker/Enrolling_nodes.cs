@@ -67,6 +67,9 @@ public sealed class Enrolling_nodes(TestServers servers, ITestOutputHelper outpu
         {
             var info = await WaitForRegistryAsync(id, w => w is { Stopped: false }, TimeSpan.FromSeconds(30), "the enrolled worker's heartbeat in the registry");
             Assert.True(info!.IsAlive(DateTimeOffset.UtcNow, 2));
+            // The management API lists a connection once the broker's statistics have caught up (up to 5 s).
+            using (var http = DeployedFleet.ManagementClient(servers))
+                await WaitUntilAsync(async () => await ConnectionsOfAsync(http, BrokerIdentity.NodeUser(id)) > 0, "the node's connection listed by the broker");
 
             var listed = await CliAsync("node", "ls", "--json", "--broker", _definitions.AdminUri.ToString(), "--management", servers.ManagementUri.ToString(),
                 "--redis", servers.RedisConfiguration);
