@@ -130,6 +130,7 @@ public sealed class Enrolling_nodes(TestServers servers, ITestOutputHelper outpu
             await WaitForRegistryAsync(b, w => w is { Stopped: false }, TimeSpan.FromSeconds(30), "node B alive");
             var round = Guid.NewGuid();
             await ledger.OpenAsync(round, RoundPhase.Training, [a, b]);
+            await ledger.OpenAsync(round, RoundPhase.Evaluation, [a, b]);
             var phantom = NewId("phantom");
             var weights = await new WeightTransport(new InMemoryClaimCheckStore(), new WeightTransportOptions())
                 .PackAsync(LocalTraining.InitialWeights(RunConfig.Default), "forged");
@@ -138,9 +139,10 @@ public sealed class Enrolling_nodes(TestServers servers, ITestOutputHelper outpu
             await busA.Publish(new WorkerStopping { WorkerId = b, Timestamp = DateTimeOffset.UtcNow.AddMinutes(1) });
             await busA.Publish(Update(round, b, weights));
             await busA.Publish(new TrainingDeclined { FederationId = Guid.Empty, RoundId = round, Round = 1, WorkerId = b, Reason = "forged" });
+            await busA.Publish(new EvaluationReported { FederationId = Guid.Empty, RoundId = round, Round = 1, WorkerId = b, DeclinedReason = "forged" });
 
             var userA = BrokerIdentity.NodeUser(a);
-            foreach (var (type, claimed) in new[] { ("WorkerHeartbeat", phantom), ("WorkerStopping", b), ("WeightUpdateSubmitted", b), ("TrainingDeclined", b) })
+            foreach (var (type, claimed) in new[] { ("WorkerHeartbeat", phantom), ("WorkerStopping", b), ("WeightUpdateSubmitted", b), ("TrainingDeclined", b), ("EvaluationReported", b) })
                 await _log.WaitForAsync(l => l.Contains($"{type} claiming worker {claimed} rejected: authenticated broker user {userA}"), TimeSpan.FromSeconds(20),
                     $"the rejection of the forged {type}");
             Assert.Contains(_log.Lines, l => l.Contains($"WeightUpdateSubmitted claiming worker {b} rejected: authenticated broker user {userA}: user {userA} is the node user of worker {a}, not of {b}"));
@@ -152,6 +154,7 @@ public sealed class Enrolling_nodes(TestServers servers, ITestOutputHelper outpu
             var snapshot = (await ledger.ReadAsync(round, RoundPhase.Training))!;
             Assert.DoesNotContain(snapshot.Updates, u => u.WorkerId == b);
             Assert.Equal(1, snapshot.Answered);
+            Assert.Equal(0, (await ledger.ReadAsync(round, RoundPhase.Evaluation))!.Answered);
             var workers = await registry.ListAsync();
             Assert.DoesNotContain(workers, w => w.WorkerId == phantom);
             Assert.True(workers.Single(w => w.WorkerId == b).IsAlive(DateTimeOffset.UtcNow, 2), "node B must still be alive after a forged goodbye");
