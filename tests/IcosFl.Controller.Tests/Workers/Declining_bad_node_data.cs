@@ -90,7 +90,7 @@ public sealed class Declining_bad_node_data
         var round = Guid.NewGuid();
         await harness.Bus.Publish(new RoundStarted
         {
-            FederationId = Guid.NewGuid(), RoundId = round, Round = 1, WorkerId = "edge-1", SelectedWorkers = ["edge-1"],
+            FederationId = Guid.NewGuid(), RoundId = round, Round = 1, WorkerId = "edge-1",
             GlobalWeights = await transport.PackAsync(LocalTraining.InitialWeights(Config), "test:global"),
             RunConfig = Config, Deadline = DateTimeOffset.UtcNow.AddMinutes(1),
         });
