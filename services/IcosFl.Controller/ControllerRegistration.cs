@@ -20,7 +20,7 @@ public static class ControllerRegistration
         x.AddSagaStateMachine<FederationStateMachine, FederationState, FederationStateDefinition>();
         x.AddSagaStateMachine<RoundStateMachine, RoundState, RoundStateDefinition>();
         x.AddConsumer<StartFederationConsumer, StartFederationConsumerDefinition>();
-        x.AddConsumer<HeartbeatConsumer>();
+        x.AddConsumer<HeartbeatConsumer, HeartbeatConsumerDefinition>();
         x.AddConsumer<AggregateRoundConsumer>();
         x.AddConsumer<RoundAnswerConsumer, RoundAnswerConsumerDefinition>();
         return x;

@@ -16,7 +16,7 @@ public static class DashboardApi
     public static readonly TimeSpan LiveRefresh = TimeSpan.FromSeconds(5);
 
     public static void Map(WebApplication app, DashboardOptions options, FederationStatusReader reader,
-        FederationMetrics metrics, FederationActivity activity, PredictionsApi predictions)
+        FederationMetrics metrics, FederationActivity activity, PredictionsApi predictions, ForecastApi forecasts)
     {
         // Redis down, a saga that cannot be read: the API says so in JSON rather than an empty 500.
         app.Use(async (context, next) =>
@@ -48,12 +48,33 @@ public static class DashboardApi
                 return BadId(id);
             return await reader.GetAsync(federationId) is { } status ? Results.Ok(status) : NoSuchFederation(federationId);
         });
+        api.MapGet("/federations/{id}/evaluations", async (string id) =>
+        {
+            if (ParseId(id) is not { } federationId)
+                return BadId(id);
+            return await forecasts.EvaluationsAsync(federationId) is { } evaluations ? Results.Ok(evaluations) : NoSuchFederation(federationId);
+        });
+        api.MapGet("/federations/{id}/forecast", async (string id, HttpRequest request, CancellationToken ct) =>
+        {
+            if (ParseId(id) is not { } federationId)
+                return BadId(id);
+            int? points = null;
+            if (request.Query.TryGetValue("points", out var text))
+            {
+                if (text.Count != 1 || !int.TryParse(text[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ||
+                    n is < 1 or > ForecastApi.MaxPoints)
+                    return Results.BadRequest(new ApiError($"points must be given once, a whole number from 1 to {ForecastApi.MaxPoints}, got '{text}'"));
+                points = n;
+            }
+            return await forecasts.ForecastAsync(federationId, points, ct) is { } forecast ? Results.Ok(forecast) : NoSuchFederation(federationId);
+        });
         api.MapGet("/federations/{id}/events", (string id, HttpContext context) => StreamAsync(id, context, reader, activity));
         api.MapGet("/workers", async () => Results.Ok(await reader.WorkersAsync()));
         api.MapGet("/predictions", (HttpRequest request, CancellationToken ct) => predictions.GetAsync(request, ct));
         api.MapFallback((HttpContext context) =>
             Results.NotFound(new ApiError($"no such API endpoint: {context.Request.Method} {context.Request.Path}; " +
-                                          "see /api/federations, /api/federations/{id}, /api/federations/{id}/events, /api/workers, /api/predictions")));
+                                          "see /api/federations, /api/federations/{id}, /api/federations/{id}/events, /api/federations/{id}/evaluations, " +
+                                          "/api/federations/{id}/forecast, /api/workers, /api/predictions")));
 
         // The workers-alive gauge reads the registry just before each scrape.
         app.Use(async (context, next) =>

@@ -70,7 +70,8 @@ public sealed class DashboardServer(
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
 
         var app = builder.Build();
-        DashboardApi.Map(app, options, statusReader, metrics, activity, ActivatorUtilities.CreateInstance<PredictionsApi>(controllerServices));
+        DashboardApi.Map(app, options, statusReader, metrics, activity, ActivatorUtilities.CreateInstance<PredictionsApi>(controllerServices),
+            ActivatorUtilities.CreateInstance<ForecastApi>(controllerServices));
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealth });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteHealth });
         app.MapPrometheusScrapingEndpoint("/metrics");

@@ -13,7 +13,8 @@ namespace IcosFl.Learning;
 /// temporary <see cref="Scalar"/> by implicit conversion and reads its native handle without keeping the Scalar
 /// alive, so the finalizer may free the native scalar while libtorch still reads it. Seen once in CI as libtorch's
 /// "Unknown scalar type" from <c>div(Tensor, Scalar)</c> inside its step (dotnet/TorchSharp PRs 1434 and 1496 are
-/// about these implicit Scalars; neither is in 0.107.0). Here every Scalar is held until the native call returns.
+/// about these implicit Scalars; neither is in 0.107.0). Here every Scalar is held until the native call returns, the
+/// hidden alpha of 1 included (<see cref="HeldScalars"/>).
 /// </remarks>
 internal sealed class AdamOptimizer : IDisposable
 {
@@ -83,7 +84,7 @@ internal sealed class AdamOptimizer : IDisposable
                 continue;
             _firstMoments[i].mul_(_beta1Scalar).add_(gradient, _oneMinusBeta1);
             _secondMoments[i].mul_(_beta2Scalar).addcmul_(gradient, gradient, _oneMinusBeta2);
-            var denominator = _secondMoments[i].sqrt().div_(biasCorrection2Root).add_(_epsilon);
+            var denominator = _secondMoments[i].sqrt().div_(biasCorrection2Root).add_(_epsilon, HeldScalars.One);
             _parameters[i].addcdiv_(_firstMoments[i], denominator, negativeStepSize);
         }
     }

@@ -142,7 +142,7 @@ public static class LocalTraining
                 var squared = (model.forward(batchInputs) - batchTargets).square().mul(batchMask).sum();
                 var valid = batchMask.sum();
                 var mse = squared / valid;
-                var loss = config.ProximalMu > 0 ? mse + ProximalTerm(parameters, globalValues, config.ProximalMu) : mse;
+                var loss = config.ProximalMu > 0 ? mse.add(ProximalTerm(parameters, globalValues, config.ProximalMu), HeldScalars.One) : mse;
                 loss.backward();
                 optimizer.Step();
                 squaredErrorSum += squared.item<float>();
@@ -237,7 +237,7 @@ public static class LocalTraining
         var sum = tensor(0f);
         for (int i = 0; i < parameters.Count; i++)
         {
-            sum = sum + (parameters[i] - global[i]).square().sum();
+            sum = sum.add((parameters[i] - global[i]).square().sum(), HeldScalars.One);
         }
 
         // An explicit Scalar held through the call: an implicit one from the double may be finalized while libtorch reads it.

@@ -67,7 +67,7 @@ public sealed class LstmForecaster : nn.Module<Tensor, Tensor>
         using var change = linear.forward(lastStep);
         // Residual: each output is a change from the window's last value of the forecast metric ([batch, 1], broadcast).
         using var last = input.narrow(1, input.shape[1] - 1, 1).select(1, 0).narrow(1, 0, 1);
-        return change + last;
+        return change.add(last, HeldScalars.One);
     }
 
     /// <summary>The parameters as named float32 tensors, in state_dict order.</summary>

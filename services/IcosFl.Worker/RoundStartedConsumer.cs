@@ -36,11 +36,47 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
             return;
         }
 
+        (TrainResult Result, WeightsPayload Payload)? trained;
+        try
+        {
+            trained = await TrainAsync(context);
+        }
+        catch (Exception e) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            // Anything else (the node store failing, an error inside libtorch) is this node's failure, not the round's:
+            // decline with it, so the controller counts the node out now instead of waiting for the round's deadline.
+            logger.LogError(e, "{WorkerId} could not train round {Round}", node.WorkerId, m.Round);
+            await Decline(context, $"local training failed: {e.GetType().Name}: {FirstLine(e.Message)}");
+            return;
+        }
+
+        if (trained is not { } done)
+            return;
+        var (result, payload) = done;
+        logger.LogInformation(
+            "{WorkerId} trained round {Round}: {NumExamples} examples, {Epochs} epochs, loss {TrainLoss}, {DurationMs} ms",
+            node.WorkerId, m.Round, result.NumExamples, result.Epochs, result.Loss, result.DurationMs);
+        await context.PublishFromConsumer(new WeightUpdateSubmitted
+        {
+            FederationId = m.FederationId,
+            RoundId = m.RoundId,
+            Round = m.Round,
+            WorkerId = node.WorkerId,
+            Weights = payload,
+            NumExamples = result.NumExamples,
+            Metrics = new TrainMetrics(result.Loss, result.Epochs, result.DurationMs),
+        });
+    }
+
+    /// <summary>Trains and packs this node's update, or declines with the reason (and returns null).</summary>
+    private async Task<(TrainResult Result, WeightsPayload Payload)?> TrainAsync(ConsumeContext<RoundStarted> context)
+    {
+        var m = context.Message;
         // The forecast metric and every input metric: a node lacking one cannot train this model.
         if (!node.TryReadSeries(m.RunConfig, out var series, out var unavailable))
         {
             await Decline(context, unavailable);
-            return;
+            return null;
         }
 
         // Bad input (docs/node-data.md): gaps are repaired with a warning in the log, a constant series is declined.
@@ -51,7 +87,7 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
         if ((SeriesChecks.TooShort(series, m.RunConfig, repaired: warnings.Count > 0) ?? SeriesChecks.Constant(series)) is { } bad)
         {
             await Decline(context, bad);
-            return;
+            return null;
         }
 
         ModelWeights global;
@@ -62,7 +98,7 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
         catch (WeightPayloadException e)
         {
             await Decline(context, $"cannot read the global weights: {e.Message}");
-            return;
+            return null;
         }
 
         TrainResult result;
@@ -75,12 +111,12 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
         catch (InsufficientDataException e)
         {
             await Decline(context, e.Message);
-            return;
+            return null;
         }
         catch (IncompatibleWeightsException e)
         {
             await Decline(context, $"global weights do not fit the configured model: {e.Message}");
-            return;
+            return null;
         }
 
         WeightsPayload payload;
@@ -97,22 +133,13 @@ public sealed class RoundStartedConsumer(WorkerNode node, WeightTransport transp
         {
             // Training diverged (NaN or infinite weights): say so rather than send an update nobody can use.
             await Decline(context, $"local training produced unusable weights: {e.Message}");
-            return;
+            return null;
         }
-        logger.LogInformation(
-            "{WorkerId} trained round {Round}: {NumExamples} examples, {Epochs} epochs, loss {TrainLoss}, {DurationMs} ms",
-            node.WorkerId, m.Round, result.NumExamples, result.Epochs, result.Loss, result.DurationMs);
-        await context.PublishFromConsumer(new WeightUpdateSubmitted
-        {
-            FederationId = m.FederationId,
-            RoundId = m.RoundId,
-            Round = m.Round,
-            WorkerId = node.WorkerId,
-            Weights = payload,
-            NumExamples = result.NumExamples,
-            Metrics = new TrainMetrics(result.Loss, result.Epochs, result.DurationMs),
-        });
+
+        return (result, payload);
     }
+
+    private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
 
     private async Task Decline(ConsumeContext<RoundStarted> context, string reason)
     {

@@ -30,12 +30,49 @@ public static class OverheadSuite
     // A worker's default heartbeat interval (WorkerOptions.HeartbeatInterval).
     private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
 
-    public static async Task<SuiteResult> RunAsync(BenchServers servers, bool quick)
+    /// <summary>The fleet sizes measured without --workers.</summary>
+    public static int[] DefaultFleetSizes { get; } = [1, 10, 50, 100];
+
+    /// <summary>The most stand-in workers one benchmark process hosts (each is a binding and heartbeats from here).</summary>
+    public const int MaxFleetSize = 5000;
+
+    // Warm-up federations run at this size at most: the JIT settles on the same code at any size, and at 2,000
+    // workers the up to 24 warm-up federations would take minutes.
+    private const int MaxWarmUpFleet = 100;
+
+    /// <summary>"100,500,1000" as ascending fleet sizes, or null with the problem named.</summary>
+    public static int[]? ParseFleetSizes(string text, out string? problem)
     {
-        int[] fleetSizes = [1, 10, 50, 100];
+        var sizes = new List<int>();
+        foreach (var part in text.Split(','))
+        {
+            if (!int.TryParse(part.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
+                || n < 1 || n > MaxFleetSize)
+            {
+                problem = $"'{part}' is not a fleet size from 1 to {MaxFleetSize}";
+                return null;
+            }
+
+            if (sizes.Count > 0 && n <= sizes[^1])
+            {
+                problem = $"the fleet sizes must rise ({n} after {sizes[^1]})";
+                return null;
+            }
+
+            sizes.Add(n);
+        }
+
+        problem = null;
+        return [.. sizes];
+    }
+
+    public static async Task<SuiteResult> RunAsync(BenchServers servers, bool quick, int[] fleetSizes)
+    {
+        int warmUpFleet = Math.Min(fleetSizes[^1], MaxWarmUpFleet);
+        var allSizes = fleetSizes.Append(warmUpFleet).Distinct().ToArray();
         var rounds = quick ? 4 : 11; // the first round is a warm-up and not counted
         var run = Guid.NewGuid().ToString("N")[..6];
-        var ids = fleetSizes.ToDictionary(n => n, n => Enumerable.Range(1, n).Select(i => $"bench-{run}-{n}-{i}").ToArray());
+        var ids = allSizes.ToDictionary(n => n, n => Enumerable.Range(1, n).Select(i => $"bench-{run}-{n}-{i}").ToArray());
         using var redis = await ConnectionMultiplexer.ConnectAsync(servers.Redis);
         var observed = new Observations();
 
@@ -80,7 +117,7 @@ public static class OverheadSuite
         List<double>? coldRounds = null;
         var warmUps = await JitClock.WarmUpUntilSettledAsync("overhead", MaxWarmUpFederations, async () =>
         {
-            var (warmUp, _) = await RunFederationAsync(fleetSizes[^1], WarmUpRounds);
+            var (warmUp, _) = await RunFederationAsync(warmUpFleet, WarmUpRounds);
             coldRounds ??= warmUp.Rounds.Select(r => r.DurationMs).ToList();
             // The baseline's code too, or its tiering lands in the measured federations.
             foreach (var n in fleetSizes)
@@ -90,11 +127,18 @@ public static class OverheadSuite
 
         var rows = new List<IReadOnlyDictionary<string, object>>();
         double lastOverhead = 0, lastBaseline = 0;
+        var process = Process.GetCurrentProcess();
         foreach (var n in fleetSizes)
         {
             var jit = JitClock.Start();
+            process.Refresh();
+            var cpuBefore = process.TotalProcessorTime;
+            using var memory = PeakMemory.Sample(process);
             var (outcome, wall) = await RunFederationAsync(n, rounds);
             var jitTime = jit.Elapsed;
+            process.Refresh();
+            var cpuPerRound = (process.TotalProcessorTime - cpuBefore).TotalMilliseconds / rounds;
+            var peakMiB = await memory.StopAsync();
             profile?.Report($"{n} workers", rounds);
             var counted = outcome.Rounds.Where(r => r.Round > 1).ToList();
             if (counted.Any(r => r.Participants.Count != n))
@@ -115,17 +159,88 @@ public static class OverheadSuite
                 ["federation_wall_s"] = wall.TotalSeconds,
                 ["jit_ms_per_round"] = jitTime.TotalMilliseconds / rounds,
                 ["warmup_federations"] = warmUps,
+                // The whole benchmark process: the controller and the stand-in fleet (with its heartbeats) together.
+                ["process_cpu_ms_per_round"] = cpuPerRound,
+                ["process_peak_working_set_mib"] = peakMiB,
                 // At the largest size only: the median round of the first federation after start-up (JIT not settled).
-                ["cold_start_round_median_ms"] = n == fleetSizes[^1] ? Measure.Median(coldRounds!) : double.NaN,
+                ["cold_start_round_median_ms"] = n == warmUpFleet ? Measure.Median(coldRounds!) : double.NaN,
             });
             (lastOverhead, lastBaseline) = (overhead, baseline);
         }
 
         await fleet.StopAsync();
         await controller.StopAsync();
+        AddGrowth(rows);
+        if (fleetSizes[^1] >= 1000 && rows.FirstOrDefault(r => (int)r["workers"] == 1000) is { } thousand)
+        {
+            var at1000 = (double)thousand["overhead_ms"];
+            return new SuiteResult("overhead", rows, lastOverhead / lastBaseline,
+                $"round overhead / raw RabbitMQ.Client two-phase fan-out at {fleetSizes[^1]} workers (overhead {lastOverhead:0} ms)",
+                $"overhead <= {ScaleTargetMs} ms per round at 1000 workers", at1000 <= ScaleTargetMs);
+        }
+
         return new SuiteResult("overhead", rows, lastOverhead / lastBaseline,
             $"round overhead / raw RabbitMQ.Client two-phase fan-out at {fleetSizes[^1]} workers (overhead {lastOverhead:0} ms)",
             $"overhead <= {TargetMs} ms per round at 100 workers", lastOverhead <= TargetMs);
+    }
+
+    private const double ScaleTargetMs = 1000;
+
+    /// <summary>
+    /// From the second size on: how the overhead grew from the size before, as a factor per doubling of the fleet
+    /// ((overhead ratio) ^ (1 / log2(size ratio))): 2.0 is linear growth, below 2.0 slower than linear.
+    /// </summary>
+    private static void AddGrowth(List<IReadOnlyDictionary<string, object>> rows)
+    {
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var row = (Dictionary<string, object>)rows[i];
+            if (i == 0)
+            {
+                row["growth_per_doubling"] = double.NaN;
+                continue;
+            }
+
+            double sizeRatio = (int)row["workers"] / (double)(int)rows[i - 1]["workers"];
+            double overheadRatio = (double)row["overhead_ms"] / (double)rows[i - 1]["overhead_ms"];
+            row["growth_per_doubling"] = Math.Pow(overheadRatio, 1 / Math.Log2(sizeRatio));
+        }
+    }
+
+    /// <summary>The process's largest working set while a federation runs, sampled every 50 ms.</summary>
+    private sealed class PeakMemory : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task<double> _sampling;
+
+        private PeakMemory(Process process) => _sampling = Task.Run(async () =>
+        {
+            long peak = 0;
+            while (!_stop.IsCancellationRequested)
+            {
+                process.Refresh();
+                peak = Math.Max(peak, process.WorkingSet64);
+                try
+                {
+                    await Task.Delay(50, _stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+
+            return peak / (1024.0 * 1024.0);
+        });
+
+        public static PeakMemory Sample(Process process) => new(process);
+
+        public async Task<double> StopAsync()
+        {
+            await _stop.CancelAsync();
+            return await _sampling;
+        }
+
+        public void Dispose() => _stop.Dispose();
     }
 
     private static async Task BeatAsync(IBus bus, string[] ids, CancellationToken cancellationToken)

@@ -1,10 +1,25 @@
 using IcosFl.Benchmarks;
 
-// dotnet run -c Release --project tests/IcosFl.Benchmarks -- <overhead|transfer|aggregate|all> [--quick] [--json]
-const string usage = "usage: IcosFl.Benchmarks <overhead|transfer|aggregate|all> [--quick] [--json]";
-string[] suites = ["overhead", "transfer", "aggregate"];
-var options = args.Where(a => a.StartsWith("--", StringComparison.Ordinal)).ToHashSet();
-var names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
+// dotnet run -c Release --project tests/IcosFl.Benchmarks -- <overhead|transfer|aggregate|heartbeat|all> [--quick] [--json] [--workers 1,10,50,100]
+const string usage = "usage: IcosFl.Benchmarks <overhead|transfer|aggregate|heartbeat|all> [--quick] [--json] [--workers N,N,...]";
+string[] suites = ["overhead", "transfer", "aggregate", "heartbeat"];
+var arguments = args.ToList();
+int[] fleetSizes = OverheadSuite.DefaultFleetSizes;
+if (arguments.IndexOf("--workers") is var at and >= 0)
+{
+    string? problem = "a comma-separated list of fleet sizes is needed, e.g. 100,500,1000,2000";
+    if (at + 1 >= arguments.Count || OverheadSuite.ParseFleetSizes(arguments[at + 1], out problem) is not { } sizes)
+    {
+        Console.Error.WriteLine($"--workers {(at + 1 < arguments.Count ? arguments[at + 1] : "")}: {problem}; {usage}");
+        return 2;
+    }
+
+    fleetSizes = sizes;
+    arguments.RemoveRange(at, 2);
+}
+
+var options = arguments.Where(a => a.StartsWith("--", StringComparison.Ordinal)).ToHashSet();
+var names = arguments.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
 var unknown = options.Except(["--quick", "--json"]).Concat(names.Except([.. suites, "all"])).ToList();
 if (names.Count == 0 || unknown.Count > 0)
 {
@@ -27,8 +42,9 @@ foreach (var suite in selected)
 {
     var result = suite switch
     {
-        "overhead" => await OverheadSuite.RunAsync(servers!, quick),
+        "overhead" => await OverheadSuite.RunAsync(servers!, quick, fleetSizes),
         "transfer" => await TransferSuite.RunAsync(servers!, quick),
+        "heartbeat" => await HeartbeatSuite.RunAsync(servers!, quick),
         _ => await AggregateSuite.RunAsync(quick),
     };
 

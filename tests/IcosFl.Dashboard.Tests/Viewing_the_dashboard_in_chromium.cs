@@ -44,6 +44,59 @@ public sealed class Viewing_the_dashboard_in_chromium(ServedFederation served)
     }
 
     [Fact]
+    public async Task Should_chart_rmse_against_persistence_per_round_and_each_nodes_forecast_over_its_recent_series()
+    {
+        var id = served.Report.FederationId.ToString();
+        var evaluations = await served.GetJsonAsync<FederationEvaluations>($"/api/federations/{id}/evaluations");
+        var forecast = await served.GetJsonAsync<FederationForecast>($"/api/federations/{id}/forecast");
+        await using var browser = await LaunchAsync();
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1000 } });
+
+        await page.GotoAsync(new Uri(served.Address, $"federations/{id}").ToString());
+        await Assertions.Expect(page.Locator("#state")).ToHaveTextAsync("Completed");
+
+        // One RMSE and one persistence point per completed round, the API's numbers in round order.
+        var rmse = page.Locator("#rmse-chart circle.point.rmse");
+        var persistence = page.Locator("#rmse-chart circle.point.persistence");
+        await Assertions.Expect(rmse).ToHaveCountAsync(ServedFederation.Rounds);
+        await Assertions.Expect(persistence).ToHaveCountAsync(ServedFederation.Rounds);
+        await Assertions.Expect(page.Locator("#rmse-chart polyline.line.rmse")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("#rmse-chart polyline.line.persistence")).ToHaveCountAsync(1);
+        Assert.Equal(Enumerable.Range(1, ServedFederation.Rounds).Select(r => (double)r), await DataOf(rmse, "round"));
+        Assert.Equal(evaluations.Rounds.Select(r => r.Rmse!.Value), await DataOf(rmse, "value"));
+        Assert.Equal(evaluations.Rounds.Select(r => r.PersistenceRmse!.Value), await DataOf(persistence, "value"));
+        Assert.Equal(served.Report.Rounds.Select(r => r.CentralizedRmse!.Value), await DataOf(rmse, "value"));
+
+        // A chart per node this process holds: the controller's and both workers'.
+        var figures = page.Locator("#forecasts figure.node-forecast");
+        await Assertions.Expect(figures).ToHaveCountAsync(1 + ServedFederation.Workers);
+        Assert.Equal(["controller", "worker-1", "worker-2"], await figures.EvaluateAllAsync<string[]>("fs => fs.map(f => f.dataset.node)"));
+        await Assertions.Expect(page.Locator("#forecast-summary")).ToContainTextAsync($"round {ServedFederation.Rounds}'s global model, {forecast.Horizon} steps of 3 s");
+        foreach (var node in forecast.Nodes)
+        {
+            var chart = page.Locator($"#forecasts figure[data-node='{node.Node}'] svg.forecast-chart");
+            var predicted = chart.Locator("circle.point.forecast");
+            var actual = chart.Locator("circle.point.actual");
+            // The forecast has horizon points, steps 1 to horizon, the API's values; the actual series the API's points.
+            await Assertions.Expect(predicted).ToHaveCountAsync(RunConfigHorizon);
+            await Assertions.Expect(actual).ToHaveCountAsync(node.Actual.Count);
+            await Assertions.Expect(chart.Locator("polyline.line.forecast")).ToHaveCountAsync(1);
+            await Assertions.Expect(chart.Locator("line.origin")).ToHaveCountAsync(1);
+            Assert.Equal(Enumerable.Range(1, RunConfigHorizon).Select(s => (double)s), await DataOf(predicted, "step"));
+            Assert.Equal(node.Forecast.Select(p => p.Value), await DataOf(predicted, "value"));
+            Assert.Equal(node.Actual.Select(p => p.Value), await DataOf(actual, "value"));
+        }
+
+        await page.Locator("#rmse-chart").ScrollIntoViewIfNeededAsync();
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ScreenshotPath("dashboard-forecast.png"), FullPage = true });
+    }
+
+    private static readonly int RunConfigHorizon = IcosFl.Contracts.RunConfig.Default.ForecastHorizon;
+
+    private static Task<double[]> DataOf(ILocator dots, string name) =>
+        dots.EvaluateAllAsync<double[]>($"dots => dots.map(d => Number(d.dataset.{name}))");
+
+    [Fact]
     public async Task Should_list_the_federation_linking_to_its_page()
     {
         await using var browser = await LaunchAsync();

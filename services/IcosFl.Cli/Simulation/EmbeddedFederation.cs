@@ -174,7 +174,11 @@ public static class EmbeddedFederation
         });
         builder.Services.AddIcosFlWorkers(workers);
         if (options.Http is { } listen)
+        {
             builder.Services.AddIcosFlDashboard(Commands.HttpOption.OptionsFor(listen, "embedded", Environment.GetEnvironmentVariable("ICOSFL_SEQ_URL")));
+            // Every node is in this process, so its page can forecast the workers' data too, not only the controller's.
+            builder.Services.AddSingleton<IHeldNodeData>(new SimulatedWorkersData(workers));
+        }
 
         builder.Services.AddMassTransit(x =>
         {

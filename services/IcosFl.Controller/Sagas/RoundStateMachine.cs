@@ -109,7 +109,6 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
                             RoundId = saga.CorrelationId,
                             Round = saga.Round,
                             WorkerId = worker,
-                            SelectedWorkers = saga.Selected,
                             GlobalWeights = saga.GlobalWeights!,
                             RunConfig = saga.RunConfig,
                             Deadline = saga.Deadline,

@@ -39,3 +39,18 @@ public sealed class HeartbeatConsumer(IWorkerRegistry registry, ILogger<Heartbea
             context.Message.WorkerId, context.Message.RevokedBy ?? "an operator");
     }
 }
+
+public sealed class HeartbeatConsumerDefinition : ConsumerDefinition<HeartbeatConsumer>
+{
+    public HeartbeatConsumerDefinition()
+    {
+        // A fleet's heartbeats arrive side by side, each one small registry write (a Redis script that never rolls a
+        // newer heartbeat back, so order does not matter): MassTransit's default of 2 x cores in flight held intake to
+        // about 2,100 per s on two cores (tests/IcosFl.Benchmarks heartbeat; docs/scaling.md).
+        Endpoint(e =>
+        {
+            e.PrefetchCount = 512;
+            e.ConcurrentMessageLimit = 128;
+        });
+    }
+}

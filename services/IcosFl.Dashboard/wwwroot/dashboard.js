@@ -133,27 +133,55 @@ const IcosFl = (() => {
     workerRows($('workers').tBodies[0], status.workers, false);
     drawLossChart($('loss-chart'), completedRounds(status));
     drawParticipation($('participation'), status);
+    showForecast(status).catch(err => { $('forecast-summary').textContent = err.message; });
   }
 
-  // ---- the loss chart: inline SVG ------------------------------------------------------------
+  // The evaluations and forecasts change with each completed round (a new global model): fetched again only then.
+  let forecastShown = null;
+  async function showForecast(status) {
+    const key = `${completedRounds(status).length} ${status.state}`;
+    if (key === forecastShown) return;
+    forecastShown = key;
+    const id = status.federationId;
+    const [evaluations, forecast] = await Promise.all([
+      fetchJson(`/api/federations/${id}/evaluations`), fetchJson(`/api/federations/${id}/forecast`)]);
+    if (forecastShown !== key) return;
+    drawRmseChart($('rmse-chart'), evaluations.rounds);
+    drawForecasts($('forecasts'), $('forecast-summary'), forecast);
+  }
+
+  // ---- charts per round: inline SVG ---------------------------------------------------------
   function drawLossChart(chart, rounds) {
+    drawRoundChart(chart, rounds, [
+      { name: 'train', label: 'train loss', points: rounds.filter(r => r.trainLoss !== null).map(r => [r.round, r.trainLoss]) },
+      { name: 'eval', label: 'eval loss', points: rounds.filter(r => r.evalLoss !== null && r.evalLoss !== undefined).map(r => [r.round, r.evalLoss]) },
+    ]);
+  }
+
+  // The centralized evaluation's RMSE of each round's model beside persistence's on the same windows.
+  function drawRmseChart(chart, rounds) {
+    const present = v => v !== null && v !== undefined;
+    drawRoundChart(chart, rounds, [
+      { name: 'rmse', label: 'RMSE', points: rounds.filter(r => present(r.rmse)).map(r => [r.round, r.rmse]) },
+      { name: 'persistence', label: 'persistence RMSE', points: rounds.filter(r => present(r.persistenceRmse)).map(r => [r.round, r.persistenceRmse]) },
+    ], 'no centralized evaluation yet');
+  }
+
+  // series: [{ name, label, points: [[round, value]] }], one line and one dot per point, each dot with data-round and data-value.
+  function drawRoundChart(chart, rounds, series, nothing = 'no completed round yet') {
     const width = 560, height = 280, left = 56, right = 16, top = 14, bottom = 36;
     chart.replaceChildren();
     chart.dataset.completedRounds = rounds.length;
-    const series = [
-      { name: 'train', points: rounds.filter(r => r.trainLoss !== null).map(r => [r.round, r.trainLoss]) },
-      { name: 'eval', points: rounds.filter(r => r.evalLoss !== null && r.evalLoss !== undefined).map(r => [r.round, r.evalLoss]) },
-    ];
     const values = series.flatMap(s => s.points.map(p => p[1])).filter(Number.isFinite);
     if (values.length === 0) {
       const empty = svg('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle' });
-      empty.textContent = 'no completed round yet';
+      empty.textContent = rounds.length === 0 ? 'no completed round yet' : nothing;
       chart.append(empty);
       return;
     }
     const maxRound = Math.max(...rounds.map(r => r.round), 2);
     const minRound = Math.min(...rounds.map(r => r.round), 1);
-    // A log scale when the losses span more than two decades (a first round far above the rest).
+    // A log scale when the values span more than two decades (a first round far above the rest).
     const positive = values.every(v => v > 0);
     const log = positive && Math.max(...values) / Math.min(...values) > 100;
     const f = v => log ? Math.log10(v) : v;
@@ -178,25 +206,93 @@ const IcosFl = (() => {
       label.textContent = r;
       chart.append(label);
     }
+    axes(chart, width, height, left, right, top, bottom, 'round');
+    for (const s of series)
+      drawSeries(chart, s.name, s.points.filter(p => Number.isFinite(p[1])), x, y, 4,
+        ([r, v]) => ({ 'data-round': r, 'data-value': v }), ([r, v]) => `round ${r}: ${s.label} ${num(v)}`);
+  }
+
+  function axes(chart, width, height, left, right, top, bottom, xLabel) {
     const axisLabel = svg('text', { x: (left + width - right) / 2, y: height - 4, 'text-anchor': 'middle' });
-    axisLabel.textContent = 'round';
+    axisLabel.textContent = xLabel;
     chart.append(axisLabel);
     chart.append(svg('line', { class: 'axis', x1: left, x2: left, y1: top, y2: height - bottom }));
     chart.append(svg('line', { class: 'axis', x1: left, x2: width - right, y1: height - bottom, y2: height - bottom }));
+  }
 
-    for (const s of series) {
-      const points = s.points.filter(p => Number.isFinite(p[1]));
-      if (points.length > 1)
-        chart.append(svg('polyline', { class: `line ${s.name}`, points: points.map(([r, v]) => `${x(r)},${y(v)}`).join(' ') }));
-      for (const [r, v] of points) {
-        const dot = svg('circle', { class: `point ${s.name}`, cx: x(r), cy: y(v), r: 4, 'data-round': r, 'data-value': v });
-        const title = svg('title');
-        title.textContent = `round ${r}: ${s.name} loss ${num(v)}`;
-        dot.append(title);
-        chart.append(dot);
-      }
+  // One series: a polyline through its points and a dot per point, with the given data- attributes and hover title.
+  function drawSeries(chart, name, points, x, y, radius, data, title) {
+    if (points.length > 1)
+      chart.append(svg('polyline', { class: `line ${name}`, points: points.map(p => `${x(p[0])},${y(p[1])}`).join(' ') }));
+    for (const p of points) {
+      const dot = svg('circle', { class: `point ${name}`, cx: x(p[0]), cy: y(p[1]), r: radius, ...data(p) });
+      const hover = svg('title');
+      hover.textContent = title(p);
+      dot.append(hover);
+      chart.append(dot);
     }
   }
+
+  // ---- a node's recent series and the global model's forecast over it --------------------------
+  function drawForecastChart(chart, node) {
+    const width = 560, height = 240, left = 56, right = 16, top = 14, bottom = 36;
+    chart.replaceChildren();
+    const origin = node.origin ? Date.parse(node.origin) : Date.parse(node.actual[node.actual.length - 1]?.time ?? 0);
+    const actual = node.actual.map(p => [(Date.parse(p.time) - origin) / 1000, p.value, p.time]);
+    const forecast = node.forecast.map(p => [(Date.parse(p.time) - origin) / 1000, p.value, p.step]);
+    chart.dataset.actualPoints = actual.length;
+    chart.dataset.forecastPoints = forecast.length;
+    const values = [...actual, ...forecast].map(p => p[1]).filter(Number.isFinite);
+    if (values.length === 0) {
+      const empty = svg('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle' });
+      empty.textContent = 'no data';
+      chart.append(empty);
+      return;
+    }
+    const seconds = [...actual, ...forecast].map(p => p[0]);
+    const x0 = Math.min(...seconds), x1 = Math.max(...seconds, x0 + 1);
+    let lo = Math.min(...values), hi = Math.max(...values);
+    const pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.05 || 1;
+    lo -= pad;
+    hi += pad;
+    const x = t => left + (t - x0) / (x1 - x0) * (width - left - right);
+    const y = v => top + (1 - (v - lo) / (hi - lo)) * (height - top - bottom);
+
+    for (const t of range(0, 4).map(i => lo + (hi - lo) * i / 4)) {
+      chart.append(svg('line', { class: 'gridline', x1: left, x2: width - right, y1: y(t), y2: y(t) }));
+      const label = svg('text', { x: left - 6, y: y(t) + 4, 'text-anchor': 'end' });
+      label.textContent = Number(t.toPrecision(3)).toString();
+      chart.append(label);
+    }
+    // Seconds on a round step (1, 2, 2.5 or 5 times a power of ten), about five across, 0 (the origin) among them.
+    const every = niceCeiling((x1 - x0) / 5);
+    for (const t of range(Math.ceil(x0 / every), Math.floor(x1 / every)).map(i => i * every)) {
+      const label = svg('text', { x: x(t), y: height - bottom + 16, 'text-anchor': 'middle' });
+      label.textContent = `${t > 0 ? '+' : ''}${Math.round(t)} s`;
+      chart.append(label);
+    }
+    axes(chart, width, height, left, right, top, bottom, node.origin ? 'seconds from the forecast origin' : 'seconds from the newest point');
+    if (node.origin)
+      chart.append(svg('line', { class: 'origin', x1: x(0), x2: x(0), y1: top, y2: height - bottom }));
+    drawSeries(chart, 'actual', actual, x, y, 1.5, p => ({ 'data-time': p[2], 'data-value': p[1] }), p => `${p[2]}: ${num(p[1])}`);
+    drawSeries(chart, 'forecast', forecast, x, y, 2.5, p => ({ 'data-step': p[2], 'data-value': p[1] }), p => `step ${p[2]} (+${p[0]} s): forecast ${num(p[1])}`);
+  }
+
+  function drawForecasts(box, summary, forecast) {
+    summary.textContent = forecast.round
+      ? `${forecast.metric}: round ${forecast.round}'s global model, ${forecast.horizon} steps of ${forecast.stepSeconds} s` + (forecast.reason ? ` · ${forecast.reason}` : '')
+      : forecast.reason || '';
+    box.replaceChildren(...forecast.nodes.map(node => {
+      const chart = svg('svg', { class: 'chart forecast-chart', width: 560, height: 240, role: 'img', 'aria-label': `${node.node}: actual and forecast ${forecast.metric}` });
+      drawForecastChart(chart, node);
+      return el('figure', { className: 'node-forecast', dataset: { node: node.node } }, [
+        el('h3', { textContent: `${node.node} (${node.role})` }),
+        chart,
+        ...(node.reason && node.reason !== forecast.reason ? [el('p', { className: 'muted reason-text', textContent: node.reason })] : []),
+      ]);
+    }));
+  }
+
   const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
   function niceCeiling(v) {
     const magnitude = 10 ** Math.floor(Math.log10(v));
@@ -226,5 +322,5 @@ const IcosFl = (() => {
     ])));
   }
 
-  return { listPage, federationPage, drawLossChart };
+  return { listPage, federationPage, drawLossChart, drawRmseChart, drawForecastChart };
 })();

@@ -32,10 +32,9 @@ public sealed class Waiting_for_quorum
         var id = await h.StartFederationAsync(RunConfig.Default with { NumServerRounds = 1, FractionFit = 0.3, MinFitClients = 4 });
 
         var started = await h.PublishedAsync<RoundStarted>(4, m => m.FederationId == id);
-        var selected = started[0].SelectedWorkers;
-        Assert.Equal(4, selected.Count);
+        var selected = started.Select(s => s.WorkerId).ToList();
+        Assert.Equal(4, selected.Distinct().Count());
         Assert.All(selected, w => Assert.Contains(w, workers));
-        Assert.Equal(selected.Order(), started.Select(s => s.WorkerId).Order());
         Assert.False(await h.Harness.Published.Any<RoundStarted>(
             m => m.Context.Message.FederationId == id && !selected.Contains(m.Context.Message.WorkerId),
             new CancellationTokenSource(TimeSpan.FromMilliseconds(300)).Token));

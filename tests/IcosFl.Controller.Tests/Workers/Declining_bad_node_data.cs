@@ -56,6 +56,16 @@ public sealed class Declining_bad_node_data
         Assert.Equal("cpu_usage is 0.25 at all 200 points, a constant series with nothing to learn (its min/max scaling has no range)", declined);
     }
 
+    [Fact]
+    public async Task Should_decline_naming_the_failure_when_training_throws()
+    {
+        var (declined, submitted, log) = await RoundOn(new FailingStore());
+
+        Assert.Null(submitted);
+        Assert.Equal("local training failed: IOException: cpu_usage.csv: Input/output error", declined);
+        Assert.Contains(log, e => e.Level == LogLevel.Error && e.Message == "edge-1 could not train round 1");
+    }
+
     private static InMemoryNodeStore Store(IEnumerable<double> seconds, Func<int, double>? value = null)
     {
         var store = new InMemoryNodeStore("edge-1");
@@ -80,7 +90,7 @@ public sealed class Declining_bad_node_data
         var round = Guid.NewGuid();
         await harness.Bus.Publish(new RoundStarted
         {
-            FederationId = Guid.NewGuid(), RoundId = round, Round = 1, WorkerId = "edge-1", SelectedWorkers = ["edge-1"],
+            FederationId = Guid.NewGuid(), RoundId = round, Round = 1, WorkerId = "edge-1",
             GlobalWeights = await transport.PackAsync(LocalTraining.InitialWeights(Config), "test:global"),
             RunConfig = Config, Deadline = DateTimeOffset.UtcNow.AddMinutes(1),
         });
@@ -89,6 +99,15 @@ public sealed class Declining_bad_node_data
         var declined = harness.Published.Select<TrainingDeclined>().SingleOrDefault()?.Context.Message.Reason;
         var submitted = harness.Published.Select<WeightUpdateSubmitted>().SingleOrDefault()?.Context.Message;
         return (declined, submitted, log.ToArray());
+    }
+
+    /// <summary>A node store whose disk fails when the worker reads it for training.</summary>
+    private sealed class FailingStore : INodeDataSource
+    {
+        public IReadOnlyList<float>? GetSeries(string metric) =>
+            throw new IOException($"{metric}.csv: Input/output error\n(second line of detail)");
+
+        public IReadOnlyDictionary<string, int> DataPoints() => new Dictionary<string, int> { [Metrics.CpuUsage] = 300 };
     }
 
     /// <summary>A logging sink that keeps every message, to check what the worker's structured log says.</summary>

@@ -28,7 +28,7 @@ public sealed class Training_with_input_metrics
 
         await harness.Bus.Publish(new RoundStarted
         {
-            FederationId = Guid.NewGuid(), RoundId = round, Round = 1, WorkerId = "edge-1", SelectedWorkers = ["edge-1"],
+            FederationId = Guid.NewGuid(), RoundId = round, Round = 1, WorkerId = "edge-1",
             GlobalWeights = await transport.PackAsync(LocalTraining.InitialWeights(WithPower), "test:global"),
             RunConfig = WithPower, Deadline = DateTimeOffset.UtcNow.AddMinutes(1),
         });
@@ -51,7 +51,7 @@ public sealed class Training_with_input_metrics
 
         await harness.Bus.Publish(new RoundStarted
         {
-            FederationId = Guid.NewGuid(), RoundId = Guid.NewGuid(), Round = 1, WorkerId = "edge-1", SelectedWorkers = ["edge-1"],
+            FederationId = Guid.NewGuid(), RoundId = Guid.NewGuid(), Round = 1, WorkerId = "edge-1",
             GlobalWeights = global, RunConfig = config, Deadline = DateTimeOffset.UtcNow.AddMinutes(1),
         });
         await harness.Bus.Publish(new EvaluationRequested

@@ -54,7 +54,16 @@ public sealed class RobustnessRuns
         Assert.Null(options.FindProblem());
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var progress = new StringWriter();
-        var report = await EmbeddedFederation.RunAsync(options, progress, timeout.Token);
+        SimulationReport report;
+        try
+        {
+            report = await EmbeddedFederation.RunAsync(options, progress, timeout.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            throw new TimeoutException($"{strategy} with {adversary ?? "no adversary"} did not end within 2 minutes:\n{progress}");
+        }
+
         Assert.True(report.State == "Completed", $"{strategy} with {adversary ?? "no adversary"}: {report.State}: {report.Reason}\n{progress}");
         Assert.Equal(Config.NumServerRounds, report.Rounds.Count);
         return report;

@@ -21,7 +21,7 @@ public static class BinaryEnvelopeSamples
         [
             new RoundStarted
             {
-                FederationId = federation, RoundId = round, Round = 3, WorkerId = "worker-1", SelectedWorkers = ["worker-1", "worker-2"],
+                FederationId = federation, RoundId = round, Round = 3, WorkerId = "worker-1",
                 GlobalWeights = Payload(70_001, 1), RunConfig = RunConfig.Default, Deadline = deadline,
             },
             new EvaluationRequested

@@ -108,7 +108,7 @@ public sealed class Restricting_what_a_worker_may_do(TestServers servers) : IAsy
                 RoundId = round,
                 Round = 1,
                 WorkerId = workerId,
-                SelectedWorkers = [workerId],
+               
                 GlobalWeights = await transport.PackAsync(LocalTraining.InitialWeights(config), "perm"),
                 RunConfig = config,
                 Deadline = DateTimeOffset.UtcNow.AddMinutes(2),

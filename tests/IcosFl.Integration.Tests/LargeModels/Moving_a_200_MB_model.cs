@@ -102,7 +102,7 @@ public sealed class Moving_a_200_MB_model(TestServers servers, ITestOutputHelper
                 RoundId = round,
                 Round = 1,
                 WorkerId = node.WorkerId,
-                SelectedWorkers = [node.WorkerId],
+               
                 GlobalWeights = payload,
                 RunConfig = RunConfig.Default,
                 Deadline = DateTimeOffset.UtcNow.AddMinutes(1),

@@ -75,7 +75,7 @@ public sealed class Sending_weights_in_binary_envelopes(TestServers servers) : I
         [
             new RoundStarted
             {
-                FederationId = federation, RoundId = round, Round = 2, WorkerId = "worker-1", SelectedWorkers = ["worker-1"],
+                FederationId = federation, RoundId = round, Round = 2, WorkerId = "worker-1",
                 GlobalWeights = Payload(70_001, 1), RunConfig = RunConfig.Default, Deadline = deadline,
             },
             new EvaluationRequested
