@@ -134,7 +134,8 @@ public static class HeartbeatSuite
         builder.Logging.QuietOnStandardError();
         builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
         builder.Services.AddDeployedController(new ConnectionSettings { Broker = servers.Broker.ToString(), Redis = servers.Redis }, redis,
-            new ControllerOptions(), new InMemoryNodeStore("controller"));
+            // One publisher speaks for the whole fleet as the servers' own user: the shared-user development mode.
+            new ControllerOptions { SharedWorkerUser = BrokerIdentity.UserOf(servers.Broker.ToString()) }, new InMemoryNodeStore("controller"));
         var host = builder.Build();
         await host.StartAsync();
         host.Services.GetRequiredService<IBus>().ConnectConsumeObserver(intake);
@@ -150,6 +151,7 @@ public static class HeartbeatSuite
         {
             cfg.Host(servers.Broker);
             cfg.UseIcosFlTopology();
+            cfg.UseBrokerUserId(BrokerIdentity.UserOf(servers.Broker.ToString())!);
         }));
         var host = builder.Build();
         await host.StartAsync();
