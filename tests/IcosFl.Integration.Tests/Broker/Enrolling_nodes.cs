@@ -249,6 +249,28 @@ public sealed class Enrolling_nodes(TestServers servers, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task Node_add_out_writes_the_credentials_to_a_new_file_only_its_owner_reads()
+    {
+        var id = NewId("out");
+        var file = Path.Combine(Directory.CreateTempSubdirectory("icosfl-node-").FullName, $"{id}.env");
+        var added = await CliAsync("node", "add", id, "--out", file, "--broker", _definitions.AdminUri.ToString(), "--management", servers.ManagementUri.ToString());
+        Assert.True(added.Exit == 0, added.Stderr);
+        _users.Add(BrokerIdentity.NodeUser(id));
+        Assert.DoesNotContain("ICOSFL_BROKER", added.Stdout);
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        var broker = File.ReadAllLines(file).Single(l => l.StartsWith("ICOSFL_BROKER=", StringComparison.Ordinal))["ICOSFL_BROKER=".Length..];
+        // The written credentials log in.
+        await using (await new ConnectionFactory { Uri = new Uri(broker) }.CreateConnectionAsync())
+        {
+        }
+
+        var again = await CliAsync("node", "add", NewId("out"), "--out", file, "--broker", _definitions.AdminUri.ToString(), "--management", servers.ManagementUri.ToString());
+        Assert.Equal(2, again.Exit);
+        Assert.Contains($"--out {file} exists already", again.Stderr);
+    }
+
+    [Fact]
     public void A_nodes_permissions_are_the_shared_worker_users_narrowed_to_its_own_queue()
     {
         var shared = JsonNode.Parse(_definitions.Compose.Text("rabbitmq/definitions.json"))!["permissions"]!.AsArray()
