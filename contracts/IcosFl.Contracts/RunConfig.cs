@@ -36,6 +36,16 @@ public sealed record RunConfig
     public double RoundTimeout { get; init; } = 120;
     /// <summary>How many times a failed round is retried before the federation fails.</summary>
     public int RoundRetries { get; init; } = 3;
+    /// <summary>
+    /// Seconds before the first retry of a failed round; each further retry of the same round waits twice as long,
+    /// at most <see cref="MaxRoundRetryDelay"/> seconds (or this delay itself when larger). 0 retries at once.
+    /// </summary>
+    public double RoundRetryDelay { get; init; } = 5;
+    /// <summary>
+    /// Seconds a federation waits for enough ready workers (alive and holding enough points for this run config)
+    /// before a round, then fails naming what was missing; 0 waits without limit.
+    /// </summary>
+    public double QuorumTimeout { get; init; } = 600;
     public int Seed { get; init; } = 42;
     /// <summary>Steps ahead a forecast reaches (100 x 3 s = 5 minutes, as ICOS-FL promises).</summary>
     public int ForecastHorizon { get; init; } = 100;
@@ -61,6 +71,23 @@ public sealed record RunConfig
     public double NoiseMultiplier { get; init; } = 0.0;
 
     public static RunConfig Default { get; } = new();
+
+    /// <summary>The longest a retry waits, unless round-retry-delay itself is longer.</summary>
+    public const double MaxRoundRetryDelay = 60;
+
+    /// <summary>
+    /// Seconds to wait before attempt <paramref name="attempt"/> (2 = the first retry) of a round: round-retry-delay,
+    /// doubled for each further retry, at most <see cref="MaxRoundRetryDelay"/> s or round-retry-delay if that is longer.
+    /// </summary>
+    public double RetryDelayBefore(int attempt)
+    {
+        if (attempt < 2 || RoundRetryDelay <= 0)
+            return 0;
+        var cap = Math.Max(MaxRoundRetryDelay, RoundRetryDelay);
+        // 2^(attempt-2), without overflowing for a large round-retries.
+        var doublings = Math.Min(attempt - 2, 30);
+        return Math.Min(cap, RoundRetryDelay * Math.Pow(2, doublings));
+    }
 
     /// <summary>The input-metrics as names, in order; empty for a univariate model.</summary>
     public IReadOnlyList<string> ExtraInputMetrics() => RunConfigKeys.SplitMetricList(InputMetrics);

@@ -28,6 +28,8 @@ public static class RunConfigKeys
     // IcosFl keys
     public const string RoundTimeout = "round-timeout";
     public const string RoundRetries = "round-retries";
+    public const string RoundRetryDelay = "round-retry-delay";
+    public const string QuorumTimeout = "quorum-timeout";
     public const string Seed = "seed";
     public const string ForecastHorizon = "forecast-horizon";
 
@@ -82,6 +84,8 @@ public static class RunConfigKeys
         RunConfigKey.Number(LearningRate, "Learning rate of local training (Adam)", Interval.Positive, c => c.LearningRate, (c, v) => c with { LearningRate = v }),
         RunConfigKey.Number(RoundTimeout, "Seconds a round waits for updates before aggregating what arrived", Interval.Positive, c => c.RoundTimeout, (c, v) => c with { RoundTimeout = v }),
         RunConfigKey.Int(RoundRetries, "Times a failed round is retried before the federation fails", 0, c => c.RoundRetries, (c, v) => c with { RoundRetries = v }),
+        RunConfigKey.Number(RoundRetryDelay, "Seconds before the first retry of a failed round; each further retry of that round waits twice as long, at most 60 s (or this value if larger); 0 = retry at once", Interval.NonNegative, c => c.RoundRetryDelay, (c, v) => c with { RoundRetryDelay = v }),
+        RunConfigKey.Number(QuorumTimeout, "Seconds a federation waits for enough ready workers (alive, holding enough points of every input metric for this config) before a round, then fails naming what is missing; 0 = wait without limit", Interval.NonNegative, c => c.QuorumTimeout, (c, v) => c with { QuorumTimeout = v }),
         RunConfigKey.Int(Seed, "Seed for worker sampling, initial weights and shuffling", null, c => c.Seed, (c, v) => c with { Seed = v }),
         RunConfigKey.Int(ForecastHorizon, "Steps ahead a multi-step forecast reaches (100 x 3 s = 5 minutes)", 1, c => c.ForecastHorizon, (c, v) => c with { ForecastHorizon = v }),
         RunConfigKey.Choice(Strategy, "Aggregation strategy", Strategies.All, c => c.Strategy, (c, v) => c with { Strategy = v }),

@@ -40,6 +40,17 @@ public static class SeriesChecks
     }
 
     /// <summary>
+    /// Points of every input metric a node must hold before it can train a model of <paramref name="config"/>: a training
+    /// and a test window (<see cref="LocalTraining.MinimumPoints"/>) plus the forecast-horizon. The worker declines a
+    /// shorter series (<see cref="TooShort"/>); the controller waits for workers that hold this many.
+    /// </summary>
+    public static int PointsNeeded(IcosFl.Contracts.RunConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return LocalTraining.MinimumPoints(config) + config.ForecastHorizon;
+    }
+
+    /// <summary>
     /// Why the series is too short to train a model of <paramref name="config"/> (a training and a test window, plus the
     /// forecast-horizon), naming the points held and needed, else null.
     /// </summary>
@@ -48,7 +59,7 @@ public static class SeriesChecks
         ArgumentNullException.ThrowIfNull(series);
         ArgumentNullException.ThrowIfNull(config);
         int windows = LocalTraining.MinimumPoints(config);
-        int needed = windows + config.ForecastHorizon;
+        int needed = PointsNeeded(config);
         if (series.Count >= needed)
             return null;
         var aligned = series.FeatureCount == 1 ? "" : $" where {string.Join(", ", series.Metrics)} all have a value";

@@ -18,7 +18,7 @@ public class Describing_run_config_keys
     public void Should_have_one_key_per_run_config_property_in_property_order()
     {
         Assert.Equal(Properties.Select(p => Kebab(p.Name)), RunConfigKeys.All.Select(k => k.Name));
-        Assert.Equal(34, RunConfigKeys.All.Count);
+        Assert.Equal(36, RunConfigKeys.All.Count);
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public class Parsing_run_config
             ["min-fit-clients"] = "2", ["min-evaluate-clients"] = "2", ["min-available-clients"] = "2",
             ["hidden-layer-size"] = "10", ["time-step"] = "10", ["num-layers"] = "1", ["metric"] = "cpu_usage",
             ["input-metrics"] = "", ["batch-size"] = "64", ["train-test-split"] = "0.8", ["local-epochs"] = "5", ["learning-rate"] = "0.001",
-            ["round-timeout"] = "120.0", ["round-retries"] = "3", ["seed"] = "42", ["forecast-horizon"] = "100", ["strategy"] = "fedavg",
+            ["round-timeout"] = "120.0", ["round-retries"] = "3", ["round-retry-delay"] = "5.0", ["quorum-timeout"] = "600.0", ["seed"] = "42", ["forecast-horizon"] = "100", ["strategy"] = "fedavg",
             ["proximal-mu"] = "0.0", ["server-learning-rate"] = "1.0", ["server-momentum"] = "0.0", ["eta"] = "0.1",
             ["eta-l"] = "0.1", ["beta-1"] = "0.9", ["beta-2"] = "0.99", ["tau"] = "0.001", ["trim-beta"] = "0.2",
             ["num-malicious-clients"] = "0", ["num-clients-to-keep"] = "0", ["max-update-norm"] = "0.0",
@@ -186,4 +186,27 @@ public class Parsing_run_config
         Assert.Equal(RunConfig.Default with { FractionFit = 2, Metric = Metrics.MemoryUsage }, config);
         Assert.Equal([new RunConfigError("fraction-fit", "run-config key 'fraction-fit': must be a number in (0, 1], got '2.0'")], RunConfigParser.Validate(config));
     }
+
+    [Fact]
+    public void Should_read_the_retry_delay_and_quorum_timeout_with_0_for_at_once_and_without_limit()
+    {
+        var config = RunConfigParser.Parse("round-retry-delay=2.5 quorum-timeout=0");
+        Assert.Equal(2.5, config.RoundRetryDelay);
+        Assert.Equal(0, config.QuorumTimeout);
+        Assert.Equal(0, RunConfigParser.Parse("round_retry_delay=0").RetryDelayBefore(2));
+    }
+
+    [Theory]
+    [InlineData(5, 1, 0)] // a first attempt waits for nothing
+    [InlineData(5, 2, 5)]
+    [InlineData(5, 3, 10)]
+    [InlineData(5, 4, 20)]
+    [InlineData(5, 5, 40)]
+    [InlineData(5, 6, 60)] // capped at 60 s
+    [InlineData(5, 1000, 60)]
+    [InlineData(90, 2, 90)] // a delay above the cap is kept, never doubled
+    [InlineData(90, 5, 90)]
+    [InlineData(0.5, 3, 1)]
+    public void Should_double_the_retry_delay_per_retry_up_to_60_s(double delay, int attempt, double expected) =>
+        Assert.Equal(expected, (RunConfig.Default with { RoundRetryDelay = delay }).RetryDelayBefore(attempt));
 }

@@ -56,6 +56,8 @@ public static class StatusCommand
             $"federation {s.FederationId}: {s.State} ({s.Phase}), round {s.Round}/{s.NumServerRounds}, {s.Strategy} on {s.Metric}" +
             (s.Reason is null ? "" : $", reason: {s.Reason}"),
         };
+        if (s.Waiting is not null)
+            lines.Add($"  {s.Waiting}");
         foreach (var r in s.Rounds)
             lines.Add($"  round {r.Round} (attempt {r.Attempt}) {r.State}: {r.Participants.Count} participants" +
                 (r.TrainLoss is { } t ? ", train loss " + t.ToString("G4", c) : "") +

@@ -17,7 +17,7 @@ public sealed record SimulationData(string Directory, IReadOnlyList<NodeDataFile
     public const string ControllerFile = ControllerNode + ".csv";
 
     /// <summary>Every file points needed at <paramref name="config"/>: a training and a test window, plus the forecast horizon.</summary>
-    public static int MinimumPoints(RunConfig config) => LocalTraining.MinimumPoints(config) + config.ForecastHorizon;
+    public static int MinimumPoints(RunConfig config) => SeriesChecks.PointsNeeded(config);
 
     /// <summary>Reads the folder for <paramref name="config"/>'s metric, or says why it cannot be used.</summary>
     /// <param name="warn">Receives each warning about the files (gaps, repeated timestamps, another interval), for stderr.</param>

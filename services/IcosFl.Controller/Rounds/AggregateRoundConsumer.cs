@@ -120,8 +120,9 @@ public sealed class AggregateRoundConsumer(
 
         await SaveCheckpointAsync(m, result, centralized, skipped, ct);
 
-        var alive = await registry.AliveAsync(clock.GetUtcNow(), options.HeartbeatPatience, ct);
-        var evaluators = alive.Count >= m.RunConfig.MinEvaluateClients ? strategy.ConfigureEvaluate(round, alive) : [];
+        // Only workers holding enough data for the config can evaluate it; the others would decline.
+        var ready = await registry.ReadyAsync(clock.GetUtcNow(), options.HeartbeatPatience, m.RunConfig, ct);
+        var evaluators = ready.Count >= m.RunConfig.MinEvaluateClients ? strategy.ConfigureEvaluate(round, ready) : [];
 
         await context.PublishFromConsumer(new RoundAggregated
         {

@@ -1,4 +1,5 @@
 using IcosFl.Contracts;
+using IcosFl.Controller.Workers;
 using MassTransit;
 
 namespace IcosFl.Controller.Sagas;
@@ -20,6 +21,16 @@ public sealed class FederationState : SagaStateMachineInstance, ISagaVersion
     public Guid? RoundWatchdogTokenId { get; set; }
     /// <summary>Live workers seen at the last quorum check (to log changes only).</summary>
     public int LastAliveCount { get; set; } = -1;
+    /// <summary>Ready workers seen at the last quorum check (to log changes only).</summary>
+    public int LastReadyCount { get; set; } = -1;
+    /// <summary>When the waiting reason was last logged (it is logged again at least once a minute while it changes).</summary>
+    public DateTimeOffset? WaitLoggedAt { get; set; }
+    /// <summary>Why the federation waits (too few ready workers, or a retry's delay), for status and the HTTP API; null when it does not.</summary>
+    public string? Waiting { get; set; }
+    /// <summary>Since when the federation has waited for quorum before the next round (quorum-timeout counts from here); null when it does not.</summary>
+    public DateTimeOffset? WaitingSince { get; set; }
+    /// <summary>Per worker, the first report of its scarcest input metric seen while waiting: how fast its data grows.</summary>
+    public Dictionary<string, PointsSeen> PointsFirstSeen { get; set; } = [];
 
     public WeightsPayload? GlobalWeights { get; set; }
     /// <summary>The strategy's server-side state (momentum, Adam moments), carried across rounds and restarts.</summary>

@@ -1,6 +1,8 @@
+using System.Globalization;
 using IcosFl.Contracts;
 using IcosFl.Controller.Federations;
 using IcosFl.Controller.Messages;
+using IcosFl.Controller.Workers;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
@@ -119,6 +121,7 @@ public sealed class FederationStateMachine : MassTransitStateMachine<FederationS
                 .Unschedule(RoundWatchdog)
                 .Then(ctx =>
                 {
+                    ctx.Saga.Waiting = null;
                     ctx.Saga.Reason = ctx.Message.Reason ?? "stopped by operator";
                     ctx.Saga.UpdatedAt = DateTimeOffset.UtcNow;
                     logger.LogInformation("Federation {FederationId} stopped: {Reason}", ctx.Saga.CorrelationId, ctx.Saga.Reason);
@@ -141,38 +144,68 @@ public sealed class FederationStateMachine : MassTransitStateMachine<FederationS
 
     /// <summary>
     /// Opens the federation's next round now if quorum holds, else waits for it and looks again later. A global model
-    /// lost for good fails the federation at once: every attempt would send the same missing payload.
+    /// lost for good fails the federation at once: every attempt would send the same missing payload. So does waiting
+    /// longer than quorum-timeout for enough ready workers.
     /// </summary>
     private EventActivityBinder<FederationState, T> OpenNextRound<T>(EventActivityBinder<FederationState, T> binder) where T : class =>
         binder
             .TransitionTo(WaitingForQuorum)
             .Activity(x => x.OfInstanceType<OpenRoundActivity>())
-            .Catch<GlobalModelLostException>(lost => lost
-                .Then(ctx =>
-                {
-                    ctx.Saga.CurrentRoundId = null;
-                    ctx.Saga.Reason = ctx.Exception.Message;
-                    ctx.Saga.UpdatedAt = DateTimeOffset.UtcNow;
-                })
-                .PublishAsync(ctx => ctx.Init<FederationFailed>(FederationFailedFrom(ctx.Saga)))
-                .Then(ctx => _logger.LogError("Federation {FederationId} failed: {Reason}", ctx.Saga.CorrelationId, ctx.Saga.Reason))
-                .TransitionTo(Failed))
+            .Catch<GlobalModelLostException>(lost => FailFederation(lost))
+            .Catch<QuorumTimeoutException>(timedOut => FailFederation(timedOut))
             .IfElse(ctx => ctx.Saga.CurrentRoundId.HasValue,
                 opened => opened
                     .Schedule(RoundWatchdog, ctx => new RoundOverdue(ctx.Saga.CorrelationId, ctx.Saga.CurrentRoundId!.Value))
                     .TransitionTo(Running),
                 waiting => waiting.Schedule(QuorumCheck, ctx => new QuorumCheckDue(ctx.Saga.CorrelationId)));
 
-    /// <summary>After a failed attempt: retry the round (up to round-retries), or give the federation up.</summary>
+    private ExceptionActivityBinder<FederationState, T, TException> FailFederation<T, TException>(
+        ExceptionActivityBinder<FederationState, T, TException> binder) where T : class where TException : Exception =>
+        binder
+            .Then(ctx =>
+            {
+                ctx.Saga.CurrentRoundId = null;
+                ctx.Saga.Waiting = null;
+                ctx.Saga.Reason = ctx.Exception.Message;
+                ctx.Saga.UpdatedAt = DateTimeOffset.UtcNow;
+            })
+            .PublishAsync(ctx => ctx.Init<FederationFailed>(FederationFailedFrom(ctx.Saga)))
+            .Then(ctx => _logger.LogError("Federation {FederationId} failed: {Reason}", ctx.Saga.CorrelationId, ctx.Saga.Reason))
+            .TransitionTo(Failed);
+
+    /// <summary>
+    /// After a failed attempt: retry the round (up to round-retries) once its retry delay has passed (round-retry-delay,
+    /// doubling per retry, <see cref="RunConfig.RetryDelayBefore"/>), or give the federation up.
+    /// </summary>
     private EventActivityBinder<FederationState, T> RetryOrFail<T>(EventActivityBinder<FederationState, T> binder) where T : class =>
         binder.IfElse(ctx => ctx.Saga.Attempt > ctx.Saga.RunConfig.RoundRetries + 1,
             give => give
-                .Then(ctx => ctx.Saga.Reason =
-                    $"round {ctx.Saga.Round} failed {ctx.Saga.Attempt - 1} times (round-retries={ctx.Saga.RunConfig.RoundRetries}); last: {ctx.Saga.Rounds[^1].Reason}")
+                .Then(ctx =>
+                {
+                    ctx.Saga.Waiting = null;
+                    ctx.Saga.Reason =
+                        $"round {ctx.Saga.Round} failed {ctx.Saga.Attempt - 1} times (round-retries={ctx.Saga.RunConfig.RoundRetries}); last: {ctx.Saga.Rounds[^1].Reason}";
+                })
                 .PublishAsync(ctx => ctx.Init<FederationFailed>(FederationFailedFrom(ctx.Saga)))
                 .Then(ctx => _logger.LogError("Federation {FederationId} failed: {Reason}", ctx.Saga.CorrelationId, ctx.Saga.Reason))
                 .TransitionTo(Failed),
-            retry => OpenNextRound(retry));
+            retry => retry.IfElse(ctx => ctx.Saga.RunConfig.RetryDelayBefore(ctx.Saga.Attempt) > 0,
+                later => later
+                    .Then(ctx =>
+                    {
+                        var delay = ctx.Saga.RunConfig.RetryDelayBefore(ctx.Saga.Attempt);
+                        ctx.Saga.Waiting =
+                            $"retrying round {ctx.Saga.Round} (attempt {ctx.Saga.Attempt} of {ctx.Saga.RunConfig.RoundRetries + 1}) " +
+                            $"at {ctx.Saga.UpdatedAt.AddSeconds(delay):O}, {WorkerReadiness.Duration(delay)} after attempt {ctx.Saga.Attempt - 1} failed " +
+                            $"(round-retry-delay {ctx.Saga.RunConfig.RoundRetryDelay.ToString(CultureInfo.InvariantCulture)} s, doubled per retry): " +
+                            ctx.Saga.Rounds[^1].Reason;
+                        _logger.LogInformation("Federation {FederationId} retries round {Round} (attempt {Attempt}) in {Delay}",
+                            ctx.Saga.CorrelationId, ctx.Saga.Round, ctx.Saga.Attempt, WorkerReadiness.Duration(delay));
+                    })
+                    .Schedule(QuorumCheck, ctx => new QuorumCheckDue(ctx.Saga.CorrelationId),
+                        ctx => TimeSpan.FromSeconds(ctx.Saga.RunConfig.RetryDelayBefore(ctx.Saga.Attempt)))
+                    .TransitionTo(WaitingForQuorum),
+                now => OpenNextRound(now)));
 
     private static FederationFailed FederationFailedFrom(FederationState saga) => new()
     {

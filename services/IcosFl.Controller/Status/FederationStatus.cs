@@ -15,7 +15,9 @@ public sealed record FederationStatus(
     IReadOnlyList<WorkerStatus> Workers,
     string? Reason,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    // Why a running federation waits (too few workers ready for its run config, or a failed round's retry delay).
+    string? Waiting = null);
 
 public sealed record RoundStatus(
     int Round,

@@ -63,6 +63,7 @@ public sealed class FederationStatusReader(
         var completed = saga.Rounds.Count(r => r.State == "Completed");
         return new FederationStatus(saga.CorrelationId, state, saga.CurrentState,
             state == "Running" ? saga.Round : completed, saga.RunConfig.NumServerRounds, saga.RunConfig.Metric,
-            saga.RunConfig.Strategy, rounds, workers, saga.Reason, saga.CreatedAt, saga.UpdatedAt);
+            saga.RunConfig.Strategy, rounds, workers, saga.Reason, saga.CreatedAt, saga.UpdatedAt,
+            state == "Running" && current is null ? saga.Waiting : null);
     }
 }

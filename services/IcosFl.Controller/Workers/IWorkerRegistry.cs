@@ -19,4 +19,13 @@ public static class WorkerRegistryExtensions
         var all = await registry.ListAsync(cancellationToken);
         return all.Where(w => w.IsAlive(now, patience)).Select(w => w.WorkerId).Order(StringComparer.Ordinal).ToList();
     }
+
+    /// <summary>Ids of the workers alive now that hold enough data for <paramref name="config"/> (<see cref="WorkerReadiness"/>), sorted.</summary>
+    public static async Task<IReadOnlyList<string>> ReadyAsync(
+        this IWorkerRegistry registry, DateTimeOffset now, int patience, RunConfig config, CancellationToken cancellationToken = default)
+    {
+        var all = await registry.ListAsync(cancellationToken);
+        return all.Where(w => w.IsAlive(now, patience) && WorkerReadiness.IsReady(w, config))
+            .Select(w => w.WorkerId).Order(StringComparer.Ordinal).ToList();
+    }
 }

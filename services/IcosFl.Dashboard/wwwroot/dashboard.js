@@ -119,6 +119,8 @@ const IcosFl = (() => {
     $('config').textContent = `· ${status.strategy} on ${status.metric} · started ${new Date(status.createdAt).toLocaleString()}`;
     $('reason').hidden = !status.reason;
     $('reason').textContent = status.reason || '';
+    $('waiting').hidden = !status.waiting;
+    $('waiting').textContent = status.waiting || '';
 
     const done = completedRounds(status).length;
     const total = status.numServerRounds;

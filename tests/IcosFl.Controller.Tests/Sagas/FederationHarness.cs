@@ -105,6 +105,17 @@ public sealed class FederationHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>One heartbeat of a worker holding <paramref name="points"/> points of each metric given, taken at <paramref name="at"/>.</summary>
+    public async Task HeartbeatAsync(string workerId, IReadOnlyDictionary<string, int> points, DateTimeOffset at, double intervalSeconds = 30)
+    {
+        await Harness.Bus.Publish(new WorkerHeartbeat
+        {
+            WorkerId = workerId, Host = "test", DataPoints = points, Timestamp = at, IntervalSeconds = intervalSeconds,
+        });
+        Assert.True(await Harness.Consumed.Any<WorkerHeartbeat>(c => c.Context.Message.WorkerId == workerId && c.Context.Message.Timestamp == at),
+            $"heartbeat of {workerId} was not consumed");
+    }
+
     public async Task<Guid> StartFederationAsync(RunConfig config)
     {
         var id = NewId.NextGuid();

@@ -14,7 +14,7 @@ public sealed class Losing_a_worker_mid_round
         // worker-3 announces a 3 s heartbeat interval and then falls silent: offline after 6 s (patience 2).
         await h.Harness.Bus.Publish(new WorkerHeartbeat
         {
-            WorkerId = "worker-3", Host = "test", DataPoints = new Dictionary<string, int>(),
+            WorkerId = "worker-3", Host = "test", DataPoints = new Dictionary<string, int> { [Metrics.CpuUsage] = 600 },
             Timestamp = DateTimeOffset.UtcNow, IntervalSeconds = 3,
         });
         Assert.True(await h.Harness.Consumed.Any<WorkerHeartbeat>(m => m.Context.Message.WorkerId == "worker-3"));

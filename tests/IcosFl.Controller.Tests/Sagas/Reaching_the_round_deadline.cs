@@ -39,7 +39,7 @@ public sealed class Reaching_the_round_deadline
         await h.HeartbeatAsync(Workers);
         var id = await h.StartFederationAsync(RunConfig.Default with
         {
-            NumServerRounds = 2, MinFitClients = 2, RoundTimeout = 0.5, RoundRetries = 1,
+            NumServerRounds = 2, MinFitClients = 2, RoundTimeout = 0.5, RoundRetries = 1, RoundRetryDelay = 0, // Waiting_for_data tests the delay
         });
 
         // Attempt 1 and its retry each get one update only.

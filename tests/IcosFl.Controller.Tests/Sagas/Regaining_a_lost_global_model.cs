@@ -103,7 +103,7 @@ public sealed class Regaining_a_lost_global_model
     {
         await using var h = await FederationHarness.StartAsync(transport: ClaimChecked);
         await h.HeartbeatAsync(Workers);
-        var config = RunConfig.Default with { NumServerRounds = 1, MinEvaluateClients = 10 };
+        var config = RunConfig.Default with { NumServerRounds = 1, MinEvaluateClients = 10, RoundRetryDelay = 0 }; // retried at once: Waiting_for_data tests the delay
         var id = await h.StartFederationAsync(config);
         var first = await h.PublishedAsync<RoundStarted>(2, m => m.FederationId == id);
         var lost = first[0].GlobalWeights.ClaimCheckKey;
