@@ -56,14 +56,26 @@ public static class WorkerReadiness
         var what = metrics.Count == 1 ? $"{metrics[0]} points" : $"points of each of {string.Join(", ", metrics)}";
         var text = new System.Text.StringBuilder(string.Create(CultureInfo.InvariantCulture,
             $"waiting for {required} workers with >= {needed} {what}: " +
-            $"{ready.Count} of {alive.Count} alive ready{(ready.Count == 0 ? "" : $" ({string.Join(", ", ready)})")}"));
-        var lacking = alive.Where(w => !ready.Contains(w.WorkerId)).ToList();
+            $"{ready.Count} of {alive.Count} alive ready{(ready.Count == 0 ? "" : $" ({Listed(ready)})")}"));
+        var readySet = ready.ToHashSet(StringComparer.Ordinal);
+        var lacking = alive.Where(w => !readySet.Contains(w.WorkerId)).ToList();
         if (lacking.Count > 0)
-            text.Append("; ").AppendJoin("; ", lacking.Select(w => Describe(w, config, needed, firstSeen.TryGetValue(w.WorkerId, out var first) ? first : null)));
+            text.Append("; ").AppendJoin("; ", lacking.Take(MaxNamed).Select(w => Describe(w, config, needed, firstSeen.TryGetValue(w.WorkerId, out var first) ? first : null)));
+        if (lacking.Count > MaxNamed)
+            text.Append(CultureInfo.InvariantCulture, $"; {lacking.Count - MaxNamed} more not ready");
         if (alive.Count < required)
             text.Append(CultureInfo.InvariantCulture, $"; {required - alive.Count} more live worker{(required - alive.Count == 1 ? "" : "s")} needed at least");
         return new Quorum(alive.Select(w => w.WorkerId).ToList(), ready, text.ToString());
     }
+
+    /// <summary>
+    /// Workers named one by one in the waiting text, at most: a fleet of fresh nodes would otherwise put thousands in
+    /// the saga, the status and every log line.
+    /// </summary>
+    public const int MaxNamed = 10;
+
+    private static string Listed(IReadOnlyList<string> ids) =>
+        ids.Count <= MaxNamed ? string.Join(", ", ids) : $"{string.Join(", ", ids.Take(MaxNamed))} and {ids.Count - MaxNamed} more";
 
     private static int Held(WorkerInfo worker, string metric) => worker.DataPoints.GetValueOrDefault(metric);
 

@@ -22,6 +22,20 @@ public sealed class Judging_worker_readiness
     }
 
     [Fact]
+    public void Should_name_at_most_ten_workers_of_a_large_fleet_and_count_the_rest()
+    {
+        var config = RunConfig.Default with { MinAvailableClients = 30, MinFitClients = 30 };
+        var fleet = Enumerable.Range(1, 40).Select(i => Worker($"w{i:00}", i <= 15 ? 151 : 5, T0)).ToList();
+
+        var quorum = WorkerReadiness.Assess(fleet, config, T0, 2, new Dictionary<string, PointsSeen>());
+
+        Assert.Equal(15, quorum.Ready.Count);
+        Assert.StartsWith("waiting for 30 workers with >= 151 cpu_usage points: 15 of 40 alive ready (w01, w02, w03, w04, w05, w06, w07, w08, w09, w10 and 5 more); " +
+                          "w16 has 5 (growth not measured yet: needs a second heartbeat); ", quorum.Waiting);
+        Assert.EndsWith("w25 has 5 (growth not measured yet: needs a second heartbeat); 15 more not ready", quorum.Waiting);
+    }
+
+    [Fact]
     public void Should_tell_when_a_growing_worker_will_be_ready_from_two_heartbeats()
     {
         var seen = new Dictionary<string, PointsSeen>();
