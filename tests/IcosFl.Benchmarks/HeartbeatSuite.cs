@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using IcosFl.Contracts;
-using IcosFl.Controller;
 using IcosFl.Controller.Workers;
 using IcosFl.Infrastructure.Messaging;
-using IcosFl.Learning.NodeData;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -130,14 +128,7 @@ public static class HeartbeatSuite
 
     private static async Task<IHost> StartControllerAsync(BenchServers servers, IConnectionMultiplexer redis, Intake intake)
     {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.QuietOnStandardError();
-        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
-        builder.Services.AddDeployedController(new ConnectionSettings { Broker = servers.Broker.ToString(), Redis = servers.Redis }, redis,
-            // One publisher speaks for the whole fleet as the servers' own user: the shared-user development mode.
-            new ControllerOptions { SharedWorkerUser = BrokerIdentity.UserOf(servers.Broker.ToString()) }, new InMemoryNodeStore("controller"));
-        var host = builder.Build();
-        await host.StartAsync();
+        var host = await OverheadSuite.StartBenchControllerAsync(servers, redis);
         host.Services.GetRequiredService<IBus>().ConnectConsumeObserver(intake);
         return host;
     }

@@ -272,16 +272,23 @@ public static class OverheadSuite
         }
     }
 
-    private static async Task<IHost> StartControllerAsync(BenchServers servers, IConnectionMultiplexer redis)
+    private static Task<IHost> StartControllerAsync(BenchServers servers, IConnectionMultiplexer redis) =>
+        StartBenchControllerAsync(servers, redis, TimeSpan.FromMilliseconds(200));
+
+    /// <summary>
+    /// The deployed controller for a benchmark: quiet logs, no data of its own (so a round does no centralized
+    /// evaluation: pure messaging), and the stand-ins speaking as the servers' own user (the shared-user development mode).
+    /// </summary>
+    internal static async Task<IHost> StartBenchControllerAsync(BenchServers servers, IConnectionMultiplexer redis, TimeSpan? quorumPollInterval = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.QuietOnStandardError();
         builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
+        var options = new ControllerOptions { SharedWorkerUser = BrokerIdentity.UserOf(servers.Broker.ToString()) };
+        if (quorumPollInterval is { } poll)
+            options = options with { QuorumPollInterval = poll };
         builder.Services.AddDeployedController(new ConnectionSettings { Broker = servers.Broker.ToString(), Redis = servers.Redis }, redis,
-            // The whole fleet is one bus as the servers' own user: the shared-user development mode.
-            new ControllerOptions { QuorumPollInterval = TimeSpan.FromMilliseconds(200), SharedWorkerUser = BrokerIdentity.UserOf(servers.Broker.ToString()) },
-            // No data of its own, so the round does no centralized evaluation (pure messaging).
-            new InMemoryNodeStore("controller"));
+            options, new InMemoryNodeStore("controller"));
         var host = builder.Build();
         await host.StartAsync();
         return host;
