@@ -2,7 +2,7 @@ namespace IcosFl.Contracts;
 
 /// <summary>
 /// Model weights as they travel in a message: the MessagePack encoding of a <see cref="ModelWeights"/>,
-/// either inline or, above the claim-check threshold, stored aside and referenced by key.
+/// either inline or, above the claim-check threshold, stored aside and referenced by key (a worker's update: "transfer:{id}", its chunks sent as <see cref="WeightChunk"/>).
 /// </summary>
 public sealed record WeightsPayload
 {
@@ -12,6 +12,6 @@ public sealed record WeightsPayload
     public string? ClaimCheckKey { get; init; }
     /// <summary>Length of the encoded weights in bytes.</summary>
     public required long Length { get; init; }
-    /// <summary>XxHash64 of the encoded weights (16 lowercase hex digits), checked on arrival.</summary>
+    /// <summary>SHA-256 of the encoded weights (64 lowercase hex digits), checked on arrival before anything is decoded.</summary>
     public required string Checksum { get; init; }
 }

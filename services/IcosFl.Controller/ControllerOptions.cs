@@ -6,6 +6,12 @@ public sealed record ControllerOptions
     /// <summary>A worker silent for this many of its heartbeat intervals is offline (Flower: 2).</summary>
     public int HeartbeatPatience { get; init; } = 2;
 
+    /// <summary>
+    /// How long an update sent as chunks waits for the last of them to be stored (they are queued before the update, but
+    /// the chunk endpoint may lag behind): past it the update counts as the worker's decline, naming what is missing.
+    /// </summary>
+    public TimeSpan UploadPatience { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>How often a federation waiting for quorum looks at the worker registry again.</summary>
     public TimeSpan QuorumPollInterval { get; init; } = TimeSpan.FromSeconds(2);
 

@@ -1,5 +1,6 @@
 using IcosFl.Controller.Checkpoints;
 using IcosFl.Controller.Federations;
+using IcosFl.Controller.Payloads;
 using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Sagas;
 using IcosFl.Controller.Workers;
@@ -23,6 +24,8 @@ public static class ControllerRegistration
         x.AddConsumer<HeartbeatConsumer, HeartbeatConsumerDefinition>();
         x.AddConsumer<AggregateRoundConsumer>();
         x.AddConsumer<RoundAnswerConsumer, RoundAnswerConsumerDefinition>();
+        x.AddConsumer<WeightChunkConsumer, WeightChunkConsumerDefinition>();
+        x.AddConsumer<WeightChunkRequestConsumer, WeightChunkRequestConsumerDefinition>();
         return x;
     }
 
@@ -43,6 +46,7 @@ public static class ControllerRegistration
         services.TryAddSingleton<ICheckpointStore, InMemoryCheckpointStore>();
         // Deployed hosts register a RedisRoundLedger before this.
         services.TryAddSingleton<IRoundLedger>(sp => new InMemoryRoundLedger(sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<ChunkedUploads>();
         services.AddScoped<GlobalModelRecovery>();
         services.AddScoped<InitializeFederationActivity>();
         services.AddScoped<OpenRoundActivity>();

@@ -1,10 +1,8 @@
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Messaging;
-using IcosFl.Infrastructure.Redis;
 using IcosFl.Infrastructure.Weights;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
-using StackExchange.Redis;
 
 namespace IcosFl.Worker;
 
@@ -12,17 +10,16 @@ public static class WorkerHosting
 {
     /// <summary>
     /// A deployed worker: its own queue on RabbitMQ (bound to the round-start and evaluation exchanges
-    /// with its id as routing key), heartbeats, and Redis only for claim-check payloads of large models:
-    /// <paramref name="payloadRedis"/> is the payload Redis (ICOSFL_PAYLOAD_REDIS, the saga Redis when
-    /// unset). A worker reads and writes no saga state, so it needs no other Redis. Every message it sends carries
+    /// with its id as routing key), heartbeats, and nothing but the broker (issue 16): large models come from the
+    /// controller and go back to it as chunk messages (<see cref="BrokerClaimCheckStore"/>), so a worker host holds one
+    /// address and one credential, and no Redis setting at all. Every message it sends carries
     /// the broker user of <see cref="ConnectionSettings.Broker"/> as user_id, which RabbitMQ checks and the controller
     /// believes (<see cref="BrokerIdentity"/>).
     /// </summary>
     public static IServiceCollection AddDeployedWorker(this IServiceCollection services, ConnectionSettings settings,
-        IConnectionMultiplexer payloadRedis, WorkerNode node)
+        WorkerNode node)
     {
-        services.AddKeyedSingleton(RedisConnections.PayloadsServiceKey, payloadRedis);
-        services.AddIcosFlWeightTransport(_ => new RedisClaimCheckStore(payloadRedis));
+        services.AddIcosFlWeightTransport(sp => new BrokerClaimCheckStore(sp.GetRequiredService<IBus>, node.WorkerId));
         services.AddIcosFlWorkers([node]);
         services.AddIcosFlTracing();
         services.AddMassTransit(x =>

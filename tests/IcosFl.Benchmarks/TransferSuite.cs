@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using IcosFl.Contracts;
+using IcosFl.Controller.Payloads;
 using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Redis;
 using IcosFl.Infrastructure.Weights;
@@ -16,9 +17,11 @@ using StackExchange.Redis;
 namespace IcosFl.Benchmarks;
 
 /// <summary>
-/// One weight update from pack to unpacked weights through IcosFl's real path (WeightCodec, the Redis
-/// claim check above 1 MiB, a MassTransit WeightUpdateSubmitted over RabbitMQ, a consumer unpacking and
-/// verifying), beside RabbitMQ.Client publishing the same bytes to a queue and a consumer receiving them.
+/// One weight update from pack to unpacked weights through IcosFl's real path (WeightCodec; above 1 MiB the worker's
+/// 1 MiB chunk messages over RabbitMQ, stored by the controller's chunk consumer in its payload Redis; a MassTransit
+/// WeightUpdateSubmitted over RabbitMQ; a consumer that waits for the transfer, as the controller's answer consumer
+/// does, then unpacks and verifies from Redis), beside RabbitMQ.Client publishing the same bytes to a queue and a
+/// consumer receiving them.
 /// </summary>
 public static class TransferSuite
 {
@@ -36,7 +39,8 @@ public static class TransferSuite
         using var redis = await ConnectionMultiplexer.ConnectAsync(redisOptions);
         var appendOnly = await AppendOnlyAsync(redis);
         using var store = new RedisClaimCheckStore(redis);
-        var transport = new WeightTransport(store, new WeightTransportOptions());
+        // The controller's side: its payload Redis. The worker's side reaches only the broker (below, once the bus runs).
+        var storeTransport = new WeightTransport(store, new WeightTransportOptions());
         // The same claim check with its chunks through StackExchange.Redis's multiplexer (as for TLS or Sentinel), the
         // baseline of the store's own connections.
         using var multiplexerStore = new RedisClaimCheckStore(redis, directChunkConnections: false);
@@ -44,8 +48,9 @@ public static class TransferSuite
         var arrivals = new ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs, string ContentType, long ConsumedAt)>>();
         var queue = $"icosfl-bench-transfer-{Guid.NewGuid():N}";
         var transientQueue = $"icosfl-bench-transfer-transient-{Guid.NewGuid():N}";
-        using var host = await StartBusAsync(servers, queue, transientQueue, transport, arrivals);
+        using var host = await StartBusAsync(servers, queue, transientQueue, store, storeTransport, arrivals);
         var bus = host.Services.GetRequiredService<IBus>();
+        var transport = new WeightTransport(new BrokerClaimCheckStore(() => bus, BenchWorker), new WeightTransportOptions());
         // The diagnostic path: the same message, serializer and consumer, sent as a transient message to a non-durable
         // queue (as the bare raw baseline's), which IcosFl itself never does. Isolates what durability costs.
         var transient = await bus.GetSendEndpoint(new Uri($"queue:{transientQueue}?durable=false&autodelete=true"));
@@ -91,7 +96,7 @@ public static class TransferSuite
                 if (weights.Tensors[0].Data.Length != model.Tensors[0].Data.Length)
                     throw new InvalidOperationException("transfer: the unpacked model has another shape");
                 if (payload.ClaimCheckKey is { } key)
-                    await store.DeleteAsync(key);
+                    await store.DeleteAsync(StoredKey(key));
             }
 
             // Pack start to unpacked weights, one update alone; the claim-check entry is deleted after the clock stops.
@@ -125,7 +130,7 @@ public static class TransferSuite
             // unpacked), so that a row shows how the claim check alone scales with updates in flight.
             async Task<double> ClaimCheckOnlyAsync(int n, WeightTransport? through = null)
             {
-                through ??= transport;
+                through ??= storeTransport;
                 var clock = Stopwatch.StartNew();
                 var payloads = await Task.WhenAll(Enumerable.Range(0, n).Select(_ => Task.Run(async () =>
                 {
@@ -312,20 +317,38 @@ public static class TransferSuite
         return new ModelWeights([new NamedTensor("weights", [parameters], data)]);
     }
 
-    private static async Task<IHost> StartBusAsync(BenchServers servers, string queue, string transientQueue, WeightTransport transport,
+    /// <summary>The worker id of the bench's updates (its chunks are stored under the controller's key for it).</summary>
+    private const string BenchWorker = "bench";
+
+    /// <summary>Where the controller keeps a payload the bench's update names: its transfer's upload key, or the key itself.</summary>
+    private static string StoredKey(string reference) =>
+        BrokerClaimCheckStore.TransferOf(reference) is { } transfer ? ChunkedUploads.KeyOf(BenchWorker, transfer) : reference;
+
+    private static async Task<IHost> StartBusAsync(BenchServers servers, string queue, string transientQueue, IClaimCheckStore store, WeightTransport transport,
         ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs, string ContentType, long ConsumedAt)>> arrivals)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.QuietOnStandardError();
         builder.Services.AddSingleton(transport).AddSingleton(arrivals);
+        // The controller's chunk intake, exactly as deployed (ChunkedUploads behind WeightChunkConsumer, one chunk at a time).
+        builder.Services.AddSingleton(store).AddSingleton(new WeightTransportOptions()).AddSingleton(TimeProvider.System).AddSingleton<ChunkedUploads>();
         builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
         builder.Services.AddMassTransit(x =>
         {
             x.AddConsumer<UnpackingConsumer>();
+            x.AddConsumer<WeightChunkConsumer, WeightChunkConsumerDefinition>();
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(servers.Broker);
                 cfg.UseIcosFlTopology(); // the weights wire format of every IcosFl process
+                cfg.ReceiveEndpoint($"{queue}-chunks", e =>
+                {
+                    // As the controller's icosfl-weight-chunk endpoint (WeightChunkConsumerDefinition): one chunk at a time.
+                    e.AutoDelete = true;
+                    e.PrefetchCount = 16;
+                    e.ConcurrentMessageLimit = 1;
+                    e.ConfigureConsumer<WeightChunkConsumer>(context);
+                });
                 cfg.ReceiveEndpoint(queue, e =>
                 {
                     // Durable, as the controller's queue for updates is (the bench's own is removed when it stops);
@@ -353,7 +376,9 @@ public static class TransferSuite
         return host;
     }
 
-    public sealed class UnpackingConsumer(WeightTransport transport, ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs, string ContentType, long ConsumedAt)>> arrivals)
+    /// <summary>The controller's answer consumer and aggregator in one: waits for the update's transfer, then unpacks it from Redis.</summary>
+    public sealed class UnpackingConsumer(WeightTransport transport, ChunkedUploads uploads,
+        ConcurrentDictionary<Guid, TaskCompletionSource<(ModelWeights Weights, double UnpackMs, string ContentType, long ConsumedAt)>> arrivals)
         : IConsumer<WeightUpdateSubmitted>
     {
         public async Task Consume(ConsumeContext<WeightUpdateSubmitted> context)
@@ -362,7 +387,16 @@ public static class TransferSuite
             if (!arrivals.TryRemove(context.Message.RoundId, out var arrived))
                 return; // another process's update on a shared vhost
             var unpacking = Stopwatch.StartNew();
-            var weights = await transport.UnpackAsync(context.Message.Weights, context.CancellationToken);
+            var payload = context.Message.Weights;
+            if (BrokerClaimCheckStore.TransferOf(payload.ClaimCheckKey) is { } transfer)
+            {
+                var outcome = await uploads.WaitAsync(BenchWorker, transfer, TimeSpan.FromMinutes(2), context.CancellationToken);
+                if (outcome.Problem is { } problem)
+                    throw new InvalidOperationException($"transfer: {problem}");
+                payload = payload with { ClaimCheckKey = StoredKey(payload.ClaimCheckKey!) };
+            }
+
+            var weights = await transport.UnpackAsync(payload, context.CancellationToken);
             arrived.SetResult((weights, unpacking.Elapsed.TotalMilliseconds, context.ReceiveContext.ContentType?.MediaType ?? "?", consumedAt));
         }
     }

@@ -460,7 +460,7 @@ log "federation $fed2"
 wait_until 180 "round 2 of $fed2" federation_in_round "$fed2" 2 || true
 joined_after="$(last_completed_round "$fed2")"
 # The worker host's own network reaches the controller host at the bridge's address, through its published
-# ports (5672, 6380, 5341), as a remote host would through its firewall.
+# ports (5672 and 5341; workers reach no Redis), as a remote host would through its firewall.
 "${host_compose[@]}" up -d --build --scale worker=2 >"$work/up-host.log" 2>&1 \
     || { tail -n 30 "$work/up-host.log" >&2; fatal "the worker host's up failed"; }
 check "the worker host's 2 workers healthy" wait_healthy "$worker_project" 2 180

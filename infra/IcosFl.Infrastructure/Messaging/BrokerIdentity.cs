@@ -59,8 +59,8 @@ public static partial class BrokerIdentity
             throw new ArgumentException(problem, nameof(workerId));
         var queue = $"icosfl-worker-{Regex.Escape(workerId)}(_error|_skipped)?";
         return (
-            $@"^({queue}|IcosFl\.Contracts:(RoundStarted|EvaluationRequested)|IcosFl\.Contracts:(WorkerHeartbeat|WorkerStopping|WeightUpdateSubmitted|TrainingDeclined|EvaluationReported)|MassTransit:Fault.*|[^:]*_bus_[^:]*)$",
-            $@"^({queue}|IcosFl\.Contracts:(WorkerHeartbeat|WorkerStopping|WeightUpdateSubmitted|TrainingDeclined|EvaluationReported)|MassTransit:Fault.*|[^:]*_bus_[^:]*)$",
+            $@"^({queue}|IcosFl\.Contracts:(RoundStarted|EvaluationRequested)|IcosFl\.Contracts:(WorkerHeartbeat|WorkerStopping|WeightUpdateSubmitted|TrainingDeclined|EvaluationReported|WeightChunk|WeightChunkRequested)|MassTransit:Fault.*|[^:]*_bus_[^:]*)$",
+            $@"^({queue}|IcosFl\.Contracts:(WorkerHeartbeat|WorkerStopping|WeightUpdateSubmitted|TrainingDeclined|EvaluationReported|WeightChunk|WeightChunkRequested)|MassTransit:Fault.*|[^:]*_bus_[^:]*)$",
             $@"^({queue}|IcosFl\.Contracts:(RoundStarted|EvaluationRequested)|MassTransit:Fault.*|[^:]*_bus_[^:]*)$");
     }
 

@@ -18,9 +18,9 @@ public static class WeightsWire
     /// <summary>"binary" (the default) or "json": set "json" on upgraded processes while older ones still run.</summary>
     public const string EnvironmentVariable = "ICOSFL_WEIGHTS_WIRE";
 
-    /// <summary>Every message type with a <see cref="WeightsPayload"/>: these are sent as binary envelopes.</summary>
+    /// <summary>Every message type with a <see cref="WeightsPayload"/> or a weight chunk: these are sent as binary envelopes.</summary>
     public static readonly IReadOnlyList<Type> WeightCarryingMessages =
-        [typeof(RoundStarted), typeof(EvaluationRequested), typeof(WeightUpdateSubmitted), typeof(RoundCompleted)];
+        [typeof(RoundStarted), typeof(EvaluationRequested), typeof(WeightUpdateSubmitted), typeof(RoundCompleted), typeof(WeightChunk), typeof(WeightChunkServed)];
 
     public static WeightsWireFormat FromEnvironment() => Parse(Environment.GetEnvironmentVariable(EnvironmentVariable));
 
@@ -47,5 +47,7 @@ public static class WeightsWire
         cfg.Send<EvaluationRequested>(s => s.UseSerializer(BinaryEnvelopeSerializer.BinaryEnvelopeContentType));
         cfg.Send<WeightUpdateSubmitted>(s => s.UseSerializer(BinaryEnvelopeSerializer.BinaryEnvelopeContentType));
         cfg.Send<RoundCompleted>(s => s.UseSerializer(BinaryEnvelopeSerializer.BinaryEnvelopeContentType));
+        cfg.Send<WeightChunk>(s => s.UseSerializer(BinaryEnvelopeSerializer.BinaryEnvelopeContentType));
+        cfg.Send<WeightChunkServed>(s => s.UseSerializer(BinaryEnvelopeSerializer.BinaryEnvelopeContentType));
     }
 }

@@ -57,7 +57,7 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
     }
 
     /// <summary>Each appended piece is written at once, in chunks of at most the chunk size, pipelined on the connection.</summary>
-    public IClaimCheckUpload BeginPut(string key, TimeSpan timeToLive)
+    public IClaimCheckUpload BeginPut(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(key);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeToLive, TimeSpan.Zero);
@@ -448,6 +448,22 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
         ArgumentException.ThrowIfNullOrWhiteSpace(key);
         cancellationToken.ThrowIfCancellationRequested();
         return Db.KeyExistsAsync(HeaderKey(key));
+    }
+
+    /// <summary>The header, then the one chunk, through the multiplexer.</summary>
+    public async Task<StoredChunk?> ReadChunkAsync(string key, int index, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        var db = Db;
+        var header = await db.StringGetAsync(HeaderKey(key)).ConfigureAwait(false);
+        if (header.IsNull)
+            return null;
+        var (count, length) = ParseHeader(key, header);
+        if (index < 0 || index >= count)
+            return new StoredChunk(count, length, null);
+        var chunk = await db.StringGetAsync(ChunkKey(key, index)).ConfigureAwait(false);
+        return chunk.IsNull ? null : new StoredChunk(count, length, (byte[])chunk!);
     }
 
     public async Task DeleteAsync(string key, CancellationToken cancellationToken = default)

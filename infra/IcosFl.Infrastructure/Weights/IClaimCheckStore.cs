@@ -31,6 +31,23 @@ public interface IClaimCheckStore
     Task DeleteAsync(string key, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Chunk <paramref name="index"/> of a stored payload, as a worker asks for it over the broker
+    /// (<see cref="BrokerClaimCheckStore"/>), with the payload's chunk count and length; null when the key is missing or
+    /// has expired; <see cref="StoredChunk.Bytes"/> null when there is no such chunk. This default reads the whole
+    /// payload and cuts it into <see cref="WeightTransport.ChunkBytes"/>; stores that keep chunks read just the one.
+    /// </summary>
+    async Task<StoredChunk?> ReadChunkAsync(string key, int index, CancellationToken cancellationToken = default)
+    {
+        if (await GetAsync(key, cancellationToken).ConfigureAwait(false) is not { } bytes)
+            return null;
+        var count = Math.Max(1, (bytes.Length + WeightTransport.ChunkBytes - 1) / WeightTransport.ChunkBytes);
+        if (index < 0 || index >= count)
+            return new StoredChunk(count, bytes.Length, null);
+        var offset = index * WeightTransport.ChunkBytes;
+        return new StoredChunk(count, bytes.Length, bytes.AsSpan(offset, Math.Min(WeightTransport.ChunkBytes, bytes.Length - offset)).ToArray());
+    }
+
+    /// <summary>
     /// Whether <paramref name="key"/> can still be fetched (not deleted, not expired, not lost with a restarted
     /// store), without fetching it. This default fetches the whole payload; stores override it with a cheap look.
     /// </summary>
@@ -43,7 +60,7 @@ public interface IClaimCheckStore
     /// encoded and no buffer need hold the whole payload. This default gathers the pieces and stores them with
     /// <see cref="PutAsync"/> at completion.
     /// </summary>
-    IClaimCheckUpload BeginPut(string key, TimeSpan timeToLive)
+    IClaimCheckUpload BeginPut(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(key);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeToLive, TimeSpan.Zero);
@@ -67,6 +84,9 @@ public interface IClaimCheckStore
     }
 }
 
+/// <summary>One chunk of a stored payload (<see cref="IClaimCheckStore.ReadChunkAsync"/>): null bytes when there is no such chunk.</summary>
+public sealed record StoredChunk(int Count, long Length, byte[]? Bytes);
+
 /// <summary>
 /// A payload being stored while it is produced (<see cref="IClaimCheckStore.BeginPut"/>). Exactly one of
 /// <see cref="CompleteAsync"/> (the key then reads as the whole payload) or <see cref="AbortAsync"/>
@@ -87,4 +107,10 @@ public interface IClaimCheckUpload
 
     /// <summary>The producer failed (e.g. refused a NaN half way): waits for writes in flight and removes what they stored.</summary>
     Task AbortAsync();
+
+    /// <summary>
+    /// What a message names the payload by once complete, when not the key it was begun with: a store that hands the
+    /// bytes to someone else to keep (<see cref="BrokerClaimCheckStore"/>, "transfer:{id}") names it by its transfer.
+    /// </summary>
+    string? Reference => null;
 }

@@ -1,20 +1,23 @@
 using System.Buffers;
-using System.Globalization;
-using System.IO.Hashing;
+using System.Security.Cryptography;
 using IcosFl.Contracts;
 
 namespace IcosFl.Infrastructure.Weights;
 
 /// <summary>
 /// Turns <see cref="ModelWeights"/> into the <see cref="WeightsPayload"/> a message carries and back:
-/// inline when small, by claim check when large, always with length and checksum verified on arrival.
+/// inline when small, by claim check when large, always with length and SHA-256 digest verified on arrival (the payload
+/// crosses a trust boundary: a worker's update reaches the controller, the global model every worker).
 /// </summary>
 public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptions options)
 {
     public const string KeyPrefix = "icosfl:weights:";
 
-    /// <summary>The pieces a claim-checked encoding is sent in: the Redis store's chunk, so each is one write.</summary>
-    private const int ChunkBytes = Redis.RedisClaimCheckStore.DefaultChunkBytes;
+    /// <summary>
+    /// The pieces a claim-checked encoding is sent in: the Redis store's chunk, so each is one write, and the broker store's
+    /// chunk message (<see cref="BrokerClaimCheckStore"/>).
+    /// </summary>
+    public const int ChunkBytes = Redis.RedisClaimCheckStore.DefaultChunkBytes;
 
     /// <summary>
     /// Chunks of one pack sent but not yet stored, at most. Unbounded, four 100 MB packs at once kept some 400 chunks
@@ -57,7 +60,7 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
         PayloadChunkWriter? chunks = null;
         IClaimCheckUpload? upload = null;
         var key = $"{KeyPrefix}{keyHint}:{Guid.NewGuid():N}";
-        var hash = new XxHash64();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var inFlight = new Queue<Task>();
         try
         {
@@ -70,7 +73,7 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
 
             chunks!.Flush();
             await upload!.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            return new WeightsPayload { ClaimCheckKey = key, Length = length, Checksum = Format(hash.GetCurrentHashAsUInt64()) };
+            return new WeightsPayload { ClaimCheckKey = upload.Reference ?? key, Length = length, Checksum = Format(hash) };
         }
         catch when (upload is not null)
         {
@@ -86,11 +89,11 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
         {
             if (length <= options.InlineThresholdBytes)
                 return inline = new FixedLengthBufferWriter(GC.AllocateUninitializedArray<byte>(length), length);
-            var started = store.BeginPut(key, options.ClaimCheckTimeToLive);
+            var started = store.BeginPut(key, options.ClaimCheckTimeToLive, cancellationToken);
             upload = started;
             return chunks = new PayloadChunkWriter(ChunkBytes, (chunk, filled) =>
             {
-                hash.Append(chunk.AsSpan(0, filled));
+                hash.AppendData(chunk.AsSpan(0, filled));
                 // At most ChunksInFlight chunks on their way: the encoder is synchronous (MessagePack's writer cannot
                 // cross an await), so it waits here for the oldest. The store completes writes from its own I/O, never
                 // from this thread; a failed write is not thrown here but in CompleteAsync or AbortAsync.
@@ -118,19 +121,21 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
             case { Inline: { } inline }:
                 return Verified(inline, payload, "inline weights", Checksum(inline));
             case { ClaimCheckKey: { } key }:
+            {
                 // Decoded and hashed chunk by chunk as the chunks arrive, while the next ones are read: no
                 // buffer holds the whole encoding. Length and checksum are still checked before any
                 // decoding problem is reported, and the weights are handed out only when both hold.
-                var hash = new XxHash64();
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                 var decoder = new WeightDecoder(payload.Length);
                 var length = await store.StreamAsync(key, piece =>
                 {
-                    hash.Append(piece);
+                    hash.AppendData(piece);
                     decoder.Write(piece);
                 }, cancellationToken).ConfigureAwait(false) ?? throw new WeightPayloadException(
                     $"claim-check key '{key}' is missing or expired: the weights are no longer in the claim-check store (time-to-live {options.ClaimCheckTimeToLive})");
-                Check(length, payload, $"claim-check key '{key}'", Format(hash.GetCurrentHashAsUInt64()));
+                Check(length, payload, $"claim-check key '{key}'", Format(hash));
                 return decoder.Complete();
+            }
             default:
                 throw new WeightPayloadException("weights payload has neither inline bytes nor a claim-check key");
         }
@@ -155,14 +160,15 @@ public sealed class WeightTransport(IClaimCheckStore store, WeightTransportOptio
         if (!string.Equals(actual, payload.Checksum, StringComparison.Ordinal))
         {
             throw new WeightPayloadException(
-                $"{source}: checksum mismatch: declared {payload.Checksum}, computed {actual} (XxHash64); the weights were altered or corrupted");
+                $"{source}: checksum mismatch: declared {payload.Checksum}, computed {actual} (SHA-256); the weights were altered or corrupted");
         }
     }
 
-    /// <summary>XxHash64 of the encoded weights as 16 lowercase hex digits.</summary>
-    public static string Checksum(ReadOnlySpan<byte> encoded) => Format(XxHash64.HashToUInt64(encoded));
+    /// <summary>SHA-256 of the encoded weights as 64 lowercase hex digits.</summary>
+    public static string Checksum(ReadOnlySpan<byte> encoded) => Convert.ToHexStringLower(SHA256.HashData(encoded));
 
-    private static string Format(ulong hash) => hash.ToString("x16", CultureInfo.InvariantCulture);
+    /// <summary>The digest of what <paramref name="hash"/> (SHA-256) has seen, as 64 lowercase hex digits.</summary>
+    public static string Format(IncrementalHash hash) => Convert.ToHexStringLower(hash.GetCurrentHash());
 
     private static WeightTransportOptions Checked(WeightTransportOptions options)
     {

@@ -6,10 +6,11 @@ using Serilog.Events;
 namespace IcosFl.Cli.Commands;
 
 /// <summary>
-/// Options every command that talks to a deployed federation shares: where the servers are. The nodes
-/// (controller, worker) also take --payload-redis: the Redis of claim-checked weights.
+/// Options every command that talks to a deployed federation shares: where the servers are. The controller also takes
+/// --payload-redis (the Redis of claim-checked weights); the worker takes no Redis at all (<paramref name="redis"/>
+/// false): it reaches nothing but the broker.
 /// </summary>
-public sealed class ConnectionOptions(bool payloadRedis = false)
+public sealed class ConnectionOptions(bool payloadRedis = false, bool redis = true)
 {
     public Option<string?> Broker { get; } = new("--broker")
     {
@@ -28,14 +29,15 @@ public sealed class ConnectionOptions(bool payloadRedis = false)
     public void AddTo(Command command)
     {
         command.Options.Add(Broker);
-        command.Options.Add(Redis);
+        if (redis)
+            command.Options.Add(Redis);
         if (payloadRedis)
             command.Options.Add(PayloadRedis);
         command.Options.Add(Seq);
     }
 
     public ConnectionSettings Read(ParseResult parse) =>
-        ConnectionSettings.FromEnvironment(parse.GetValue(Broker), parse.GetValue(Redis), parse.GetValue(Seq),
+        ConnectionSettings.FromEnvironment(parse.GetValue(Broker), redis ? parse.GetValue(Redis) : null, parse.GetValue(Seq),
             payloadRedis ? parse.GetValue(PayloadRedis) : null);
 }
 

@@ -16,12 +16,14 @@ public static class NodeStartup
     public static Task<RedisConnections?> ConnectAsync(ConnectionSettings settings, string who, CancellationToken ct) =>
         CheckedAsync(settings, who, () => Reachability.ConnectRedisConnectionsAsync(settings, ConnectTimeout), ct);
 
-    /// <summary>
-    /// A worker's start: checks the broker and connects to the payload Redis, the only Redis a worker
-    /// uses; prints why not and returns null when either fails.
-    /// </summary>
-    public static Task<IConnectionMultiplexer?> ConnectPayloadsAsync(ConnectionSettings settings, string who, CancellationToken ct) =>
-        CheckedAsync(settings, who, () => Reachability.ConnectPayloadRedisAsync(settings, ConnectTimeout), ct);
+    /// <summary>A worker's start: checks the broker, the only server a worker uses; prints why not and returns false when it fails.</summary>
+    public static async Task<bool> CheckBrokerAsync(ConnectionSettings settings, string who, CancellationToken ct)
+    {
+        if (await Reachability.CheckBrokerAsync(settings, ConnectTimeout, ct) is not { } brokerProblem)
+            return true;
+        Console.Error.WriteLine($"icosfl {who}: {brokerProblem}");
+        return false;
+    }
 
     private static async Task<T?> CheckedAsync<T>(ConnectionSettings settings, string who, Func<Task<T>> connectRedis, CancellationToken ct)
         where T : class

@@ -14,7 +14,7 @@ public static class WorkerCommand
 {
     public static Command Create()
     {
-        var connection = new ConnectionOptions(payloadRedis: true);
+        var connection = new ConnectionOptions(redis: false);
         var logging = new NodeLoggingOptions();
         var id = new Option<string?>("--id") { Description = "This worker's id (default: $ICOSFL_WORKER_ID or the host name)" };
         var interval = new Option<double>("--heartbeat-interval")
@@ -51,8 +51,8 @@ public static class WorkerCommand
                 Console.Error.WriteLine($"icosfl worker: {dataProblem}");
                 return ExitCodes.BadUsage;
             }
-            using var payloadRedis = await NodeStartup.ConnectPayloadsAsync(settings, $"worker {workerId}", ct);
-            if (payloadRedis is null)
+            // The broker is all a worker needs (issue 16): weights travel as chunk messages to and from the controller.
+            if (!await NodeStartup.CheckBrokerAsync(settings, $"worker {workerId}", ct))
                 return ExitCodes.Unreachable;
 
             var builder = Host.CreateApplicationBuilder();
@@ -70,11 +70,11 @@ public static class WorkerCommand
             var node = new WorkerNode(new WorkerOptions { WorkerId = workerId, HeartbeatInterval = parse.GetValue(interval) }, source);
             builder.Logging.ClearProviders();
             builder.Services.AddSerilog(IcosFlLogging.CreateLogger(logging.Read(parse, $"worker-{workerId}", settings)), dispose: true);
-            builder.Services.AddDeployedWorker(settings, payloadRedis, node);
+            builder.Services.AddDeployedWorker(settings, node);
             using var host = builder.Build();
             host.Services.GetRequiredService<ILogger<WorkerNode>>().LogInformation(
-                "Worker {WorkerId} started on {Host}: broker {Broker}, payload Redis {PayloadRedis}, data: {NodeData}",
-                workerId, node.Options.Host, settings.BrokerForDisplay, settings.PayloadRedisForDisplay, described);
+                "Worker {WorkerId} started on {Host}: broker {Broker}, data: {NodeData}",
+                workerId, node.Options.Host, settings.BrokerForDisplay, described);
             await host.RunAsync(ct);
             return ExitCodes.Success;
         });

@@ -73,10 +73,17 @@ public static class CheckpointFile
         };
     }
 
+    /// <summary>
+    /// XxHash64 as 16 lowercase hex digits: a check against a damaged file (the checkpoint folder is the controller's
+    /// own), kept so that checkpoints written before payloads moved to SHA-256 still read.
+    /// </summary>
+    private static string FileChecksum(ReadOnlySpan<byte> bytes) =>
+        System.IO.Hashing.XxHash64.HashToUInt64(bytes).ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+
     private static PackedWeights Pack(ModelWeights weights)
     {
         var bytes = WeightCodec.Encode(weights);
-        return new PackedWeights(WeightCodec.ContentType, WeightTransport.Checksum(bytes), bytes);
+        return new PackedWeights(WeightCodec.ContentType, FileChecksum(bytes), bytes);
     }
 
     private static ModelWeights Unpack(PackedWeights packed, string source, string field)
@@ -84,7 +91,7 @@ public static class CheckpointFile
         try
         {
             var bytes = packed.Data;
-            var checksum = WeightTransport.Checksum(bytes);
+            var checksum = FileChecksum(bytes);
             if (!string.Equals(checksum, packed.Checksum, StringComparison.OrdinalIgnoreCase))
                 throw new InvalidDataException($"checkpoint {source}: {field} checksum {checksum} does not match the recorded {packed.Checksum}");
             return WeightCodec.Decode(bytes);

@@ -1,5 +1,7 @@
 using IcosFl.Contracts;
 using IcosFl.Controller.Messages;
+using IcosFl.Controller.Payloads;
+using IcosFl.Controller.Workers;
 using IcosFl.Controller.Sagas;
 using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Weights;
@@ -18,6 +20,8 @@ public sealed class RoundAnswerConsumer(
     IRoundLedger ledger,
     IClaimCheckStore store,
     WeightTransportOptions transportOptions,
+    ChunkedUploads uploads,
+    ControllerOptions options,
     ILogger<RoundAnswerConsumer> logger)
     : IConsumer<WeightUpdateSubmitted>, IConsumer<TrainingDeclined>, IConsumer<EvaluationReported>
 {
@@ -33,6 +37,33 @@ public sealed class RoundAnswerConsumer(
             var key = $"icosfl:update:{update.RoundId:N}:{update.WorkerId}:{weights.Checksum}";
             await store.PutAsync(key, inline, transportOptions.ClaimCheckTimeToLive, context.CancellationToken);
             weights = weights with { Inline = null, ClaimCheckKey = key };
+        }
+        else if (weights.ClaimCheckKey is { } reference)
+        {
+            // Sent as chunks (issue 16): stored under a key the controller made from the authenticated worker and the
+            // transfer; a worker cannot name a key of the controller's store (it could name another worker's update).
+            string? refusal;
+            if (BrokerClaimCheckStore.TransferOf(reference) is { } transfer)
+            {
+                var outcome = await uploads.WaitAsync(update.WorkerId, transfer, options.UploadPatience, context.CancellationToken);
+                refusal = outcome.Problem
+                    ?? (outcome.Length >= 0 && (outcome.Length != weights.Length || !string.Equals(outcome.Digest, weights.Checksum, StringComparison.Ordinal))
+                        ? $"the update declares {weights.Length} bytes with SHA-256 {weights.Checksum}, its transfer {transfer:N} delivered {outcome.Length} bytes with SHA-256 {outcome.Digest}"
+                        : null);
+                weights = weights with { ClaimCheckKey = ChunkedUploads.KeyOf(update.WorkerId, transfer) };
+            }
+            else
+            {
+                refusal = options.WorkerAuthentication == WorkerAuthentication.InProcessTrusted
+                    ? null
+                    : $"its weights name claim-check key '{reference}', not a transfer of its own chunks ('{BrokerClaimCheckStore.TransferPrefix}{{id}}')";
+            }
+
+            if (refusal is not null)
+            {
+                await RejectUpdateAsync(context, refusal);
+                return;
+            }
         }
         var receipt = await ledger.RecordUpdateAsync(update.RoundId,
             new UpdateRecord(update.WorkerId, update.NumExamples, update.Metrics, weights), context.CancellationToken);
@@ -68,6 +99,17 @@ public sealed class RoundAnswerConsumer(
                     update.WorkerId, update.RoundId, update.FederationId);
                 break;
         }
+        if (receipt.CompletesTheSet)
+            await context.PublishFromConsumer(new RoundCollected(update.RoundId));
+    }
+
+    /// <summary>An update whose weights did not arrive intact counts as the worker's decline, with the reason.</summary>
+    private async Task RejectUpdateAsync(ConsumeContext<WeightUpdateSubmitted> context, string reason)
+    {
+        var update = context.Message;
+        logger.LogWarning("Federation {FederationId} round {Round} ({RoundId}): update from {WorkerId} rejected: {Reason}",
+            update.FederationId, update.Round, update.RoundId, update.WorkerId, reason);
+        var receipt = await ledger.RecordDeclineAsync(update.RoundId, update.WorkerId, $"update rejected: {reason}", context.CancellationToken);
         if (receipt.CompletesTheSet)
             await context.PublishFromConsumer(new RoundCollected(update.RoundId));
     }

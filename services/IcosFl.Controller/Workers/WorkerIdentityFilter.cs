@@ -66,6 +66,8 @@ public static class WorkerIdentity
         WeightUpdateSubmitted m => m.WorkerId,
         TrainingDeclined m => m.WorkerId,
         EvaluationReported m => m.WorkerId,
+        WeightChunk m => m.WorkerId,
+        WeightChunkRequested m => m.WorkerId,
         _ => null,
     };
 

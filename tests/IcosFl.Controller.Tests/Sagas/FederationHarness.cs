@@ -64,11 +64,12 @@ public sealed class FederationHarness : IAsyncDisposable
         if (checkpoints is not null)
             services.AddSingleton(checkpoints);
         services
-            .AddIcosFlControllerServices(options ?? new ControllerOptions
+            // In process, like the embedded simulation: the test's "workers" put their updates in the store themselves.
+            .AddIcosFlControllerServices((options ?? new ControllerOptions
             {
                 QuorumPollInterval = TimeSpan.FromMilliseconds(100),
                 LivenessCheckInterval = TimeSpan.FromMilliseconds(200),
-            })
+            }) with { WorkerAuthentication = Controller.Workers.WorkerAuthentication.InProcessTrusted })
             .AddMassTransitTestHarness(x =>
             {
                 x.AddIcosFlController();

@@ -39,6 +39,8 @@ public static class BinaryEnvelopeSamples
                 FederationId = federation, RoundId = round, Round = 3, Participants = ["worker-1"], TrainLoss = 0.25, EvalLoss = 0.5,
                 Rejected = [new RejectedUpdate("worker-2", "late")], DurationMs = 1234.5, GlobalWeights = Payload(300, 4), ServerState = Payload(0, 5),
             },
+            new WeightChunk { TransferId = round, WorkerId = "worker-1", Index = 2, Bytes = Payload(1024 * 1024, 6).Inline! },
+            new WeightChunkServed { Key = "icosfl:weights:k", Index = 1, Count = 3, Length = 2_500_000, Bytes = Payload(1024 * 1024, 7).Inline! },
         ];
     }
 }

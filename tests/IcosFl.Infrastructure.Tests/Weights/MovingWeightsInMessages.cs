@@ -118,7 +118,7 @@ public class Moving_weights_in_messages
         var error = await Assert.ThrowsAsync<WeightPayloadException>(() => transport.UnpackAsync(payload with { Inline = tampered }));
 
         Assert.Equal(
-            $"inline weights: checksum mismatch: declared {payload.Checksum}, computed {WeightTransport.Checksum(tampered)} (XxHash64); the weights were altered or corrupted",
+            $"inline weights: checksum mismatch: declared {payload.Checksum}, computed {WeightTransport.Checksum(tampered)} (SHA-256); the weights were altered or corrupted",
             error.Message);
     }
 
@@ -173,11 +173,11 @@ public class Moving_weights_in_messages
     }
 
     [Fact]
-    public void Should_checksum_with_xxhash64_as_sixteen_lowercase_hex_digits()
+    public void Should_digest_with_sha256_as_sixty_four_lowercase_hex_digits()
     {
-        // Reference values of XXH64 with seed 0.
-        Assert.Equal("ef46db3751d8e999", WeightTransport.Checksum([]));
-        Assert.Equal("44bc2cf5ad770999", WeightTransport.Checksum("abc"u8));
+        // FIPS 180-2's test vectors.
+        Assert.Equal("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", WeightTransport.Checksum([]));
+        Assert.Equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", WeightTransport.Checksum("abc"u8));
     }
 
     [Fact]

@@ -75,7 +75,8 @@ public class Packing_in_chunks
 
         public int MostPending => Volatile.Read(ref _mostPending);
 
-        public IClaimCheckUpload BeginPut(string key, TimeSpan timeToLive) => new Observed(this, ((IClaimCheckStore)_inner).BeginPut(key, timeToLive));
+        public IClaimCheckUpload BeginPut(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default) =>
+            new Observed(this, ((IClaimCheckStore)_inner).BeginPut(key, timeToLive, cancellationToken));
 
         public Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default) =>
             _inner.PutAsync(key, payload, timeToLive, cancellationToken);

@@ -33,7 +33,7 @@ namespace IcosFl.Integration.Tests.Broker;
 /// closes the node's connection and the controller drops it.
 /// </summary>
 [Collection(ServersCollection.Name)]
-public sealed class Enrolling_nodes(TestServers servers, ITestOutputHelper output) : IAsyncLifetime
+public sealed partial class Enrolling_nodes(TestServers servers, ITestOutputHelper output) : IAsyncLifetime
 {
     private BrokerDefinitions _definitions = null!;
     private IConnectionMultiplexer _redis = null!;
@@ -342,12 +342,14 @@ public sealed class Enrolling_nodes(TestServers servers, ITestOutputHelper outpu
     }
 
     /// <summary>The worker exactly as <c>icosfl worker</c> hosts it, with the credentials node add printed.</summary>
-    private async Task<IHost> StartWorkerAsync(string id, Uri broker, double heartbeatInterval = 1)
+    /// <param name="replace">Changes to the worker's services after AddDeployedWorker (a hostile node's own claim-check store).</param>
+    private async Task<IHost> StartWorkerAsync(string id, Uri broker, double heartbeatInterval = 1, Action<IServiceCollection>? replace = null)
     {
         var node = new WorkerNode(new WorkerOptions { WorkerId = id, HeartbeatInterval = heartbeatInterval }, new SyntheticNodeData(3, 300, 42));
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ToTestOutput(output, id);
-        builder.Services.AddDeployedWorker(new ConnectionSettings { Broker = broker.ToString(), Redis = servers.RedisConfiguration }, _redis, node);
+        builder.Services.AddDeployedWorker(new ConnectionSettings { Broker = broker.ToString() }, node);
+        replace?.Invoke(builder.Services);
         builder.Services.AddOptions<MassTransitHostOptions>().Configure(o =>
         {
             o.WaitUntilStarted = true;

@@ -90,7 +90,7 @@ public sealed class Restricting_what_a_worker_may_do(TestServers servers) : IAsy
         // The worker exactly as `icosfl worker` hosts it, with the worker user.
         var node = new WorkerNode(new WorkerOptions { WorkerId = workerId, HeartbeatInterval = 0.5 }, new SyntheticNodeData(3, 400, 42));
         var worker = Host.CreateApplicationBuilder();
-        worker.Services.AddDeployedWorker(new ConnectionSettings { Broker = _definitions.WorkerUri.ToString(), Redis = servers.RedisConfiguration }, redis, node);
+        worker.Services.AddDeployedWorker(new ConnectionSettings { Broker = _definitions.WorkerUri.ToString(), }, node);
         worker.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
         using var workerHost = worker.Build();
         await workerHost.StartAsync();

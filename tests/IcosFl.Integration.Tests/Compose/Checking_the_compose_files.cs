@@ -12,7 +12,6 @@ public sealed class Checking_the_compose_files
 {
     private const string MainFile = "docker-compose.yml";
     private const string WorkerHostFile = "docker-compose.worker-host.yml";
-    private static readonly string[] IcosFlServices = ["controller", "worker"];
 
     private readonly ComposeProject _compose = ComposeProject.Find();
 
@@ -56,28 +55,29 @@ public sealed class Checking_the_compose_files
         Assert.Equal("noeviction", command[command.IndexOf("--maxmemory-policy") + 1]);
         Assert.Equal("${ICOSFL_PAYLOAD_REDIS_PASSWORD:?set ICOSFL_PAYLOAD_REDIS_PASSWORD in compose/.env}", command[command.IndexOf("--requirepass") + 1]);
         Assert.Null(ComposeProject.Child(payloads, "volumes"));
-        // Worker hosts reach it on the published port the worker-host file names.
-        Assert.Contains(((YamlSequenceNode)ComposeProject.Child(payloads, "ports")!).Select(n => ((YamlScalarNode)n).Value), p => p == "6380:6379");
+        // The controller's private store (issue 16): no port published, so no worker host can reach it.
+        Assert.Null(ComposeProject.Child(payloads, "ports"));
 
-        foreach (var node in IcosFlServices)
-        {
-            var dependsOn = (YamlMappingNode)ComposeProject.Child(services[node], "depends_on")!;
-            Assert.True(ComposeProject.Scalar((YamlMappingNode)ComposeProject.Child(dependsOn, "payload-redis")!, "condition") == "service_healthy",
-                $"{node} must wait for payload-redis to be healthy");
-        }
+        var dependsOn = (YamlMappingNode)ComposeProject.Child(services["controller"], "depends_on")!;
+        Assert.True(ComposeProject.Scalar((YamlMappingNode)ComposeProject.Child(dependsOn, "payload-redis")!, "condition") == "service_healthy",
+            "the controller must wait for payload-redis to be healthy");
+        // A worker reaches nothing but the broker: it waits for no Redis.
+        var workerDependsOn = (YamlMappingNode)ComposeProject.Child(services["worker"], "depends_on")!;
+        Assert.Null(ComposeProject.Child(workerDependsOn, "payload-redis"));
+        Assert.Null(ComposeProject.Child(workerDependsOn, "redis"));
     }
 
     [Theory]
     [InlineData(MainFile, "controller", new[] { "ICOSFL_BROKER", "ICOSFL_REDIS", "ICOSFL_PAYLOAD_REDIS", "ICOSFL_SEQ_URL" }, new string[0])]
-    [InlineData(MainFile, "worker", new[] { "ICOSFL_BROKER", "ICOSFL_PAYLOAD_REDIS", "ICOSFL_SEQ_URL" }, new[] { "ICOSFL_REDIS" })]
-    [InlineData(WorkerHostFile, "worker", new[] { "ICOSFL_BROKER", "ICOSFL_PAYLOAD_REDIS", "ICOSFL_SEQ_URL" }, new[] { "ICOSFL_REDIS" })]
+    [InlineData(MainFile, "worker", new[] { "ICOSFL_BROKER", "ICOSFL_SEQ_URL" }, new[] { "ICOSFL_REDIS", "ICOSFL_PAYLOAD_REDIS" })]
+    [InlineData(WorkerHostFile, "worker", new[] { "ICOSFL_BROKER", "ICOSFL_SEQ_URL" }, new[] { "ICOSFL_REDIS", "ICOSFL_PAYLOAD_REDIS" })]
     public void Every_icosfl_service_sets_the_servers_it_uses_with_variables_the_code_reads(string file, string serviceName, string[] required, string[] absent)
     {
         var environment = ComposeProject.Environment(_compose.Services(file)[serviceName]);
 
         foreach (var name in required)
             Assert.True(environment.TryGetValue(name, out var value) && value.Length > 0, $"{file} {serviceName}: {name} is not set");
-        // A worker keeps no saga state: no saga Redis address, no saga Redis password.
+        // A worker reaches nothing but the broker: no Redis address, no Redis password.
         foreach (var name in absent)
             Assert.False(environment.ContainsKey(name), $"{file} {serviceName}: {name} must not be set");
         var readByCode = VariablesReadByTheCode();
@@ -127,7 +127,7 @@ public sealed class Checking_the_compose_files
     }
 
     [Fact]
-    public void Every_node_reaches_the_payload_redis_with_its_password_and_only_the_controller_the_saga_redis()
+    public void Only_the_controller_reaches_the_redis_servers_each_with_its_own_password()
     {
         var variables = new Dictionary<string, string>(_compose.EnvFile) { ["ICOSFL_CONTROLLER_HOST"] = "fl-controller.example.org" };
         string Setting(string file, string service, string name) =>
@@ -136,8 +136,7 @@ public sealed class Checking_the_compose_files
         Assert.Equal($"redis:6379,password={_compose.EnvFile["ICOSFL_REDIS_PASSWORD"]},abortConnect=false", Setting(MainFile, "controller", "ICOSFL_REDIS"));
         var payloads = $"password={_compose.EnvFile["ICOSFL_PAYLOAD_REDIS_PASSWORD"]},abortConnect=false";
         Assert.Equal($"payload-redis:6379,{payloads}", Setting(MainFile, "controller", "ICOSFL_PAYLOAD_REDIS"));
-        Assert.Equal($"payload-redis:6379,{payloads}", Setting(MainFile, "worker", "ICOSFL_PAYLOAD_REDIS"));
-        Assert.Equal($"fl-controller.example.org:6380,{payloads}", Setting(WorkerHostFile, "worker", "ICOSFL_PAYLOAD_REDIS"));
+        // The workers hold neither address (Every_icosfl_service_sets_the_servers_it_uses_with_variables_the_code_reads).
         Assert.NotEqual(_compose.EnvFile["ICOSFL_REDIS_PASSWORD"], _compose.EnvFile["ICOSFL_PAYLOAD_REDIS_PASSWORD"]);
     }
 

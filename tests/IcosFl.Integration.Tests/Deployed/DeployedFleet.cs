@@ -16,7 +16,8 @@ namespace IcosFl.Integration.Tests.Deployed;
 /// A real deployment for one test: the icosfl controller and worker processes, talking through the
 /// test RabbitMQ (a virtual host of the test's own) and Redis (a database of the test's own), so tests
 /// never see each other's workers, queues or sagas. Optionally with a payload Redis of its own (the same
-/// database number on the test's second Redis), given to the processes as ICOSFL_PAYLOAD_REDIS.
+/// database number on the test's second Redis), given to the controller as ICOSFL_PAYLOAD_REDIS. Workers are given the
+/// broker only.
 /// </summary>
 public sealed class DeployedFleet : IAsyncDisposable
 {
@@ -76,6 +77,34 @@ public sealed class DeployedFleet : IAsyncDisposable
         return new DeployedFleet(servers, output, vhost, database, redis, payloadRedis);
     }
 
+    /// <summary>
+    /// The remote TCP ports of the process's open connections (its socket inodes in /proc/PID/fd, looked up in
+    /// /proc/PID/net/tcp and tcp6): what it is connected to now, whatever its settings say.
+    /// </summary>
+    public static IReadOnlySet<int> RemotePortsOf(Process process)
+    {
+        var inodes = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var fd in Directory.EnumerateFiles($"/proc/{process.Id}/fd"))
+        {
+            if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith("socket:[", StringComparison.Ordinal))
+                inodes.Add(target["socket:[".Length..^1]);
+        }
+
+        var ports = new HashSet<int>();
+        foreach (var table in new[] { "tcp", "tcp6" })
+        {
+            foreach (var line in File.ReadLines($"/proc/{process.Id}/net/{table}").Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode; state 01 = established.
+                if (fields.Length > 9 && fields[3] == "01" && inodes.Contains(fields[9]))
+                    ports.Add(Convert.ToInt32(fields[2].Split(':')[1], 16));
+            }
+        }
+
+        return ports;
+    }
+
     public static HttpClient ManagementClient(TestServers servers)
     {
         var user = Uri.UnescapeDataString(servers.BrokerUri.UserInfo.Split(':')[0]);
@@ -98,13 +127,22 @@ public sealed class DeployedFleet : IAsyncDisposable
     public Process StartWorker(string id, params string[] extra) =>
         Start(id, ["worker", "--id", id, "--heartbeat-interval", "1", .. extra.Contains("--data") ? extra : ["--data", "synthetic", .. extra]]);
 
-    /// <summary>The icosfl CLI built beside the tests, pointed at this fleet's vhost and Redis database.</summary>
-    private ProcessStartInfo CliStartInfo(IEnumerable<string> args)
+    /// <summary>
+    /// The icosfl CLI built beside the tests, pointed at this fleet's vhost and Redis database; a worker at the vhost only,
+    /// with no Redis setting at all, in its arguments or its environment (issue 16: a worker reaches nothing but the broker).
+    /// </summary>
+    private ProcessStartInfo CliStartInfo(IReadOnlyList<string> args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "icosfl.dll"));
-        foreach (var a in args.Concat(["--broker", BrokerUri, "--redis", RedisConfiguration]))
+        var worker = args.Count > 0 && args[0] == "worker";
+        foreach (var a in args.Concat(worker ? ["--broker", BrokerUri] : ["--broker", BrokerUri, "--redis", RedisConfiguration]))
             info.ArgumentList.Add(a);
+        // From the environment, as a deployment gives it; never one inherited from the shell running the tests.
+        foreach (var name in new[] { "ICOSFL_REDIS", "ICOSFL_PAYLOAD_REDIS", "ICOSFL_NODE_REDIS" })
+            info.Environment.Remove(name);
+        if (!worker && PayloadRedisConfiguration is { } payloads)
+            info.Environment["ICOSFL_PAYLOAD_REDIS"] = payloads;
         return info;
     }
 
@@ -114,10 +152,6 @@ public sealed class DeployedFleet : IAsyncDisposable
         info.ArgumentList.Add("--log-dir");
         info.ArgumentList.Add(LogDir);
         info.Environment["ICOSFL_CONNECT_TIMEOUT"] = "30";
-        // From the environment, as a deployment gives it; never one inherited from the shell running the tests.
-        info.Environment.Remove("ICOSFL_PAYLOAD_REDIS");
-        if (PayloadRedisConfiguration is { } payloads)
-            info.Environment["ICOSFL_PAYLOAD_REDIS"] = payloads;
         var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {name}");
         // Drain the pipes so a chatty process never blocks on a full one; keep the tail for failures.
         process.OutputDataReceived += (_, e) => { };

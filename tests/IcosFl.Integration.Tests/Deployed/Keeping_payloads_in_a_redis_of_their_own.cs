@@ -7,8 +7,8 @@ namespace IcosFl.Integration.Tests.Deployed;
 
 /// <summary>
 /// ICOSFL_PAYLOAD_REDIS on the real processes: a deployed federation whose weights go by claim check keeps
-/// every payload in the payload Redis and none in the saga Redis, and a node whose payload Redis does not
-/// answer refuses to start, naming the setting.
+/// every payload in the payload Redis and none in the saga Redis, and a controller whose payload Redis does not
+/// answer refuses to start, naming the setting. Workers have no Redis setting (Running_workers_that_reach_only_the_broker).
 /// </summary>
 [Collection(ServersCollection.Name)]
 public sealed class Keeping_payloads_in_a_redis_of_their_own(TestServers servers, ITestOutputHelper output)
@@ -32,7 +32,7 @@ public sealed class Keeping_payloads_in_a_redis_of_their_own(TestServers servers
         var payloadKeys = await KeysAsync(fleet.PayloadRedis!, WeightTransport.KeyPrefix + "*");
         // The initial global model and the aggregated one stay (until their time to live), each stored as chunks plus
         // a ":n" count key. The updates of w1 and w2 went there too (a worker connects to no other Redis, and the round
-        // aggregated both from the controller's claim-check store), and were removed once aggregated.
+        // aggregated both from the controller's claim-check store, which stored their chunks), and were removed once aggregated.
         var payloads = payloadKeys.Where(k => k.EndsWith(":n", StringComparison.Ordinal)).ToList();
         output.WriteLine($"payload Redis: {payloadKeys.Count} keys, payloads:{Environment.NewLine}{string.Join(Environment.NewLine, payloads)}");
         Assert.Equal(2, payloads.Count(k => k.Contains(":global:", StringComparison.Ordinal)));
@@ -51,22 +51,28 @@ public sealed class Keeping_payloads_in_a_redis_of_their_own(TestServers servers
         Assert.False(await fleet.Redis.GetDatabase().KeyExistsAsync($"{globalKey}:n"), $"{globalKey} is in the saga Redis");
     }
 
-    [Theory]
-    [InlineData("controller")]
-    [InlineData("worker")]
-    public async Task Should_refuse_to_start_naming_the_setting_when_the_payload_redis_does_not_answer(string node)
+    [Fact]
+    public async Task Should_refuse_to_start_the_controller_naming_the_setting_when_the_payload_redis_does_not_answer()
     {
         await using var fleet = await DeployedFleet.CreateAsync(servers, output);
         var environment = new Dictionary<string, string> { ["ICOSFL_PAYLOAD_REDIS"] = "127.0.0.1:1", ["ICOSFL_CONNECT_TIMEOUT"] = "3" };
-        string[] args = node == "controller"
-            ? ["controller", "--data", "synthetic", "--http", "off", "--log-dir", fleet.LogDir]
-            : ["worker", "--id", "nowhere-1", "--data", "synthetic", "--log-dir", fleet.LogDir];
 
-        var (exit, _, stderr) = await fleet.RunCliAsync(environment, args);
+        var (exit, _, stderr) = await fleet.RunCliAsync(environment, "controller", "--data", "synthetic", "--http", "off", "--log-dir", fleet.LogDir);
 
         Assert.Equal(3, exit);
-        var who = node == "controller" ? "controller" : "worker nowhere-1";
-        Assert.StartsWith($"icosfl {who}: cannot reach the payload Redis at 127.0.0.1:1 (ICOSFL_PAYLOAD_REDIS / --payload-redis): ", stderr);
+        Assert.StartsWith("icosfl controller: cannot reach the payload Redis at 127.0.0.1:1 (ICOSFL_PAYLOAD_REDIS / --payload-redis): ", stderr);
+    }
+
+    [Fact]
+    public async Task A_worker_has_no_redis_option_any_more()
+    {
+        await using var fleet = await DeployedFleet.CreateAsync(servers, output);
+
+        var (exit, _, stderr) = await fleet.RunCliAsync(new Dictionary<string, string>(),
+            "worker", "--id", "nowhere-1", "--data", "synthetic", "--payload-redis", "127.0.0.1:1", "--log-dir", fleet.LogDir);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--payload-redis", stderr);
     }
 
     private static async Task<List<string>> KeysAsync(IConnectionMultiplexer redis, string pattern)

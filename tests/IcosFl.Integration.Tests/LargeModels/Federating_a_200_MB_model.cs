@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using IcosFl.Contracts;
 using IcosFl.Controller;
 using IcosFl.Controller.Checkpoints;
+using IcosFl.Controller.Payloads;
 using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Redis;
 using IcosFl.Infrastructure.Weights;
@@ -21,9 +22,10 @@ namespace IcosFl.Integration.Tests.LargeModels;
 /// <summary>
 /// A whole federation of a 200 MiB model: the deployed controller (sagas, ledgers and scheduler in Redis,
 /// payloads in the payload Redis, checkpoints on disk) and two workers under the least-privileged worker
-/// user, over RabbitMQ. Training an LSTM of that size would take hours on two cores, so the workers' trainer
-/// is weights-only (as the issue allows): it unpacks the global model, adds its own constant and sends the
-/// result back. Every byte still travels the real way: claim checks in Redis, references over RabbitMQ,
+/// user, over RabbitMQ, the workers reaching nothing but the broker. Training an LSTM of that size would take hours on
+/// two cores, so the workers' trainer is weights-only (as the issue allows): it unpacks the global model, adds its own
+/// constant and sends the result back. Every byte still travels the real way: the global model fetched from the
+/// controller in chunk messages, the updates sent back in chunk messages and stored by the controller in its Redis,
 /// FedAvg, checkpoint files, the evaluation phase.
 /// </summary>
 [Collection(ServersCollection.Name)]
@@ -52,7 +54,8 @@ public sealed class Federating_a_200_MB_model(TestServers servers, ITestOutputHe
     {
         // Gigabytes of payloads would otherwise wait out their 24-hour time to live in the test Redis.
         var server = _payloads.GetServer(_payloads.GetEndPoints()[0]);
-        var keys = server.Keys(pattern: $"{WeightTransport.KeyPrefix}{_federation:N}:*").ToArray();
+        var keys = server.Keys(pattern: $"{WeightTransport.KeyPrefix}{_federation:N}:*")
+            .Concat(Workers.SelectMany(w => server.Keys(pattern: $"{ChunkedUploads.KeyPrefix}{w}:*"))).ToArray();
         if (keys.Length > 0)
             await _payloads.GetDatabase().KeyDeleteAsync(keys);
         Directory.Delete(_checkpoints, recursive: true);
@@ -103,9 +106,12 @@ public sealed class Federating_a_200_MB_model(TestServers servers, ITestOutputHe
                 Assert.Equal(value + expectedShift, aggregated[tensor].Data[index], 1e-6f);
         }
 
-        // The aggregated updates (200 MB each) left the payload Redis with their round; the global models stay until their time to live.
+        // The aggregated updates (200 MB each, stored by the controller from the workers' chunks under keys of its own)
+        // left the payload Redis with their round; the global models stay until their time to live.
         var server = _payloads.GetServer(_payloads.GetEndPoints()[0]);
-        Assert.Empty(server.Keys(pattern: $"{WeightTransport.KeyPrefix}{_federation:N}:update:*"));
+        Assert.All(Workers, w => Assert.Empty(server.Keys(pattern: $"{ChunkedUploads.KeyPrefix}{w}:*")));
+        Assert.All(seen.UpdateReferences, r => Assert.StartsWith(BrokerClaimCheckStore.TransferPrefix, r));
+        Assert.Equal(Rounds * Workers.Length, seen.UpdateReferences.Count);
         Assert.NotEmpty(server.Keys(pattern: $"{WeightTransport.KeyPrefix}{_federation:N}:global:*"));
 
         // The broker carried references only, and each round's global model reached the workers claim-checked.
@@ -113,7 +119,13 @@ public sealed class Federating_a_200_MB_model(TestServers servers, ITestOutputHe
         Assert.All(seen.GlobalLengths, l => Assert.True(l > 200 * 1024 * 1024));
         var checkpoint = new FileCheckpointStore(_checkpoints).PathOf(_federation, CheckpointKind.Latest);
         Assert.True(new FileInfo(checkpoint).Length > 200 * 1024 * 1024, $"checkpoint {checkpoint}");
+        output.WriteLine($"peak resident memory of this process (controller, both workers, observer): {PeakResidentMiB()} MiB");
     }
+
+    /// <summary>VmHWM of this process, in MiB.</summary>
+    public static long PeakResidentMiB() =>
+        long.Parse(File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)).Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1],
+            System.Globalization.CultureInfo.InvariantCulture) / 1024;
 
     private async Task<IHost> StartControllerAsync()
     {
@@ -138,7 +150,7 @@ public sealed class Federating_a_200_MB_model(TestServers servers, ITestOutputHe
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ToTestOutput(output, "workers");
         var nodes = Workers.Select(id => new WorkerNode(new WorkerOptions { WorkerId = id, HeartbeatInterval = 5 }, new SyntheticNodeData(1, 300, 7))).ToList();
-        builder.Services.AddIcosFlWeightTransport(new RedisClaimCheckStore(_payloads));
+        // Nothing but the broker: each worker's payloads travel as chunk messages through the fleet's bus.
         builder.Services.AddIcosFlWorkers(nodes);
         builder.Services.AddSingleton(seen);
         builder.Services.AddMassTransit(x =>
@@ -151,12 +163,13 @@ public sealed class Federating_a_200_MB_model(TestServers servers, ITestOutputHe
                 for (var i = 0; i < Workers.Length; i++)
                 {
                     var (id, shift) = (Workers[i], Shift[i]);
+                    var transport = new WeightTransport(new BrokerClaimCheckStore(context.GetRequiredService<IBus>, id), new WeightTransportOptions());
                     cfg.ReceiveEndpoint(WorkerRegistration.EndpointName(id), e =>
                     {
                         e.ConfigureConsumeTopology = false;
                         e.BindAddressedToWorker(id);
-                        e.Consumer(() => new WeightsOnlyTrainer(context.GetRequiredService<WeightTransport>(), seen, shift));
-                        e.Consumer(() => new WeightsOnlyEvaluator(context.GetRequiredService<WeightTransport>(), seen));
+                        e.Consumer(() => new WeightsOnlyTrainer(transport, seen, shift));
+                        e.Consumer(() => new WeightsOnlyEvaluator(transport, seen));
                     });
                 }
             });
@@ -187,6 +200,7 @@ public sealed class Federating_a_200_MB_model(TestServers servers, ITestOutputHe
         public ConcurrentDictionary<int, List<(int Tensor, int Index, float Value)>> GlobalAt { get; } = new();
         public ConcurrentBag<long> BodyBytes { get; } = [];
         public ConcurrentBag<long> GlobalLengths { get; } = [];
+        public ConcurrentBag<string> UpdateReferences { get; } = [];
 
         public void Saw(ConsumeContext context, WeightsPayload global)
         {
@@ -212,10 +226,12 @@ public sealed class Federating_a_200_MB_model(TestServers servers, ITestOutputHe
             seen.GlobalAt.TryAdd(m.Round, RoundsSeen.Sample(weights));
             foreach (var tensor in weights.Tensors)
                 System.Numerics.Tensors.TensorPrimitives.Add(tensor.Data, shift, tensor.Data);
+            var update = await transport.PackAsync(weights, $"{m.FederationId:N}:update:{m.Round}:{m.WorkerId}", context.CancellationToken);
+            seen.UpdateReferences.Add(update.ClaimCheckKey!);
             await context.Publish(new WeightUpdateSubmitted
             {
                 FederationId = m.FederationId, RoundId = m.RoundId, Round = m.Round, WorkerId = m.WorkerId,
-                Weights = await transport.PackAsync(weights, $"{m.FederationId:N}:update:{m.Round}:{m.WorkerId}", context.CancellationToken),
+                Weights = update,
                 NumExamples = 100, Metrics = new TrainMetrics(0.1, 1, 0),
             });
         }

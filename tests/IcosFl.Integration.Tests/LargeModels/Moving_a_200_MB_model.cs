@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using IcosFl.Contracts;
+using IcosFl.Controller.Payloads;
 using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Redis;
 using IcosFl.Infrastructure.Weights;
@@ -83,17 +84,22 @@ public sealed class Moving_a_200_MB_model(TestServers servers, ITestOutputHelper
     {
         var transport = new WeightTransport(new RedisClaimCheckStore(_redis), new WeightTransportOptions());
         var declines = new MessageRecorder<TrainingDeclined>();
-        using var controller = await StartBusAsync(x => x.AddConsumer<RecordingConsumer<TrainingDeclined>>(),
-            services => services.AddSingleton(declines));
+        // The controller's side of a download: it serves the chunks of global models from its Redis (none here: expired).
+        using var controller = await StartBusAsync(x =>
+            {
+                x.AddConsumer<RecordingConsumer<TrainingDeclined>>();
+                x.AddConsumer<WeightChunkRequestConsumer>();
+            },
+            services => services.AddSingleton(declines).AddSingleton<IClaimCheckStore>(new RedisClaimCheckStore(_redis)));
         var node = new WorkerNode(new WorkerOptions { WorkerId = "expired-1", HeartbeatInterval = 30 }, new SyntheticNodeData(1, 300, 42));
         var worker = Host.CreateApplicationBuilder();
-        worker.Services.AddDeployedWorker(new ConnectionSettings { Broker = _vhost.AdminUri.ToString(), Redis = servers.RedisConfiguration }, _redis, node);
+        worker.Services.AddDeployedWorker(new ConnectionSettings { Broker = _vhost.AdminUri.ToString(), }, node);
         worker.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
         using var workerHost = worker.Build();
         await workerHost.StartAsync();
         try
         {
-            var payload = await transport.PackAsync(Storing_payloads_in_redis.Model(1_000_000), "expired");
+            var payload = await transport.PackAsync(Storing_payloads_in_redis.Model(1_000_000), $"{Guid.NewGuid():N}:global:1");
             await new RedisClaimCheckStore(_redis).DeleteAsync(payload.ClaimCheckKey!);
             var round = Guid.NewGuid();
             await controller.Services.GetRequiredService<IBus>().Publish(new RoundStarted
