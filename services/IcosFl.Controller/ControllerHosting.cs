@@ -53,6 +53,7 @@ public static class ControllerHosting
                 cfg.UseIcosFlTopology();
                 cfg.UseRedisMessageScheduler(context);
                 cfg.UseIcosFlWorkerIdentity(context);
+                cfg.UseIcosFlWeightChunkEndpoints(context);
                 cfg.ConfigureEndpoints(context);
             });
         });

@@ -4,6 +4,7 @@ using IcosFl.Controller.Payloads;
 using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Sagas;
 using IcosFl.Controller.Workers;
+using IcosFl.Infrastructure.Messaging;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -24,7 +25,8 @@ public static class ControllerRegistration
         x.AddConsumer<HeartbeatConsumer, HeartbeatConsumerDefinition>();
         x.AddConsumer<AggregateRoundConsumer>();
         x.AddConsumer<RoundAnswerConsumer, RoundAnswerConsumerDefinition>();
-        x.AddConsumer<WeightChunkConsumer, WeightChunkConsumerDefinition>();
+        // On its chunk shards' endpoints (UseIcosFlWeightChunkEndpoints), not on one of its own.
+        x.AddConsumer<WeightChunkConsumer>().ExcludeFromConfigureEndpoints();
         x.AddConsumer<WeightChunkRequestConsumer, WeightChunkRequestConsumerDefinition>();
         return x;
     }
@@ -35,6 +37,10 @@ public static class ControllerRegistration
     /// </summary>
     public static void UseIcosFlWorkerIdentity(this IBusFactoryConfigurator cfg, IRegistrationContext context) =>
         cfg.UseConsumeFilter(typeof(WorkerIdentityFilter<>), context);
+
+    /// <summary>The controller's endpoints of workers' update chunks, one per shard (RabbitMQ only: the embedded mode has no chunks).</summary>
+    public static void UseIcosFlWeightChunkEndpoints(this IRabbitMqBusFactoryConfigurator cfg, IRegistrationContext context) =>
+        cfg.WeightChunkEndpoints(e => e.ConfigureConsumer<WeightChunkConsumer>(context));
 
     /// <summary>Services the controller's activities and consumers need, with in-memory defaults.</summary>
     public static IServiceCollection AddIcosFlControllerServices(this IServiceCollection services, ControllerOptions options)

@@ -336,19 +336,17 @@ public static class TransferSuite
         builder.Services.AddMassTransit(x =>
         {
             x.AddConsumer<UnpackingConsumer>();
-            x.AddConsumer<WeightChunkConsumer, WeightChunkConsumerDefinition>();
+            x.AddConsumer<WeightChunkConsumer>();
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(servers.Broker);
                 cfg.UseIcosFlTopology(); // the weights wire format of every IcosFl process
-                cfg.ReceiveEndpoint($"{queue}-chunks", e =>
+                // As the controller's chunk shards (icosfl-weight-chunk-0..7): one chunk at a time each.
+                cfg.WeightChunkEndpoints(e =>
                 {
-                    // As the controller's icosfl-weight-chunk endpoint (WeightChunkConsumerDefinition): one chunk at a time.
                     e.AutoDelete = true;
-                    e.PrefetchCount = 16;
-                    e.ConcurrentMessageLimit = 1;
                     e.ConfigureConsumer<WeightChunkConsumer>(context);
-                });
+                }, $"{queue}-chunks");
                 cfg.ReceiveEndpoint(queue, e =>
                 {
                     // Durable, as the controller's queue for updates is (the bench's own is removed when it stops);

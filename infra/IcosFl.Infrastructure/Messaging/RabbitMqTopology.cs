@@ -53,6 +53,52 @@ public static class RabbitMqTopology
         cfg.Send<RoundStarted>(s => s.UseRoutingKeyFormatter(ctx => ctx.Message.WorkerId));
         cfg.Publish<EvaluationRequested>(p => p.ExchangeType = ExchangeType.Direct);
         cfg.Send<EvaluationRequested>(s => s.UseRoutingKeyFormatter(ctx => ctx.Message.WorkerId));
+        // Update chunks: direct, routed by their transfer's shard, so each transfer's chunks stay in one queue, in order.
+        cfg.Publish<WeightChunk>(p => p.ExchangeType = ExchangeType.Direct);
+        cfg.Send<WeightChunk>(s => s.UseRoutingKeyFormatter(ctx => WeightChunkShard(ctx.Message.TransferId)));
+    }
+
+    /// <summary>
+    /// Queues the controller takes workers' update chunks from (<c>icosfl-weight-chunk-0</c> to <c>-7</c>), each one chunk
+    /// at a time in its order: one queue held 4 simultaneous 100 MB uploads to a third of raw RabbitMQ.Client's throughput,
+    /// and taking one queue's chunks side by side reordered them. A transfer's chunks all go to the shard of its id.
+    /// </summary>
+    public const int WeightChunkShards = 8;
+
+    /// <summary>The routing key (shard, "0" to "7") of a transfer's chunks: the first byte of its (random) id.</summary>
+    public static string WeightChunkShard(Guid transferId)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        transferId.TryWriteBytes(bytes);
+        return (bytes[0] % WeightChunkShards).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The queue of chunk shard <paramref name="shard"/>.</summary>
+    public static string WeightChunkQueue(int shard) => $"icosfl-weight-chunk-{shard}";
+
+    /// <summary>
+    /// One receive endpoint per chunk shard, bound to the chunk exchange with its routing key, one chunk at a time
+    /// (the consumer must be excluded from ConfigureEndpoints). A few 1 MiB chunks prefetched per shard.
+    /// </summary>
+    public static void WeightChunkEndpoints(this IRabbitMqBusFactoryConfigurator cfg, Action<IRabbitMqReceiveEndpointConfigurator> consumer,
+        string? queuePrefix = null)
+    {
+        for (var shard = 0; shard < WeightChunkShards; shard++)
+        {
+            var key = shard.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            cfg.ReceiveEndpoint(queuePrefix is null ? WeightChunkQueue(shard) : $"{queuePrefix}-{shard}", e =>
+            {
+                e.ConfigureConsumeTopology = false;
+                e.Bind<WeightChunk>(b =>
+                {
+                    b.ExchangeType = ExchangeType.Direct;
+                    b.RoutingKey = key;
+                });
+                e.PrefetchCount = 4;
+                e.ConcurrentMessageLimit = 1;
+                consumer(e);
+            });
+        }
     }
 
     /// <summary>Binds a worker's queue to the addressed exchanges with its own id as routing key.</summary>

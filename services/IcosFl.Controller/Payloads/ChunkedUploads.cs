@@ -20,7 +20,7 @@ public sealed record UploadOutcome(long Length, string? Digest, string? Problem)
 /// whose length and SHA-256 digest match what arrived: a missing, reordered, duplicated or tampered chunk ends the
 /// transfer, its stored chunks are removed and the reason (naming the worker, the transfer and the chunk) is logged and
 /// kept for the update that names the transfer (<see cref="WaitAsync"/>). Chunks of one transfer are handed in one at a
-/// time, in arrival order (<see cref="WeightChunkConsumerDefinition"/>); the state of transfers in progress lives in
+/// time, in arrival order (<see cref="WeightChunkConsumer"/>); the state of transfers in progress lives in
 /// this process: chunks a restarted controller receives of a transfer begun before are refused as out of order.
 /// </summary>
 public sealed class ChunkedUploads(IClaimCheckStore store, WeightTransportOptions transportOptions, TimeProvider clock, ILogger<ChunkedUploads> logger)

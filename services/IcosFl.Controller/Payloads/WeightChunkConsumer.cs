@@ -1,31 +1,22 @@
 using System.Text.RegularExpressions;
 using IcosFl.Contracts;
+using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Weights;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
 namespace IcosFl.Controller.Payloads;
 
-/// <summary>Workers' update chunks into <see cref="ChunkedUploads"/> (the identity filter has already checked the sender).</summary>
+/// <summary>
+/// Workers' update chunks into <see cref="ChunkedUploads"/> (the identity filter has already checked the sender), on one
+/// endpoint per chunk shard (<see cref="RabbitMqTopology.WeightChunkEndpoints"/>), each one chunk at a time in the queue's
+/// order: the broker keeps one publisher's messages in order, and chunks taken side by side would not stay so (with 8 at
+/// once and a partitioner per transfer, honest 200 MB uploads arrived with neighbouring chunks swapped, as deserialising
+/// them in parallel let a later one reach the partition first).
+/// </summary>
 public sealed class WeightChunkConsumer(ChunkedUploads uploads) : IConsumer<WeightChunk>
 {
     public Task Consume(ConsumeContext<WeightChunk> context) => uploads.AcceptAsync(context.Message, context.CancellationToken);
-}
-
-public sealed class WeightChunkConsumerDefinition : ConsumerDefinition<WeightChunkConsumer>
-{
-    public WeightChunkConsumerDefinition()
-    {
-        // One chunk at a time, in the queue's order: the broker keeps one publisher's messages in order, and chunks taken
-        // side by side would not stay so (with 8 at once and a partitioner per transfer, honest 200 MB uploads arrived
-        // with neighbouring chunks swapped, as deserialising them in parallel let a later one reach the partition
-        // first). A few 1 MiB chunks prefetched while one is written.
-        Endpoint(e =>
-        {
-            e.PrefetchCount = 16;
-            e.ConcurrentMessageLimit = 1;
-        });
-    }
 }
 
 /// <summary>

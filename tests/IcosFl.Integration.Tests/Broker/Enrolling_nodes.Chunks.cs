@@ -13,13 +13,14 @@ namespace IcosFl.Integration.Tests.Broker;
 /// Issue 16 part 3 on the real broker: enrolled nodes whose updates are too large to travel inline send them as chunk
 /// messages. Four hostile nodes (real workers: they fetch the model and train, only their chunk stream is broken) send
 /// a tampered, a truncated, a reordered and a duplicated chunk; the controller rejects each naming the round, the worker
-/// and the chunk, and the federation completes with the two honest nodes.
+/// and the chunk, and the federation completes with the two honest nodes. A fifth names a key of the controller's store
+/// (the global model it was sent) as its update instead of a transfer of its own, and is rejected too.
 /// </summary>
 public sealed partial class Enrolling_nodes
 {
     // One LSTM layer of 300 units: 1.4 MB of float32, over the 1 MiB inline threshold: chunks 0 and 1, then the final message.
     private const string ChunkedModel = "num-server-rounds=1 hidden-layer-size=300 num-layers=1 local-epochs=1 min-fit-clients=2 "
-        + "min-available-clients=6 fraction-fit=1 min-evaluate-clients=2 fraction-evaluate=1 round-timeout=300";
+        + "min-available-clients=7 fraction-fit=1 min-evaluate-clients=2 fraction-evaluate=1 round-timeout=300";
 
     public enum ChunkAttack
     {
@@ -34,6 +35,9 @@ public sealed partial class Enrolling_nodes
 
         /// <summary>Chunk 0 twice.</summary>
         Duplicate,
+
+        /// <summary>No chunks: the update names a key of the controller's store (the global model it was sent).</summary>
+        ForeignKey,
     }
 
     [Fact]
@@ -84,13 +88,17 @@ public sealed partial class Enrolling_nodes
                 [ChunkAttack.Reorder] = "chunk 1 of transfer {0} rejected: chunk 1 arrived when chunk 0 was expected: chunk 0 is missing or the chunks are out of order",
                 [ChunkAttack.Duplicate] = "chunk 0 of transfer {0} rejected: chunk 0 arrived twice (duplicate): chunks 0 to 0 had already arrived",
             };
-            foreach (var (attack, id) in hostile)
+            foreach (var (attack, id) in hostile.Where(h => h.Key != ChunkAttack.ForeignKey))
             {
                 var line = _log.Lines.SingleOrDefault(l => l.Contains($"round 1 ({round.RoundId}): update from {id} rejected: ", StringComparison.Ordinal));
                 Assert.True(line is not null, $"no rejection of {attack} node {id}'s update in round 1");
                 var transfer = line.Split("of transfer ")[1][..32];
                 Assert.Contains(string.Format(System.Globalization.CultureInfo.InvariantCulture, expected[attack], transfer), line);
             }
+
+            var foreign = hostile[ChunkAttack.ForeignKey];
+            Assert.Contains(_log.Lines, l => l.Contains($"round 1 ({round.RoundId}): update from {foreign} rejected: its weights name claim-check key 'icosfl:weights:", StringComparison.Ordinal)
+                && l.Contains(":global:0:", StringComparison.Ordinal) && l.Contains("not a transfer of its own chunks ('transfer:{id}')", StringComparison.Ordinal));
         }
         finally
         {
@@ -120,8 +128,14 @@ public sealed partial class Enrolling_nodes
 
         public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) => honest.GetAsync(key, cancellationToken);
 
-        public Task<long?> StreamAsync(string key, Action<ReadOnlySpan<byte>> arrived, CancellationToken cancellationToken = default) =>
-            honest.StreamAsync(key, arrived, cancellationToken);
+        public Task<long?> StreamAsync(string key, Action<ReadOnlySpan<byte>> arrived, CancellationToken cancellationToken = default)
+        {
+            Downloaded = key;
+            return honest.StreamAsync(key, arrived, cancellationToken);
+        }
+
+        /// <summary>The key of the last model this node fetched.</summary>
+        private string? Downloaded { get; set; }
 
         public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => Task.CompletedTask;
 
@@ -132,7 +146,7 @@ public sealed partial class Enrolling_nodes
             private readonly Guid transferId = Guid.NewGuid();
             private readonly ArrayBufferWriter<byte> all = new();
 
-            public string? Reference => BrokerClaimCheckStore.ReferenceOf(transferId);
+            public string? Reference => store.Attack == ChunkAttack.ForeignKey ? store.Downloaded : BrokerClaimCheckStore.ReferenceOf(transferId);
 
             public Task AppendAsync(ReadOnlyMemory<byte> piece)
             {
@@ -142,6 +156,8 @@ public sealed partial class Enrolling_nodes
 
             public async Task CompleteAsync(CancellationToken completing = default)
             {
+                if (store.Attack == ChunkAttack.ForeignKey)
+                    return;
                 var bytes = all.WrittenSpan.ToArray();
                 var chunks = bytes.Chunk(WeightTransport.ChunkBytes).ToArray();
                 Assert.Equal(2, chunks.Length);
@@ -152,7 +168,8 @@ public sealed partial class Enrolling_nodes
                     ChunkAttack.Tamper => [(0, chunks[0]), (1, flipped)],
                     ChunkAttack.Truncate => [(0, chunks[0])],
                     ChunkAttack.Reorder => [(1, chunks[1]), (0, chunks[0])],
-                    _ => [(0, chunks[0]), (0, chunks[0]), (1, chunks[1])],
+                    ChunkAttack.Duplicate => [(0, chunks[0]), (0, chunks[0]), (1, chunks[1])],
+                    _ => throw new InvalidOperationException($"no chunks for {store.Attack}"),
                 };
                 foreach (var (index, chunk) in sent)
                     await Publish(new WeightChunk { TransferId = transferId, WorkerId = store.WorkerId, Index = index, Bytes = chunk });
