@@ -39,6 +39,7 @@ public static class ControllerRegistration
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IWorkerRegistry, InMemoryWorkerRegistry>();
+        services.TryAddSingleton<HeartbeatThrottle>();
         // Hosts with a checkpoint folder register a FileCheckpointStore before this; the rest keep checkpoints in memory.
         services.TryAddSingleton<ICheckpointStore, InMemoryCheckpointStore>();
         // Deployed hosts register a RedisRoundLedger before this.
