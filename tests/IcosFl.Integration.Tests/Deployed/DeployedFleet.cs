@@ -98,19 +98,28 @@ public sealed class DeployedFleet : IAsyncDisposable
     public Process StartWorker(string id, params string[] extra) =>
         Start(id, ["worker", "--id", id, "--heartbeat-interval", "1", .. extra.Contains("--data") ? extra : ["--data", "synthetic", .. extra]]);
 
-    /// <summary>The icosfl CLI built beside the tests, pointed at this fleet's vhost and Redis database.</summary>
-    private ProcessStartInfo CliStartInfo(IEnumerable<string> args)
+    /// <summary>
+    /// A node process of this fleet given its own broker URI (e.g. amqps:// to the TLS listener, with this fleet's vhost)
+    /// and environment (e.g. ICOSFL_BROKER_CA, ICOSFL_BROKER_CERT).
+    /// </summary>
+    public Process StartOver(string name, string broker, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Start(name, args, broker, environment);
+
+    /// <summary>The icosfl CLI built beside the tests, pointed at this fleet's vhost (or <paramref name="broker"/>) and Redis database.</summary>
+    private ProcessStartInfo CliStartInfo(IEnumerable<string> args, string? broker = null)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "icosfl.dll"));
-        foreach (var a in args.Concat(["--broker", BrokerUri, "--redis", RedisConfiguration]))
+        foreach (var a in args.Concat(["--broker", broker ?? BrokerUri, "--redis", RedisConfiguration]))
             info.ArgumentList.Add(a);
         return info;
     }
 
-    private Process Start(string name, string[] args)
+    private Process Start(string name, string[] args, string? broker = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = CliStartInfo(args);
+        var info = CliStartInfo(args, broker);
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>())
+            info.Environment[variable] = value;
         info.ArgumentList.Add("--log-dir");
         info.ArgumentList.Add(LogDir);
         info.Environment["ICOSFL_CONNECT_TIMEOUT"] = "30";
@@ -168,9 +177,13 @@ public sealed class DeployedFleet : IAsyncDisposable
     }
 
     /// <summary>Runs the CLI once against this fleet with extra environment variables and returns how it ended.</summary>
-    public async Task<(int Exit, string StdOut, string StdErr)> RunCliAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public Task<(int Exit, string StdOut, string StdErr)> RunCliAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        RunCliOverAsync(BrokerUri, environment, args);
+
+    /// <summary>Runs the CLI once with its own broker URI and environment, and returns how it ended.</summary>
+    public async Task<(int Exit, string StdOut, string StdErr)> RunCliOverAsync(string broker, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var info = CliStartInfo(args);
+        var info = CliStartInfo(args, broker);
         foreach (var (name, value) in environment)
             info.Environment[name] = value;
         using var process = Process.Start(info)!;
