@@ -10,7 +10,7 @@ public sealed class Throttling_heartbeats
     [Fact]
     public void Should_record_one_heartbeat_per_gap_and_each_worker_apart()
     {
-        var clock = new ManualClock(Start);
+        var clock = new FakeTimeProvider(Start);
         var throttle = new HeartbeatThrottle(new ControllerOptions { HeartbeatMinimumGap = TimeSpan.FromMilliseconds(250) }, clock);
 
         Assert.True(throttle.TryAccept("w1", out _));
@@ -26,7 +26,7 @@ public sealed class Throttling_heartbeats
     [Fact]
     public void Should_count_the_dropped_ones_once_a_minute()
     {
-        var clock = new ManualClock(Start);
+        var clock = new FakeTimeProvider(Start);
         var throttle = new HeartbeatThrottle(new ControllerOptions { HeartbeatMinimumGap = TimeSpan.FromSeconds(1) }, clock);
         Assert.True(throttle.TryAccept("flooder", out _));
 
@@ -52,7 +52,7 @@ public sealed class Throttling_heartbeats
     [Fact]
     public void Should_record_every_heartbeat_when_the_gap_is_zero()
     {
-        var throttle = new HeartbeatThrottle(new ControllerOptions { HeartbeatMinimumGap = TimeSpan.Zero }, new ManualClock(Start));
+        var throttle = new HeartbeatThrottle(new ControllerOptions { HeartbeatMinimumGap = TimeSpan.Zero }, new FakeTimeProvider(Start));
         Assert.All(Enumerable.Range(0, 10), _ => Assert.True(throttle.TryAccept("w1", out _)));
     }
 }
