@@ -1,3 +1,4 @@
+using IcosFl.Infrastructure.Hosting;
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Redis;
@@ -16,7 +17,7 @@ public static class WorkerHosting
     /// <paramref name="payloadRedis"/> is the payload Redis (ICOSFL_PAYLOAD_REDIS, the saga Redis when
     /// unset). A worker reads and writes no saga state, so it needs no other Redis. Every message it sends carries
     /// the broker user of <see cref="ConnectionSettings.Broker"/> as user_id, which RabbitMQ checks and the controller
-    /// believes (<see cref="BrokerIdentity"/>).
+    /// believes (<see cref="BrokerIdentity"/>). The bus is <see cref="IcosFlBus.AddIcosFlBus"/>'s.
     /// </summary>
     public static IServiceCollection AddDeployedWorker(this IServiceCollection services, ConnectionSettings settings,
         IConnectionMultiplexer payloadRedis, WorkerNode node)
@@ -25,23 +26,14 @@ public static class WorkerHosting
         services.AddIcosFlWeightTransport(_ => new RedisClaimCheckStore(payloadRedis));
         services.AddIcosFlWorkers([node]);
         services.AddIcosFlTracing();
-        services.AddMassTransit(x =>
-        {
-            x.UsingRabbitMq((context, cfg) =>
+        services.AddIcosFlBus(IcosFlTransport.RabbitMq(settings.Broker, stampBrokerUser: true), configure: (context, cfg) =>
+            cfg.ReceiveEndpoint(WorkerRegistration.EndpointName(node.WorkerId), e =>
             {
-                cfg.IcosFlHost(settings.Broker);
-                cfg.UseIcosFlTopology();
-                if (BrokerIdentity.UserOf(settings.Broker) is { } user)
-                    cfg.UseBrokerUserId(user);
-                cfg.ReceiveEndpoint(WorkerRegistration.EndpointName(node.WorkerId), e =>
-                {
-                    // Training is CPU-bound: one round at a time per worker.
-                    e.PrefetchCount = 4;
-                    e.ConcurrentMessageLimit = 1;
-                    e.ConfigureWorkerEndpoint(context, node);
-                });
-            });
-        });
+                // Training is CPU-bound: one round at a time per worker.
+                e.PrefetchCount = 4;
+                e.ConcurrentMessageLimit = 1;
+                e.ConfigureWorkerEndpoint(context, node);
+            }));
         return services;
     }
 }
