@@ -15,6 +15,8 @@ namespace IcosFl.Controller.Sagas;
 /// chosen evaluators to evaluate the new global model. The answers themselves are counted in the
 /// round's ledger (<see cref="IRoundLedger"/>, by <see cref="RoundAnswerConsumer"/>), not here: the
 /// saga hears once per phase that the set is complete, and copies the ledger when the phase ends.
+/// The saga decides nothing about the model: the round's evaluation loss is the strategy's
+/// aggregate-evaluate of the reports it copied (<see cref="IStrategy.AggregateEvaluate"/>).
 /// </summary>
 public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
 {

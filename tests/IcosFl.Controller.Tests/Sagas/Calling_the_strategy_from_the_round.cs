@@ -49,13 +49,15 @@ public sealed class Calling_the_strategy_from_the_round
         await h.HeartbeatAsync(Workers);
         var id = await h.StartFederationAsync(RunConfig.Default with { NumServerRounds = 1 });
 
-        var started = await h.PublishedAsync<RoundStarted>(2, m => m.FederationId == id);
+        var started = await h.TrainUnchangedAsync(id, 2);
         Assert.Equal(["worker-1", "worker-3"], started.Select(s => s.WorkerId).Order());
-        foreach (var s in started)
-            await h.SubmitAsync(s, s.WorkerId, delta: 0f, numExamples: 10);
+        var opened = Assert.Single(await h.PublishedAsync<RoundOpened>(1, m => m.FederationId == id));
+        Assert.Equal(["worker-1", "worker-3"], opened.SelectedWorkers.Order());
 
         var request = Assert.Single(await h.PublishedAsync<EvaluationRequested>(1, m => m.FederationId == id));
         Assert.Equal("worker-2", request.WorkerId);
+        var aggregated = Assert.Single(await h.PublishedAsync<RoundAggregated>(1, m => m.FederationId == id));
+        Assert.Equal(["worker-2"], aggregated.Evaluators);
         Assert.Equal(1, strategy.Calls[nameof(IStrategy.ConfigureTrain)]);
         Assert.Equal(1, strategy.Calls[nameof(IStrategy.ConfigureEvaluate)]);
     }
@@ -76,20 +78,11 @@ public sealed class Calling_the_strategy_from_the_round
         await h.HeartbeatAsync(Workers);
         var id = await h.StartFederationAsync(RunConfig.Default with { NumServerRounds = 1, MinEvaluateClients = 2 });
 
-        var started = await h.PublishedAsync<RoundStarted>(3, m => m.FederationId == id);
-        foreach (var s in started)
-            await h.SubmitAsync(s, s.WorkerId, delta: 0f, numExamples: 10);
+        await h.TrainUnchangedAsync(id, 3);
         var requests = await h.PublishedAsync<EvaluationRequested>(3, m => m.FederationId == id);
         var mse = new Dictionary<string, (double Mse, int N)> { ["worker-1"] = (1.0, 10), ["worker-2"] = (5.5, 10), ["worker-3"] = (4.0, 20) };
         foreach (var r in requests)
-            await h.Harness.Bus.Publish(new EvaluationReported
-            {
-                FederationId = id,
-                RoundId = r.RoundId,
-                Round = r.Round,
-                WorkerId = r.WorkerId,
-                Metrics = new EvaluationMetrics(mse[r.WorkerId].N, mse[r.WorkerId].Mse, Math.Sqrt(mse[r.WorkerId].Mse), 1, 9, 3, 2),
-            });
+            await h.ReportEvaluationAsync(r, mse[r.WorkerId].Mse, mse[r.WorkerId].N);
 
         var completed = (await h.PublishedAsync<RoundCompleted>(1, m => m.FederationId == id)).Single();
         Assert.Equal(5.5, completed.EvalLoss);
@@ -117,9 +110,7 @@ public sealed class Calling_the_strategy_from_the_round
         await h.HeartbeatAsync(Workers);
         var id = await h.StartFederationAsync(RunConfig.Default with { NumServerRounds = 1, MinEvaluateClients = 10 });
 
-        var started = await h.PublishedAsync<RoundStarted>(3, m => m.FederationId == id);
-        foreach (var s in started)
-            await h.SubmitAsync(s, s.WorkerId, delta: 0f, numExamples: 10);
+        await h.TrainUnchangedAsync(id, 3);
 
         var completed = (await h.PublishedAsync<RoundCompleted>(1, m => m.FederationId == id)).Single();
         Assert.Equal(metrics, completed.CentralizedEval);

@@ -171,6 +171,26 @@ public sealed class FederationHarness : IAsyncDisposable
         });
     }
 
+    /// <summary>Acts as the workers of a round: waits for its <paramref name="count"/> RoundStarted and submits the global weights unchanged.</summary>
+    public async Task<IReadOnlyList<RoundStarted>> TrainUnchangedAsync(Guid federationId, int count, int numExamples = 10)
+    {
+        var started = await PublishedAsync<RoundStarted>(count, m => m.FederationId == federationId);
+        foreach (var s in started)
+            await SubmitAsync(s, s.WorkerId, delta: 0f, numExamples: numExamples);
+        return started;
+    }
+
+    /// <summary>Acts as an evaluator: reports an MSE of <paramref name="mse"/> over <paramref name="numExamples"/> examples.</summary>
+    public Task ReportEvaluationAsync(EvaluationRequested request, double mse, int numExamples) =>
+        Harness.Bus.Publish(new EvaluationReported
+        {
+            FederationId = request.FederationId,
+            RoundId = request.RoundId,
+            Round = request.Round,
+            WorkerId = request.WorkerId,
+            Metrics = new EvaluationMetrics(numExamples, mse, Math.Sqrt(mse), 1, 9, 3, 2),
+        });
+
     public async ValueTask DisposeAsync()
     {
         await Harness.Stop();
