@@ -2,6 +2,7 @@ using IcosFl.Controller.Checkpoints;
 using IcosFl.Controller.Federations;
 using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Sagas;
+using IcosFl.Controller.Strategies;
 using IcosFl.Controller.Workers;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,6 +45,7 @@ public static class ControllerRegistration
         services.TryAddSingleton<ICheckpointStore, InMemoryCheckpointStore>();
         // Deployed hosts register a RedisRoundLedger before this.
         services.TryAddSingleton<IRoundLedger>(sp => new InMemoryRoundLedger(sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IStrategyProvider, ConfiguredStrategies>();
         services.AddScoped<GlobalModelRecovery>();
         services.AddScoped<InitializeFederationActivity>();
         services.AddScoped<OpenRoundActivity>();

@@ -1,6 +1,7 @@
 using IcosFl.Contracts;
 using IcosFl.Controller.Checkpoints;
 using IcosFl.Controller.Sagas;
+using IcosFl.Controller.Strategies;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning.NodeData;
 using MassTransit;
@@ -50,8 +51,9 @@ public sealed class FederationHarness : IAsyncDisposable
     /// <param name="transport">Inline threshold and time-to-live of payloads (the defaults unless given).</param>
     /// <param name="checkpoints">The controller's checkpoint store (in memory unless given).</param>
     /// <param name="store">The claim-check store (an in-memory one unless given).</param>
+    /// <param name="strategies">The strategies the flow calls (the run config's unless given).</param>
     public static async Task<FederationHarness> StartAsync(ControllerOptions? options = null, WeightTransportOptions? transport = null,
-        ICheckpointStore? checkpoints = null, IClaimCheckStore? store = null)
+        ICheckpointStore? checkpoints = null, IClaimCheckStore? store = null, IStrategyProvider? strategies = null)
     {
         var claimCheckClock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var log = new RecordedLog();
@@ -63,6 +65,8 @@ public sealed class FederationHarness : IAsyncDisposable
             .AddSingleton<WeightTransport>();
         if (checkpoints is not null)
             services.AddSingleton(checkpoints);
+        if (strategies is not null)
+            services.AddSingleton(strategies);
         services
             .AddIcosFlControllerServices(options ?? new ControllerOptions
             {
@@ -169,6 +173,26 @@ public sealed class FederationHarness : IAsyncDisposable
             Metrics = new TrainMetrics(loss, 1, 1),
         });
     }
+
+    /// <summary>Acts as the workers of a round: waits for its <paramref name="count"/> RoundStarted and submits the global weights unchanged.</summary>
+    public async Task<IReadOnlyList<RoundStarted>> TrainUnchangedAsync(Guid federationId, int count, int numExamples = 10)
+    {
+        var started = await PublishedAsync<RoundStarted>(count, m => m.FederationId == federationId);
+        foreach (var s in started)
+            await SubmitAsync(s, s.WorkerId, delta: 0f, numExamples: numExamples);
+        return started;
+    }
+
+    /// <summary>Acts as an evaluator: reports an MSE of <paramref name="mse"/> over <paramref name="numExamples"/> examples.</summary>
+    public Task ReportEvaluationAsync(EvaluationRequested request, double mse, int numExamples) =>
+        Harness.Bus.Publish(new EvaluationReported
+        {
+            FederationId = request.FederationId,
+            RoundId = request.RoundId,
+            Round = request.Round,
+            WorkerId = request.WorkerId,
+            Metrics = new EvaluationMetrics(numExamples, mse, Math.Sqrt(mse), 1, 9, 3, 2),
+        });
 
     public async ValueTask DisposeAsync()
     {

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using IcosFl.Controller;
+using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Sagas;
 using IcosFl.Controller.Status;
 using IcosFl.Controller.Workers;
@@ -37,7 +38,7 @@ public sealed class DeployedFleet : IAsyncDisposable
         PayloadRedis = payloadRedis;
         LogDir = Directory.CreateTempSubdirectory("icosfl-deployed-").FullName;
         Status = new FederationStatusReader(new RedisSagaReader(redis), new RedisWorkerRegistry(redis), new ControllerOptions(),
-            TimeProvider.System);
+            TimeProvider.System, new RedisRoundLedger(redis));
     }
 
     public string VirtualHost { get; }
