@@ -18,6 +18,7 @@ public sealed class RoundAnswerConsumer(
     IRoundLedger ledger,
     IClaimCheckStore store,
     WeightTransportOptions transportOptions,
+    TimeProvider clock,
     ILogger<RoundAnswerConsumer> logger)
     : IConsumer<WeightUpdateSubmitted>, IConsumer<TrainingDeclined>, IConsumer<EvaluationReported>
 {
@@ -35,7 +36,7 @@ public sealed class RoundAnswerConsumer(
             weights = weights with { Inline = null, ClaimCheckKey = key };
         }
         var receipt = await ledger.RecordUpdateAsync(update.RoundId,
-            new UpdateRecord(update.WorkerId, update.NumExamples, update.Metrics, weights), context.CancellationToken);
+            new UpdateRecord(update.WorkerId, update.NumExamples, update.Metrics, weights, clock.GetUtcNow()), context.CancellationToken);
         switch (receipt.Outcome)
         {
             case AnswerOutcome.Recorded:

@@ -41,6 +41,45 @@ public sealed class FederationStatusReader(
         return round;
     }
 
+    /// <summary>
+    /// The timeline of round <paramref name="round"/> (its latest attempt) of a federation, or null when the federation
+    /// or the round is unknown.
+    /// </summary>
+    public async Task<RoundTimeline?> TimelineAsync(Guid federationId, int round)
+    {
+        if (await sagas.FederationAsync(federationId) is not { } saga)
+            return null;
+        Guid? roundId = saga.CurrentRoundId is { } current && saga.Round == round
+            ? current
+            : saga.Rounds.LastOrDefault(r => r.Round == round)?.RoundId;
+        if (roundId is not { } id || await WithAnswersSoFarAsync(await sagas.RoundAsync(id)) is not { } state)
+            return null;
+        return Timeline(state);
+    }
+
+    public static RoundTimeline Timeline(RoundState round)
+    {
+        var updates = round.Updates.ToDictionary(u => u.WorkerId);
+        var rejected = round.Rejected.GroupBy(r => r.WorkerId).ToDictionary(g => g.Key, g => g.Last().Reason);
+        var collecting = round.CurrentState == "Collecting";
+        var workers = round.Selected.Select(w =>
+        {
+            updates.TryGetValue(w, out var update);
+            rejected.TryGetValue(w, out var reason);
+            var outcome = (update, reason) switch
+            {
+                (not null, null) => "counted",
+                (not null, not null) => "rejected",
+                (null, not null) when reason.StartsWith("declined", StringComparison.Ordinal) => "declined",
+                (null, not null) => "left out",
+                _ => collecting ? "waiting" : "no answer",
+            };
+            double? arrived = update?.ArrivedAt is { } at ? (at - round.OpenedAt).TotalMilliseconds : null;
+            return new WorkerTimeline(w, outcome, arrived, update?.Metrics.DurationMs, reason);
+        }).ToList();
+        return new RoundTimeline(round.Round, round.Attempt, round.CorrelationId, round.CurrentState, round.OpenedAt, workers);
+    }
+
     public async Task<IReadOnlyList<FederationStatus>> ListAsync()
     {
         var all = await sagas.FederationsAsync();
