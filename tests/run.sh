@@ -45,6 +45,7 @@ install_servers_when_missing() {
     local missing=()
     [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || missing+=(rabbitmq-server)
     command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     ((${#missing[@]} == 0)) && return 0
     if [[ "$(id -u)" != 0 ]]; then
         log "missing ${missing[*]} and not root: install them (apt-get install ${missing[*]}) or run as root"
@@ -210,6 +211,20 @@ stop_servers_of_dead_runs() {
     done
 }
 
+# make_test_ca DIR: a private CA (ca.pem, ca.key) and the broker's certificate from it (server.pem, server.key) for
+# localhost and 127.0.0.1, with openssl; valid for a day.
+make_test_ca() {
+    local dir="$1"
+    mkdir -p "$dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=IcosFl test CA $$" \
+        -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 1 \
+        -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
+    chmod 644 "$dir"/*.pem "$dir"/server.key
+}
+
 start_private_servers() {
     install_servers_when_missing
     stop_servers_of_dead_runs
@@ -220,6 +235,7 @@ start_private_servers() {
     mkdir -p "$servers_dir/rabbitmq/mnesia" "$servers_dir/rabbitmq/log" "$servers_dir/redis" "$servers_dir/payload-redis"
 
     pick_port rabbit_port
+    pick_port rabbit_tls_port
     pick_port rabbit_dist_port
     pick_port rabbit_management_port
     pick_port epmd_port
@@ -228,14 +244,27 @@ start_private_servers() {
     # A node name of its own per run, so a stale node of an earlier run never answers for this one.
     RABBITMQ_NODENAME="icosfl-test-$$-$RANDOM@localhost"
 
-    printf '[rabbitmq_management].\n' >"$servers_dir/rabbitmq/enabled_plugins"
+    make_test_ca "$servers_dir/tls"
+    printf '[rabbitmq_management,rabbitmq_auth_mechanism_ssl].\n' >"$servers_dir/rabbitmq/enabled_plugins"
+    # A TLS listener beside the plain one, its certificate from this run's own CA; client certificates are checked
+    # when offered (verify_peer) and give the user of an EXTERNAL login (their common name).
     cat >"$servers_dir/rabbitmq/rabbitmq.conf" <<EOF
 listeners.tcp.default = 127.0.0.1:$rabbit_port
+listeners.ssl.default = 127.0.0.1:$rabbit_tls_port
+ssl_options.cacertfile = $servers_dir/tls/ca.pem
+ssl_options.certfile = $servers_dir/tls/server.pem
+ssl_options.keyfile = $servers_dir/tls/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+auth_mechanisms.1 = PLAIN
+auth_mechanisms.2 = AMQPLAIN
+auth_mechanisms.3 = EXTERNAL
+ssl_cert_login_from = common_name
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $rabbit_management_port
 EOF
     : >"$servers_dir/rabbitmq/rabbitmq-env.conf"
-    chown -R rabbitmq:rabbitmq "$servers_dir/rabbitmq"
+    chown -R rabbitmq:rabbitmq "$servers_dir/rabbitmq" "$servers_dir/tls"
 
     write_control_scripts
 
@@ -251,6 +280,11 @@ EOF
     log "RabbitMQ up on 127.0.0.1:$rabbit_port (management $rabbit_management_port) in $(( $(now_ms) - started )) ms"
 
     export ICOSFL_TEST_BROKER="amqp://guest:guest@127.0.0.1:$rabbit_port/"
+    # TLS: the listener (its certificate is for localhost and 127.0.0.1) and this run's CA, whose key lets tests
+    # issue client certificates, expired ones included.
+    export ICOSFL_TEST_BROKER_TLS_PORT="$rabbit_tls_port"
+    export ICOSFL_TEST_TLS_CA="$servers_dir/tls/ca.pem"
+    export ICOSFL_TEST_TLS_CA_KEY="$servers_dir/tls/ca.key"
     export ICOSFL_TEST_RABBITMQ_MANAGEMENT="http://127.0.0.1:$rabbit_management_port"
     export ICOSFL_TEST_REDIS="127.0.0.1:$redis_port"
     export ICOSFL_TEST_RABBITMQ_CTL="$servers_dir/rabbitmq-ctl"

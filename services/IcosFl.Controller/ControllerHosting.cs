@@ -1,5 +1,7 @@
+using IcosFl.Controller.Checkpoints;
 using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Workers;
+using IcosFl.Infrastructure.Hosting;
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Redis;
@@ -21,10 +23,12 @@ public static class ControllerHosting
     /// payload Redis (<paramref name="payloadRedis"/>, or <paramref name="redis"/> when null), messages over
     /// RabbitMQ. A restarted controller finds everything where it left it, except payloads lost with a
     /// payload Redis restart, which cost the round in flight a retry. Workers' messages are believed only from their
-    /// own broker users (<see cref="ControllerOptions.WorkerAuthentication"/> must be Broker here).
+    /// own broker users (<see cref="ControllerOptions.WorkerAuthentication"/> must be Broker here). Checkpoints go to
+    /// <paramref name="checkpoints"/> (in memory when null). The bus is <see cref="IcosFlBus.AddIcosFlBus"/>'s.
     /// </summary>
     public static IServiceCollection AddDeployedController(this IServiceCollection services, ConnectionSettings settings,
-        IConnectionMultiplexer redis, ControllerOptions options, INodeDataSource ownData, IConnectionMultiplexer? payloadRedis = null)
+        IConnectionMultiplexer redis, ControllerOptions options, INodeDataSource ownData, IConnectionMultiplexer? payloadRedis = null,
+        ICheckpointStore? checkpoints = null)
     {
         if (payloadRedis is null && settings.PayloadRedisIsSeparate)
             throw new ArgumentException(
@@ -38,25 +42,24 @@ public static class ControllerHosting
         services.AddSingleton<IRoundLedger>(new RedisRoundLedger(redis));
         services.AddIcosFlWeightTransport(_ => new RedisClaimCheckStore(payloads));
         services.AddSingleton(ownData);
+        if (checkpoints is not null)
+            services.AddSingleton(checkpoints);
         services.AddIcosFlControllerServices(options);
         services.AddIcosFlTracing();
-        services.AddMassTransit(x =>
-        {
-            x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter("icosfl", false));
-            // Sagas are never finalized: finished federations and rounds stay readable for status and ls.
-            x.SetRedisSagaRepositoryProvider(o => o.KeyPrefix = "icosfl:");
-            x.AddRedisMessageScheduler();
-            x.AddIcosFlController();
-            x.UsingRabbitMq((context, cfg) =>
+        services.AddIcosFlBus(IcosFlTransport.RabbitMq(settings.Broker),
+            x =>
             {
-                cfg.IcosFlHost(settings.Broker);
-                cfg.UseIcosFlTopology();
+                // Sagas are never finalized: finished federations and rounds stay readable for status and ls.
+                x.SetRedisSagaRepositoryProvider(o => o.KeyPrefix = "icosfl:");
+                x.AddRedisMessageScheduler();
+                x.AddIcosFlController();
+            },
+            (context, cfg) =>
+            {
                 cfg.UseRedisMessageScheduler(context);
                 cfg.UseIcosFlWorkerIdentity(context);
-                cfg.UseIcosFlWeightChunkEndpoints(context);
-                cfg.ConfigureEndpoints(context);
+                ((IRabbitMqBusFactoryConfigurator)cfg).UseIcosFlWeightChunkEndpoints(context);
             });
-        });
         return services;
     }
 }

@@ -18,6 +18,12 @@ public sealed record ControllerOptions
     /// <summary>How often a collecting round checks that its selected workers are still alive.</summary>
     public TimeSpan LivenessCheckInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Heartbeats of one worker closer together than this are not recorded (<see cref="Workers.HeartbeatThrottle"/>);
+    /// zero records every one.
+    /// </summary>
+    public TimeSpan HeartbeatMinimumGap { get; init; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>The controller node's own name, used in logs and for its centralized evaluation.</summary>
     public string NodeName { get; init; } = "controller";
 

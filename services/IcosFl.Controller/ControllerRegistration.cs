@@ -3,6 +3,7 @@ using IcosFl.Controller.Federations;
 using IcosFl.Controller.Payloads;
 using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Sagas;
+using IcosFl.Controller.Strategies;
 using IcosFl.Controller.Workers;
 using IcosFl.Infrastructure.Messaging;
 using MassTransit;
@@ -48,11 +49,13 @@ public static class ControllerRegistration
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IWorkerRegistry, InMemoryWorkerRegistry>();
+        services.TryAddSingleton<HeartbeatThrottle>();
         // Hosts with a checkpoint folder register a FileCheckpointStore before this; the rest keep checkpoints in memory.
         services.TryAddSingleton<ICheckpointStore, InMemoryCheckpointStore>();
         // Deployed hosts register a RedisRoundLedger before this.
         services.TryAddSingleton<IRoundLedger>(sp => new InMemoryRoundLedger(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ChunkedUploads>();
+        services.TryAddSingleton<IStrategyProvider, ConfiguredStrategies>();
         services.AddScoped<GlobalModelRecovery>();
         services.AddScoped<InitializeFederationActivity>();
         services.AddScoped<OpenRoundActivity>();

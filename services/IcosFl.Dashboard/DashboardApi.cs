@@ -68,6 +68,16 @@ public static class DashboardApi
             }
             return await forecasts.ForecastAsync(federationId, points, ct) is { } forecast ? Results.Ok(forecast) : NoSuchFederation(federationId);
         });
+        api.MapGet("/federations/{id}/rounds/{round}/timeline", async (string id, string round) =>
+        {
+            if (ParseId(id) is not { } federationId)
+                return BadId(id);
+            if (!int.TryParse(round, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1)
+                return Results.BadRequest(new ApiError($"round must be a round number from 1, got '{round}'"));
+            return await reader.TimelineAsync(federationId, n) is { } timeline
+                ? Results.Ok(timeline)
+                : Results.NotFound(new ApiError($"federation {federationId} has no round {n} (or no such federation)"));
+        });
         api.MapGet("/federations/{id}/events", (string id, HttpContext context) => StreamAsync(id, context, reader, activity));
         api.MapGet("/workers", async () => Results.Ok(await reader.WorkersAsync()));
         api.MapGet("/predictions", (HttpRequest request, CancellationToken ct) => predictions.GetAsync(request, ct));

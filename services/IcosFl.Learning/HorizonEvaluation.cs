@@ -33,9 +33,8 @@ public static class HorizonEvaluation
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(config);
+        RunConfigChecks.Require(config, RunConfigKeys.ForecastHorizon);
         int horizon = config.ForecastHorizon;
-        if (horizon < 1)
-            throw new ArgumentException($"Run-config forecast-horizon is {horizon}; it must be at least 1.", nameof(config));
         var prepared = PreparedSeries.Prepare(features, config);
         var series = features.Target;
         int width = features.FeatureCount;

@@ -245,36 +245,19 @@ public static class LocalTraining
         return sum.mul(half);
     }
 
-    private static void ValidateModel(RunConfig config)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        Require(config.HiddenLayerSize >= 1, "hidden-layer-size", config.HiddenLayerSize, "at least 1");
-        Require(config.NumLayers >= 1, "num-layers", config.NumLayers, "at least 1");
-        if (RunConfigParser.Validate(config).FirstOrDefault(e => e.Key == RunConfigKeys.InputMetrics) is { } inputs)
-            throw new ArgumentException(inputs.Message, nameof(config));
-        ValidateSplit(config);
-    }
+    // The keys the model and its data windows read, and those training reads beside them: checked by the one
+    // run-config validator (RunConfigParser.Validate), as the controller checks the whole config before a federation.
+    private static readonly string[] ModelKeys =
+        [RunConfigKeys.HiddenLayerSize, RunConfigKeys.NumLayers, RunConfigKeys.InputMetrics, RunConfigKeys.TimeStep, RunConfigKeys.TrainTestSplit];
 
-    private static void ValidateSplit(RunConfig config)
-    {
-        Require(config.TimeStep >= 1, "time-step", config.TimeStep, "at least 1");
-        Require(config.TrainTestSplit > 0 && config.TrainTestSplit < 1, "train-test-split", config.TrainTestSplit, "strictly between 0 and 1");
-    }
+    private static readonly string[] SplitKeys = [RunConfigKeys.TimeStep, RunConfigKeys.TrainTestSplit];
 
-    private static void ValidateTraining(RunConfig config)
-    {
-        ValidateModel(config);
-        Require(config.BatchSize >= 1, "batch-size", config.BatchSize, "at least 1");
-        Require(config.LocalEpochs >= 1, "local-epochs", config.LocalEpochs, "at least 1");
-        Require(config.LearningRate > 0 && double.IsFinite(config.LearningRate), "learning-rate", config.LearningRate, "a positive number");
-        Require(config.ProximalMu >= 0 && double.IsFinite(config.ProximalMu), "proximal-mu", config.ProximalMu, "0 or more");
-    }
+    private static readonly string[] TrainingKeys =
+        [.. ModelKeys, RunConfigKeys.BatchSize, RunConfigKeys.LocalEpochs, RunConfigKeys.LearningRate, RunConfigKeys.ProximalMu];
 
-    private static void Require(bool condition, string key, object value, string expectation)
-    {
-        if (!condition)
-        {
-            throw new ArgumentException($"Run-config {key} is {value}; it must be {expectation}.", "config");
-        }
-    }
+    private static void ValidateModel(RunConfig config) => RunConfigChecks.Require(config, ModelKeys);
+
+    private static void ValidateSplit(RunConfig config) => RunConfigChecks.Require(config, SplitKeys);
+
+    private static void ValidateTraining(RunConfig config) => RunConfigChecks.Require(config, TrainingKeys);
 }

@@ -1,3 +1,4 @@
+using IcosFl.Infrastructure.Hosting;
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Weights;
@@ -14,7 +15,7 @@ public static class WorkerHosting
     /// controller and go back to it as chunk messages (<see cref="BrokerClaimCheckStore"/>), so a worker host holds one
     /// address and one credential, and no Redis setting at all. Every message it sends carries
     /// the broker user of <see cref="ConnectionSettings.Broker"/> as user_id, which RabbitMQ checks and the controller
-    /// believes (<see cref="BrokerIdentity"/>).
+    /// believes (<see cref="BrokerIdentity"/>). The bus is <see cref="IcosFlBus.AddIcosFlBus"/>'s.
     /// </summary>
     public static IServiceCollection AddDeployedWorker(this IServiceCollection services, ConnectionSettings settings,
         WorkerNode node)
@@ -22,23 +23,14 @@ public static class WorkerHosting
         services.AddIcosFlWeightTransport(sp => new BrokerClaimCheckStore(sp.GetRequiredService<IBus>, node.WorkerId));
         services.AddIcosFlWorkers([node]);
         services.AddIcosFlTracing();
-        services.AddMassTransit(x =>
-        {
-            x.UsingRabbitMq((context, cfg) =>
+        services.AddIcosFlBus(IcosFlTransport.RabbitMq(settings.Broker, stampBrokerUser: true), configure: (context, cfg) =>
+            cfg.ReceiveEndpoint(WorkerRegistration.EndpointName(node.WorkerId), e =>
             {
-                cfg.IcosFlHost(settings.Broker);
-                cfg.UseIcosFlTopology();
-                if (BrokerIdentity.UserOf(settings.Broker) is { } user)
-                    cfg.UseBrokerUserId(user);
-                cfg.ReceiveEndpoint(WorkerRegistration.EndpointName(node.WorkerId), e =>
-                {
-                    // Training is CPU-bound: one round at a time per worker.
-                    e.PrefetchCount = 4;
-                    e.ConcurrentMessageLimit = 1;
-                    e.ConfigureWorkerEndpoint(context, node);
-                });
-            });
-        });
+                // Training is CPU-bound: one round at a time per worker.
+                e.PrefetchCount = 4;
+                e.ConcurrentMessageLimit = 1;
+                e.ConfigureWorkerEndpoint(context, node);
+            }));
         return services;
     }
 }

@@ -93,6 +93,38 @@ public sealed class Viewing_the_dashboard_in_chromium(ServedFederation served)
 
     private static readonly int RunConfigHorizon = IcosFl.Contracts.RunConfig.Default.ForecastHorizon;
 
+    [Fact]
+    public async Task Should_show_each_rounds_timeline_with_the_apis_arrivals_and_training_times()
+    {
+        await using var browser = await LaunchAsync();
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1400 } });
+        var id = served.Report.FederationId;
+        await page.GotoAsync(new Uri(served.Address, $"federations/{id}").ToString());
+        await Assertions.Expect(page.Locator("#state")).ToHaveTextAsync("Completed");
+
+        foreach (var round in new[] { ServedFederation.Rounds, 1 })
+        {
+            if (round != ServedFederation.Rounds)
+                await page.Locator($"#timeline-rounds button[data-round='{round}']").ClickAsync();
+            await Assertions.Expect(page.Locator($"#timeline-rounds button[data-round='{round}']")).ToHaveClassAsync("on");
+            var timeline = await served.GetJsonAsync<Controller.Status.RoundTimeline>($"/api/federations/{id}/rounds/{round}/timeline");
+            var rows = page.Locator("#timeline tbody tr");
+            await Assertions.Expect(rows).ToHaveCountAsync(timeline.Workers.Count);
+            foreach (var w in timeline.Workers)
+            {
+                var row = page.Locator($"#timeline tbody tr[data-worker='{w.WorkerId}']");
+                await Assertions.Expect(row).ToHaveAttributeAsync("data-arrived", w.ArrivedAfterMs!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                await Assertions.Expect(row.Locator("td.outcome")).ToContainTextAsync("counted");
+                await Assertions.Expect(row.Locator("td.arrived")).ToHaveTextAsync($"{Math.Round(w.ArrivedAfterMs.Value).ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} ms");
+                // Both parts of the bar drawn, the training one as wide as its share of the slowest arrival.
+                await Assertions.Expect(row.Locator(".timeline-bar .training")).ToHaveCountAsync(1);
+                await Assertions.Expect(row.Locator(".timeline-bar .wait")).ToHaveCountAsync(1);
+            }
+        }
+        await page.Locator("#timeline").ScrollIntoViewIfNeededAsync();
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ScreenshotPath("dashboard-timeline.png"), FullPage = true });
+    }
+
     private static Task<double[]> DataOf(ILocator dots, string name) =>
         dots.EvaluateAllAsync<double[]>($"dots => dots.map(d => Number(d.dataset.{name}))");
 

@@ -88,6 +88,15 @@ public sealed class ForecastingTests
     }
 
     [Fact]
+    public void A_horizon_below_one_step_is_refused_by_the_run_config_rule()
+    {
+        var config = RunConfig.Default with { HiddenLayerSize = 2, TimeStep = 3, ForecastHorizon = 5 };
+        var series = Enumerable.Range(0, 100).Select(t => (float)t).ToArray();
+        var e = Assert.Throws<ArgumentException>(() => HorizonEvaluation.Evaluate(Zero(config, 0), series, config with { ForecastHorizon = 0 }));
+        Assert.Contains("run-config key 'forecast-horizon': must be an integer >= 1, got '0'", e.Message);
+    }
+
+    [Fact]
     public void Pooled_training_counts_the_windows_of_every_series()
     {
         var config = RunConfig.Default with { HiddenLayerSize = 4, TimeStep = 5, LocalEpochs = 1 };

@@ -197,7 +197,8 @@ public sealed class LocalTrainingTests(ITestOutputHelper output)
         var error = Assert.Throws<ArgumentException>(() =>
             LocalTraining.Train(LocalTraining.InitialWeights(RunConfig.Default), Waves(200), config, seed: 1));
 
-        Assert.Contains($"Run-config {key} is", error.Message);
+        // Named by the one run-config validator (RunConfigParser.Validate), with the rule and the value given.
+        Assert.Contains($"run-config key '{key}': must be", error.Message);
     }
 
     [Fact]

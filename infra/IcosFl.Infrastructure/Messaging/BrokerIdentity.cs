@@ -64,11 +64,16 @@ public static partial class BrokerIdentity
             $@"^({queue}|IcosFl\.Contracts:(RoundStarted|EvaluationRequested)|MassTransit:Fault.*|[^:]*_bus_[^:]*)$");
     }
 
-    /// <summary>The user of an amqp URI (its user info before the colon, unescaped), or null when it names none.</summary>
+    /// <summary>
+    /// The user of an amqp URI (its user info before the colon, unescaped); for an amqps URI naming no user, the common
+    /// name of the client certificate it logs in with (EXTERNAL, <see cref="BrokerTls"/>); else null.
+    /// </summary>
     public static string? UserOf(string brokerUri)
     {
-        if (!Uri.TryCreate(brokerUri, UriKind.Absolute, out var uri) || uri.UserInfo.Length == 0)
+        if (!Uri.TryCreate(brokerUri, UriKind.Absolute, out var uri))
             return null;
+        if (uri.UserInfo.Length == 0)
+            return uri.Scheme == "amqps" ? BrokerTls.FromEnvironment().CertificateUser() : null;
         var user = Uri.UnescapeDataString(uri.UserInfo.Split(':')[0]);
         return user.Length == 0 ? null : user;
     }

@@ -25,7 +25,12 @@ public static class RabbitMqTopology
     /// RabbitMQ's 60 s default took a worker host cut off for 60 s more than three minutes to come back (compose test).
     /// A <c>heartbeat=</c> in the URI's query, or ICOSFL_BROKER_HEARTBEAT (seconds), chooses another.
     /// </summary>
-    public static void IcosFlHost(this IRabbitMqBusFactoryConfigurator cfg, string broker)
+    /// <remarks>
+    /// An <c>amqps://</c> URI connects over TLS as <see cref="BrokerTls"/> says (<paramref name="tls"/>, or the
+    /// environment's ICOSFL_BROKER_CA / _CERT / _KEY): the broker's certificate checked against the CA, and with a client
+    /// certificate and no user in the URI, RabbitMQ's EXTERNAL login as the certificate's common name.
+    /// </remarks>
+    public static void IcosFlHost(this IRabbitMqBusFactoryConfigurator cfg, string broker, BrokerTls? tls = null)
     {
         var uri = new Uri(broker);
         bool inUri = uri.Query.TrimStart('?').Split('&').Any(p => p.StartsWith("heartbeat=", StringComparison.OrdinalIgnoreCase));
@@ -33,6 +38,25 @@ public static class RabbitMqTopology
         {
             if (!inUri)
                 h.Heartbeat(HeartbeatFromEnvironment());
+            if (uri.Scheme == "amqps")
+                h.UseIcosFlTls(uri, tls ?? BrokerTls.FromEnvironment());
+        });
+    }
+
+    private static void UseIcosFlTls(this IRabbitMqHostConfigurator h, Uri uri, BrokerTls tls)
+    {
+        if (tls.Problem() is { } problem)
+            throw new ArgumentException(problem);
+        h.UseSsl(s =>
+        {
+            s.Protocol = BrokerTls.Protocols;
+            s.ServerName = uri.Host;
+            s.CertificateValidationCallback = (_, certificate, chain, errors) => tls.Judge(certificate, chain, errors) is null;
+            if (tls.LoadClientCertificate() is { } client)
+            {
+                s.Certificate = client;
+                s.UseCertificateAsAuthenticationIdentity = uri.UserInfo.Length == 0;
+            }
         });
     }
 

@@ -10,16 +10,11 @@ namespace IcosFl.Infrastructure.Scheduling;
 /// no delayed-message plugin. Register in the process that hosts the sagas (the controller):
 /// <code>
 /// services.AddSingleton&lt;IConnectionMultiplexer&gt;(...);
-/// services.AddMassTransit(x =>
-/// {
-///     x.AddRedisMessageScheduler();                      // consumer on queue:icosfl-scheduler, poller, IMessageScheduler
-///     x.UsingRabbitMq((context, cfg) =>
-///     {
-///         cfg.UseRedisMessageScheduler(context);         // sagas' Schedule/Unschedule go to that queue
-///         cfg.ConfigureEndpoints(context);
-///     });
-/// });
+/// services.AddIcosFlBus(IcosFlTransport.RabbitMq(broker),
+///     x => x.AddRedisMessageScheduler(),                          // consumer on queue:icosfl-scheduler, poller, IMessageScheduler
+///     (context, cfg) => cfg.UseRedisMessageScheduler(context));  // sagas' Schedule/Unschedule go to that queue
 /// </code>
+/// (as the deployed controller does, ControllerHosting.AddDeployedController).
 /// Another process that only schedules (hosts no poller) calls <c>x.AddMessageScheduler(new Uri("queue:icosfl-scheduler"))</c>
 /// and <c>cfg.UseMessageScheduler(...)</c> with the same address.
 /// </summary>

@@ -2,13 +2,12 @@ using System.CommandLine;
 using IcosFl.Controller;
 using IcosFl.Controller.Checkpoints;
 using IcosFl.Dashboard;
-using IcosFl.Infrastructure.Logging;
+using IcosFl.Infrastructure.Hosting;
 using IcosFl.Infrastructure.Messaging;
 using IcosFl.Learning.NodeData;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Serilog;
 
 namespace IcosFl.Cli.Commands;
 
@@ -72,8 +71,7 @@ public static class ControllerCommand
                 return ExitCodes.Unreachable;
 
             var builder = Host.CreateApplicationBuilder();
-            builder.Logging.ClearProviders();
-            builder.Services.AddSerilog(IcosFlLogging.CreateLogger(logging.Read(parse, "controller", settings)), dispose: true);
+            builder.AddIcosFlLogging(logging.Read(parse, "controller", settings));
             // The controller trains nothing but evaluates every global model on its own node's data (synthetic series 0 by default).
             INodeDataSource source;
             string described;
@@ -87,14 +85,13 @@ public static class ControllerCommand
                 return e is UnreachableException ? ExitCodes.Unreachable : ExitCodes.BadUsage;
             }
             var checkpointStore = checkpoints.Store(parse);
-            builder.Services.AddSingleton<ICheckpointStore>(checkpointStore);
             builder.Services.AddDeployedController(settings, redis.State,
                 new ControllerOptions
                 {
                     HeartbeatPatience = parse.GetValue(patience),
                     NodeName = parse.GetValue(nodeName)!,
                     SharedWorkerUser = shared,
-                }, source, redis.Payloads);
+                }, source, redis.Payloads, checkpointStore);
             if (listen is not null)
                 builder.Services.AddIcosFlDashboard(HttpOption.OptionsFor(listen, "deployed", settings.SeqUrl));
             using var host = builder.Build();

@@ -1,3 +1,4 @@
+using IcosFl.Infrastructure.Hosting;
 using IcosFl.Infrastructure.Messaging;
 using MassTransit;
 
@@ -13,17 +14,12 @@ public static class Publishing
     /// </summary>
     public static async Task PublishAsync<T>(ConnectionSettings settings, T message, CancellationToken ct) where T : class
     {
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
-        {
-            cfg.IcosFlHost(settings.Broker);
-            cfg.UseIcosFlTopology();
-        });
         using var startTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         startTimeout.CancelAfter(NodeStartup.ConnectTimeout);
-        await bus.StartAsync(startTimeout.Token);
+        await using var bus = await IcosFlBus.StartPublishingBusAsync(settings.Broker, startTimeout.Token);
         try
         {
-            await bus.Publish(message, context =>
+            await bus.Bus.Publish(message, context =>
             {
                 if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
                     rabbit.Mandatory = true;
@@ -33,10 +29,6 @@ public static class Publishing
         {
             throw new NobodyListeningException(
                 $"nobody listens for {typeof(T).Name} on {settings.BrokerForDisplay}: start the controller (icosfl controller) on this broker and vhost first");
-        }
-        finally
-        {
-            await bus.StopAsync(CancellationToken.None);
         }
     }
 }

@@ -1,4 +1,5 @@
 using IcosFl.Controller;
+using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Status;
 using IcosFl.Controller.Workers;
 using IcosFl.Infrastructure.Messaging;
@@ -18,7 +19,7 @@ public sealed class StatusReading(IConnectionMultiplexer redis, FederationStatus
         {
             var redis = await Reachability.ConnectRedisAsync(settings, NodeStartup.ConnectTimeout);
             return new StatusReading(redis, new FederationStatusReader(new RedisSagaReader(redis), new RedisWorkerRegistry(redis),
-                new ControllerOptions { HeartbeatPatience = heartbeatPatience }, TimeProvider.System));
+                new ControllerOptions { HeartbeatPatience = heartbeatPatience }, TimeProvider.System, new RedisRoundLedger(redis)));
         }
         catch (UnreachableException e)
         {

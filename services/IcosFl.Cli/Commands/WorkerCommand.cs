@@ -1,12 +1,11 @@
 using System.CommandLine;
-using IcosFl.Infrastructure.Logging;
+using IcosFl.Infrastructure.Hosting;
 using IcosFl.Infrastructure.Messaging;
 using IcosFl.Learning.NodeData;
 using IcosFl.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Serilog;
 
 namespace IcosFl.Cli.Commands;
 
@@ -68,8 +67,7 @@ public static class WorkerCommand
                 return e is UnreachableException ? ExitCodes.Unreachable : ExitCodes.BadUsage;
             }
             var node = new WorkerNode(new WorkerOptions { WorkerId = workerId, HeartbeatInterval = parse.GetValue(interval) }, source);
-            builder.Logging.ClearProviders();
-            builder.Services.AddSerilog(IcosFlLogging.CreateLogger(logging.Read(parse, $"worker-{workerId}", settings)), dispose: true);
+            builder.AddIcosFlLogging(logging.Read(parse, $"worker-{workerId}", settings));
             builder.Services.AddDeployedWorker(settings, node);
             using var host = builder.Build();
             host.Services.GetRequiredService<ILogger<WorkerNode>>().LogInformation(

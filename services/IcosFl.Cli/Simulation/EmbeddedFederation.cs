@@ -4,6 +4,7 @@ using IcosFl.Controller;
 using IcosFl.Controller.Checkpoints;
 using IcosFl.Controller.Workers;
 using IcosFl.Dashboard;
+using IcosFl.Infrastructure.Hosting;
 using IcosFl.Infrastructure.Logging;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning;
@@ -13,7 +14,6 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Serilog;
 
 namespace IcosFl.Cli.Simulation;
 
@@ -141,14 +141,13 @@ public static class EmbeddedFederation
     {
         var config = options.RunConfig;
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddSerilog(IcosFlLogging.CreateLogger(new LoggingOptions
+        builder.AddIcosFlLogging(new LoggingOptions
         {
             Service = "simulate",
             ConsoleLevel = options.LogLevel,
             MinimumLevel = options.LogLevel,
             SeqUrl = Environment.GetEnvironmentVariable("ICOSFL_SEQ_URL"),
-        }), dispose: true);
+        });
 
         // Synthetic: node 0 is the controller's own node (its centralized evaluation), workers are nodes 1..N.
         // With --data: each worker's file, and the controller's file when there is one.
@@ -180,22 +179,22 @@ public static class EmbeddedFederation
             builder.Services.AddSingleton<IHeldNodeData>(new SimulatedWorkersData(workers));
         }
 
-        builder.Services.AddMassTransit(x =>
-        {
-            x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter("icosfl", false));
-            x.SetInMemorySagaRepositoryProvider();
-            x.AddDelayedMessageScheduler();
-            x.AddIcosFlController();
-            x.UsingInMemory((context, cfg) =>
+        // One in-memory bus carries the controller's sagas and consumers and every worker's endpoint.
+        builder.Services.AddIcosFlBus(IcosFlTransport.InMemory,
+            x =>
+            {
+                x.SetInMemorySagaRepositoryProvider();
+                x.AddDelayedMessageScheduler();
+                x.AddIcosFlController();
+            },
+            (context, cfg) =>
             {
                 cfg.UseDelayedMessageScheduler();
                 cfg.UseIcosFlWorkerIdentity(context);
                 foreach (var node in workers)
                     cfg.ReceiveEndpoint(WorkerRegistration.EndpointName(node.WorkerId), e => e.ConfigureWorkerEndpoint(context, node));
                 cfg.ReceiveEndpoint("icosfl-simulation-observer", e => e.Consumer(() => observer));
-                cfg.ConfigureEndpoints(context);
             });
-        });
         return builder.Build();
     }
 }

@@ -1,6 +1,7 @@
 using IcosFl.Contracts;
 using IcosFl.Controller.Checkpoints;
 using IcosFl.Controller.Sagas;
+using IcosFl.Controller.Strategies;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning;
 using Microsoft.Extensions.Logging;
@@ -13,14 +14,15 @@ namespace IcosFl.Controller.Federations;
 /// The payload Redis keeps nothing on disk, so a restart of it (or a pause longer than the time to live) loses a
 /// claim-checked payload while the federation saga still holds its key; every retry would send the same dead key.
 /// A lost payload is packed again from the freshest durable copy of that same model: the federation's checkpoint of
-/// the previous round, the checkpoint it resumed from, or for round 1 the initial weights, which are drawn from the
-/// run config's seed and so can be drawn again.
+/// the previous round, the checkpoint it resumed from, or for round 1 the strategy's initial weights, which depend on
+/// the run config alone and so can be drawn again.
 /// </summary>
 public sealed class GlobalModelRecovery(
     IClaimCheckStore store,
     WeightTransport transport,
     WeightTransportOptions transportOptions,
     ICheckpointStore checkpoints,
+    IStrategyProvider strategies,
     ILogger<GlobalModelRecovery> logger)
 {
     /// <summary>
@@ -87,7 +89,7 @@ public sealed class GlobalModelRecovery(
         var previous = saga.Round - 1;
         if (previous == 0 && saga.ResumedFrom is null)
             return new DurableCopy($"the initial weights drawn again from the run config (seed {saga.RunConfig.Seed})",
-                LocalTraining.InitialWeights(saga.RunConfig), null);
+                InitializeFederationActivity.InitialModel(strategies, saga.RunConfig), null);
 
         // A resumed federation's first round starts from the checkpoint it resumed; later rounds from its own.
         Guid[] federations = saga.ResumedFrom is { } resumed ? [saga.CorrelationId, resumed] : [saga.CorrelationId];

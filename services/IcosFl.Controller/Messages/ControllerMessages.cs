@@ -54,7 +54,8 @@ public sealed record RoundCollected(Guid RoundId);
 public sealed record RoundEvaluated(Guid RoundId);
 
 /// <summary>An accepted-for-counting update: where its weights were put aside, and its numbers.</summary>
-public sealed record UpdateRecord(string WorkerId, int NumExamples, TrainMetrics Metrics, WeightsPayload Weights);
+/// <param name="ArrivedAt">When the controller recorded it (its own clock; the round timeline measures from the round's opening).</param>
+public sealed record UpdateRecord(string WorkerId, int NumExamples, TrainMetrics Metrics, WeightsPayload Weights, DateTimeOffset? ArrivedAt = null);
 
 /// <summary>Command to the aggregator: combine these updates into the next global model.</summary>
 public sealed record AggregateRound

@@ -15,8 +15,8 @@ namespace IcosFl.Controller.Rounds;
 
 /// <summary>
 /// The controller's heavy step of a round: decode the updates, let the strategy validate and combine
-/// them, store the new global model, evaluate it on the controller's own node data, and choose the
-/// workers that evaluate it (the strategy's configure-evaluate). Each new model is checkpointed (latest, and best by
+/// them (aggregate-train), store the new global model, let the strategy evaluate it on the controller's own
+/// node data (evaluate), and choose the workers that evaluate it (configure-evaluate). Each new model is checkpointed (latest, and best by
 /// the centralized MSE) before the round moves on; a redelivered round overwrites its checkpoint with the same content.
 /// </summary>
 public sealed class AggregateRoundConsumer(
@@ -25,16 +25,19 @@ public sealed class AggregateRoundConsumer(
     IWorkerRegistry registry,
     INodeDataSource controllerData,
     ICheckpointStore checkpoints,
+    IStrategyProvider strategies,
     ControllerOptions options,
     TimeProvider clock,
     ILogger<AggregateRoundConsumer> logger) : IConsumer<AggregateRound>
 {
+    private readonly ControllerNodeData _ownData = new(controllerData);
+
     public async Task Consume(ConsumeContext<AggregateRound> context)
     {
         var m = context.Message;
         var ct = context.CancellationToken;
         var round = new RoundContext(m.Round, m.Attempt, m.RunConfig);
-        var strategy = StrategyFactory.Create(m.RunConfig);
+        var strategy = strategies.For(m.RunConfig);
 
         ModelWeights global;
         ModelWeights? serverState;
@@ -109,7 +112,7 @@ public sealed class AggregateRoundConsumer(
             ? null
             : await transport.PackAsync(result.ServerState, $"{m.FederationId:N}:server-state:{m.Round}", ct);
 
-        var (centralized, skipped) = EvaluateOnOwnData(result.Global, m.RunConfig);
+        var (centralized, skipped) = strategy.Evaluate(round, result.Global, _ownData);
         if (centralized is not null)
             logger.LogInformation(
                 "Federation {FederationId} round {Round} ({RoundId}): centralized evaluation on {Node}: RMSE {Rmse} (persistence {PersistenceRmse}), MAE {Mae}",
@@ -122,7 +125,7 @@ public sealed class AggregateRoundConsumer(
 
         // Only workers holding enough data for the config can evaluate it; the others would decline.
         var ready = await registry.ReadyAsync(clock.GetUtcNow(), options.HeartbeatPatience, m.RunConfig, ct);
-        var evaluators = ready.Count >= m.RunConfig.MinEvaluateClients ? strategy.ConfigureEvaluate(round, ready) : [];
+        var evaluators = strategy.ConfigureEvaluate(round, ready);
 
         await context.PublishFromConsumer(new RoundAggregated
         {
@@ -220,49 +223,12 @@ public sealed class AggregateRoundConsumer(
     /// </summary>
     private (ScalerParameters? Target, IReadOnlyList<ScalerParameters>? Inputs) OwnScalers(RunConfig config)
     {
-        if (ReadOwnSeries(config, out _) is not { } series || series.Count < LocalTraining.MinimumPoints(config))
+        if (!_ownData.TryRead(config, out var series, out _) || series.Count < LocalTraining.MinimumPoints(config))
             return (null, null);
         var train = ChronologicalSplit.TrainCount(series.Count, config.TrainTestSplit);
         var fitted = Forecaster.NodeScalers(series, config.TrainTestSplit)
             .Select((scaler, f) => ScalerParameters.From(scaler, $"node {options.NodeName}, training split", train) with { Metric = series.Metrics[f] })
             .ToList();
         return (fitted[0], fitted.Count > 1 ? fitted.Skip(1).ToList() : null);
-    }
-
-    private (EvaluationMetrics? Metrics, string? Skipped) EvaluateOnOwnData(ModelWeights weights, RunConfig config)
-    {
-        if (ReadOwnSeries(config, out var missing) is not { } series)
-            return (null, missing);
-        try
-        {
-            return (LocalTraining.Evaluate(weights, series, config), null);
-        }
-        catch (InsufficientDataException e)
-        {
-            return (null, e.Message);
-        }
-    }
-
-    /// <summary>The controller node's series of the model's input features, aligned; null with the reason when it lacks one.</summary>
-    private FeatureSeries? ReadOwnSeries(RunConfig config, out string? missing)
-    {
-        try
-        {
-            if (FeatureSeries.TryRead(controllerData, config, out var series, out var unavailable))
-            {
-                missing = null;
-                return series;
-            }
-
-            missing = config.InputFeatures().FirstOrDefault(m => controllerData.GetSeries(m) is null) is { } metric
-                ? $"the controller node has no {metric} data"
-                : unavailable;
-            return null;
-        }
-        catch (ArgumentException e)
-        {
-            missing = $"the controller node's series cannot be aligned: {e.Message}";
-            return null;
-        }
     }
 }

@@ -53,8 +53,11 @@ public sealed record RoundLedgerSnapshot(
 }
 
 /// <summary>
-/// Who answered a round, kept outside the round saga so that N answers cost N small atomic writes
-/// instead of N loads and saves of one growing saga document. Each phase of a round has its own
+/// Who answered a round. The ledger exists for scale (docs/scaling.md): a round of 1,000 workers takes 1,000
+/// answers at once, and here each is one small atomic write by a concurrent consumer, where in the round saga each
+/// would be a load and a save of one ever larger document, one answer at a time under the saga's lock.
+/// The round saga copies a phase's ledger when the phase ends; until then the one reader of a round's answers
+/// so far is <see cref="Status.FederationStatusReader"/>. Each phase of a round has its own
 /// ledger: the workers expected (written when the phase opens), one answer per worker, a closed flag.
 /// Every operation is atomic: an answer is counted once, exactly one answer reports that it completed
 /// the set (a redelivery of that answer reports it again, so a lost notification is recovered), and

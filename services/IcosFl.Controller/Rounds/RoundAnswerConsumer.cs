@@ -22,6 +22,7 @@ public sealed class RoundAnswerConsumer(
     WeightTransportOptions transportOptions,
     ChunkedUploads uploads,
     ControllerOptions options,
+    TimeProvider clock,
     ILogger<RoundAnswerConsumer> logger)
     : IConsumer<WeightUpdateSubmitted>, IConsumer<TrainingDeclined>, IConsumer<EvaluationReported>
 {
@@ -66,7 +67,7 @@ public sealed class RoundAnswerConsumer(
             }
         }
         var receipt = await ledger.RecordUpdateAsync(update.RoundId,
-            new UpdateRecord(update.WorkerId, update.NumExamples, update.Metrics, weights), context.CancellationToken);
+            new UpdateRecord(update.WorkerId, update.NumExamples, update.Metrics, weights, clock.GetUtcNow()), context.CancellationToken);
         switch (receipt.Outcome)
         {
             case AnswerOutcome.Recorded:

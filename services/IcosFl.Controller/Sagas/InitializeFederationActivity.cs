@@ -1,5 +1,7 @@
 using IcosFl.Contracts;
+using IcosFl.Controller.Federations;
 using IcosFl.Controller.Messages;
+using IcosFl.Controller.Strategies;
 using IcosFl.Infrastructure.Messaging;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning;
@@ -8,10 +10,21 @@ using Microsoft.Extensions.Logging;
 
 namespace IcosFl.Controller.Sagas;
 
-/// <summary>Sets an accepted federation up with its run config and initial global model.</summary>
-public sealed class InitializeFederationActivity(WeightTransport transport, ILogger<InitializeFederationActivity> logger) :
+/// <summary>Sets an accepted federation up with its run config and initial global model (the strategy's, or a checkpoint's when resuming).</summary>
+public sealed class InitializeFederationActivity(WeightTransport transport, IStrategyProvider strategies, ILogger<InitializeFederationActivity> logger) :
     IStateMachineActivity<FederationState, FederationRequested>
 {
+    /// <summary>
+    /// The model a new federation starts from: its strategy's initial parameters (the one call of
+    /// <see cref="IStrategy.InitializeParameters"/>). They depend on the run config alone, so
+    /// <see cref="GlobalModelRecovery"/> draws them again here should their claim check be lost.
+    /// </summary>
+    public static ModelWeights InitialModel(IStrategyProvider strategies, RunConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(strategies);
+        return strategies.For(config).InitializeParameters(config);
+    }
+
     public async Task Execute(BehaviorContext<FederationState, FederationRequested> context, IBehavior<FederationState, FederationRequested> next)
     {
         var message = context.Message;
@@ -29,8 +42,7 @@ public sealed class InitializeFederationActivity(WeightTransport transport, ILog
         }
         else
         {
-            // Drawn from the run config's seed: GlobalModelRecovery draws them again should their claim check be lost.
-            var fresh = LocalTraining.InitialWeights(config);
+            var fresh = InitialModel(strategies, config);
             saga.GlobalWeights = await transport.PackAsync(fresh, $"{saga.CorrelationId:N}:global:0", context.CancellationToken);
             saga.Round = 1;
         }

@@ -20,6 +20,7 @@ namespace IcosFl.Controller.Sagas;
 public sealed class OpenRoundActivity(
     IWorkerRegistry registry,
     GlobalModelRecovery recovery,
+    IStrategyProvider strategies,
     ControllerOptions options,
     TimeProvider clock,
     ILogger<OpenRoundActivity> logger) : InstanceActivity<FederationState>
@@ -59,9 +60,8 @@ public sealed class OpenRoundActivity(
         // Checked once quorum holds, not at every quorum poll; every attempt, as a retry may follow a lost payload.
         await recovery.EnsureFetchableAsync(saga, context.CancellationToken);
 
-        var strategy = StrategyFactory.Create(config);
         // Only workers that hold enough data for this config are sampled: the others would decline.
-        var selected = strategy.ConfigureTrain(new RoundContext(saga.Round, saga.Attempt, config), quorum.Ready);
+        var selected = strategies.For(config).ConfigureTrain(new RoundContext(saga.Round, saga.Attempt, config), quorum.Ready);
         var roundId = NewId.NextGuid();
         saga.CurrentRoundId = roundId;
         saga.LastAliveCount = alive.Count;

@@ -1,6 +1,7 @@
 using IcosFl.Contracts;
 using IcosFl.Controller.Messages;
 using IcosFl.Controller.Rounds;
+using IcosFl.Controller.Strategies;
 using IcosFl.Infrastructure.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -14,6 +15,8 @@ namespace IcosFl.Controller.Sagas;
 /// chosen evaluators to evaluate the new global model. The answers themselves are counted in the
 /// round's ledger (<see cref="IRoundLedger"/>, by <see cref="RoundAnswerConsumer"/>), not here: the
 /// saga hears once per phase that the set is complete, and copies the ledger when the phase ends.
+/// The saga decides nothing about the model: the round's evaluation loss is the strategy's
+/// aggregate-evaluate of the reports it copied (<see cref="IStrategy.AggregateEvaluate"/>).
 /// </summary>
 public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
 {
@@ -37,10 +40,12 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
     private const string MissedDeadline = "no update by the round deadline";
 
     private readonly ILogger<RoundStateMachine> _logger;
+    private readonly IStrategyProvider _strategies;
 
-    public RoundStateMachine(ControllerOptions options, IRoundLedger ledger, ILogger<RoundStateMachine> logger)
+    public RoundStateMachine(ControllerOptions options, IRoundLedger ledger, IStrategyProvider strategies, ILogger<RoundStateMachine> logger)
     {
         _logger = logger;
+        _strategies = strategies;
         InstanceState(x => x.CurrentState);
 
         Event(() => Opened, e => e.CorrelateById(m => m.Message.RoundId));
@@ -269,8 +274,14 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
 
     private EventActivityBinder<RoundState, T> Complete<T>(EventActivityBinder<RoundState, T> binder) where T : class =>
         binder
-            .PublishAsync(ctx => ctx.Init<RoundCompleted>(RoundCompletedFrom(ctx.Saga)))
+            .PublishAsync(ctx => ctx.Init<RoundCompleted>(RoundCompletedFrom(ctx.Saga, AggregateEvaluations(ctx.Saga))))
             .TransitionTo(Completed);
+
+    /// <summary>The evaluation reports the round collected, combined by the strategy (its aggregate-evaluate); declines carry no metrics.</summary>
+    private EvaluationSummary AggregateEvaluations(RoundState saga) =>
+        _strategies.For(saga.RunConfig).AggregateEvaluate(
+            new RoundContext(saga.Round, saga.Attempt, saga.RunConfig),
+            saga.Evaluations.Where(e => e.Metrics is not null).Select(e => new ClientEvaluation(e.WorkerId, e.Metrics!)).ToList());
 
     private static RoundFailed RoundFailedFrom(RoundState saga) => new()
     {
@@ -281,25 +292,20 @@ public sealed class RoundStateMachine : MassTransitStateMachine<RoundState>
         Reason = saga.Reason ?? "unknown",
     };
 
-    private static RoundCompleted RoundCompletedFrom(RoundState saga)
-    {
-        var evaluated = saga.Evaluations.Where(e => e.Metrics is { NumExamples: > 0 }).ToList();
-        var examples = evaluated.Sum(e => (double)e.Metrics!.NumExamples);
-        double? evalLoss = examples > 0 ? evaluated.Sum(e => e.Metrics!.Mse * e.Metrics.NumExamples) / examples : null;
-        return new RoundCompleted
+    private static RoundCompleted RoundCompletedFrom(RoundState saga, EvaluationSummary evaluation) =>
+        new()
         {
             FederationId = saga.FederationId,
             RoundId = saga.CorrelationId,
             Round = saga.Round,
             Participants = saga.Used,
             TrainLoss = saga.TrainLoss,
-            EvalLoss = evalLoss,
-            Evaluators = evaluated.Select(e => e.WorkerId).ToList(),
+            EvalLoss = evaluation.Loss,
+            Evaluators = evaluation.Evaluators,
             CentralizedEval = saga.CentralizedEval,
             Rejected = saga.Rejected,
             DurationMs = (DateTimeOffset.UtcNow - saga.OpenedAt).TotalMilliseconds,
             GlobalWeights = saga.NewGlobalWeights!,
             ServerState = saga.NewServerState,
         };
-    }
 }

@@ -14,10 +14,11 @@ public interface ISagaReader
 
 /// <summary>
 /// Builds what operators see of a federation from its saga, its round in progress (with the answers its
-/// ledger holds so far, when a ledger is given) and the worker registry.
+/// ledger holds so far) and the worker registry. The one reader that stitches a round's saga and its ledger
+/// back together: <see cref="ISagaReader"/> gives the saga as it is stored.
 /// </summary>
 public sealed class FederationStatusReader(
-    ISagaReader sagas, IWorkerRegistry registry, ControllerOptions options, TimeProvider clock, IRoundLedger? ledger = null)
+    ISagaReader sagas, IWorkerRegistry registry, ControllerOptions options, TimeProvider clock, IRoundLedger ledger)
 {
     public async Task<FederationStatus?> GetAsync(Guid federationId)
     {
@@ -25,10 +26,58 @@ public sealed class FederationStatusReader(
         if (saga is null)
             return null;
         var workers = await WorkersAsync();
-        RoundState? current = saga.CurrentRoundId is { } id ? await sagas.RoundAsync(id) : null;
-        if (ledger is not null)
-            current = await RoundLedgerView.WithAnswersAsync(current, ledger);
+        RoundState? current = saga.CurrentRoundId is { } id ? await WithAnswersSoFarAsync(await sagas.RoundAsync(id)) : null;
         return Build(saga, current, workers);
+    }
+
+    /// <summary>
+    /// A collecting round's saga does not hold its answers yet (they are counted in the round's ledger and copied onto
+    /// the saga when collecting ends): they are filled in from the ledger. Other states hold their answers already.
+    /// </summary>
+    private async Task<RoundState?> WithAnswersSoFarAsync(RoundState? round)
+    {
+        if (round is { CurrentState: "Collecting" } && await ledger.ReadAsync(round.CorrelationId, RoundPhase.Training) is { } snapshot)
+            snapshot.CopyTrainingTo(round);
+        return round;
+    }
+
+    /// <summary>
+    /// The timeline of round <paramref name="round"/> (its latest attempt) of a federation, or null when the federation
+    /// or the round is unknown.
+    /// </summary>
+    public async Task<RoundTimeline?> TimelineAsync(Guid federationId, int round)
+    {
+        if (await sagas.FederationAsync(federationId) is not { } saga)
+            return null;
+        Guid? roundId = saga.CurrentRoundId is { } current && saga.Round == round
+            ? current
+            : saga.Rounds.LastOrDefault(r => r.Round == round)?.RoundId;
+        if (roundId is not { } id || await WithAnswersSoFarAsync(await sagas.RoundAsync(id)) is not { } state)
+            return null;
+        return Timeline(state);
+    }
+
+    public static RoundTimeline Timeline(RoundState round)
+    {
+        var updates = round.Updates.ToDictionary(u => u.WorkerId);
+        var rejected = round.Rejected.GroupBy(r => r.WorkerId).ToDictionary(g => g.Key, g => g.Last().Reason);
+        var collecting = round.CurrentState == "Collecting";
+        var workers = round.Selected.Select(w =>
+        {
+            updates.TryGetValue(w, out var update);
+            rejected.TryGetValue(w, out var reason);
+            var outcome = (update, reason) switch
+            {
+                (not null, null) => "counted",
+                (not null, not null) => "rejected",
+                (null, not null) when reason.StartsWith("declined", StringComparison.Ordinal) => "declined",
+                (null, not null) => "left out",
+                _ => collecting ? "waiting" : "no answer",
+            };
+            double? arrived = update?.ArrivedAt is { } at ? (at - round.OpenedAt).TotalMilliseconds : null;
+            return new WorkerTimeline(w, outcome, arrived, update?.Metrics.DurationMs, reason);
+        }).ToList();
+        return new RoundTimeline(round.Round, round.Attempt, round.CorrelationId, round.CurrentState, round.OpenedAt, workers);
     }
 
     public async Task<IReadOnlyList<FederationStatus>> ListAsync()

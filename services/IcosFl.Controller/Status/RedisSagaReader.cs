@@ -1,4 +1,3 @@
-using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Sagas;
 using IcosFl.Infrastructure.Sagas;
 using StackExchange.Redis;
@@ -15,8 +14,6 @@ public sealed class RedisSagaReader(IConnectionMultiplexer redis, string keyPref
 
     public Task<IReadOnlyList<FederationState>> FederationsAsync() => _federations.ListAsync();
 
-    private readonly RedisRoundLedger _ledger = new(redis, keyPrefix);
-
-    /// <summary>The round's saga; while it collects, with the answers its ledger holds so far.</summary>
-    public async Task<RoundState?> RoundAsync(Guid roundId) => await RoundLedgerView.WithAnswersAsync(await _rounds.GetAsync(roundId), _ledger);
+    /// <summary>The round's saga as stored (a collecting round's answers are in its ledger: <see cref="FederationStatusReader"/> adds them).</summary>
+    public Task<RoundState?> RoundAsync(Guid roundId) => _rounds.GetAsync(roundId);
 }

@@ -11,6 +11,7 @@ namespace IcosFl.Controller.Strategies;
 /// configured sample size).
 /// </summary>
 /// <remarks>
+/// Everything but <see cref="AggregateTrain"/> is the wrapped strategy's, forwarded as it is.
 /// There is NO formal privacy accounting here: no epsilon/delta is computed, tracked or enforced, and
 /// nothing limits how many rounds release a model. The noise is also drawn from a
 /// <see cref="Random"/> seeded by the round (<see cref="RoundContext.SamplingSeed"/>) so that runs are
@@ -48,6 +49,11 @@ public sealed class DifferentialPrivacyServerSideFixedClipping : IStrategy
     public double NoiseMultiplier { get; }
 
     public string Name => $"{Inner.Name}+dp-fixed-clipping";
+
+    public ModelWeights InitializeParameters(RunConfig config) => Inner.InitializeParameters(config);
+
+    public CentralizedEvaluation Evaluate(RoundContext round, ModelWeights global, IControllerData data) =>
+        Inner.Evaluate(round, global, data);
 
     public IReadOnlyList<string> ConfigureTrain(RoundContext round, IReadOnlyList<string> availableWorkers) =>
         Inner.ConfigureTrain(round, availableWorkers);

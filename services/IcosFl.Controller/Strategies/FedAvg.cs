@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using IcosFl.Contracts;
+using IcosFl.Learning;
 using StrategyNames = IcosFl.Contracts.Strategies;
 
 namespace IcosFl.Controller.Strategies;
@@ -20,15 +21,40 @@ public class FedAvg : IStrategy
 
     public virtual string Name => StrategyNames.FedAvg;
 
+    /// <summary>The LSTM of the config's architecture with weights drawn from its seed (<see cref="LocalTraining.InitialWeights"/>).</summary>
+    public ModelWeights InitializeParameters(RunConfig config) => LocalTraining.InitialWeights(config);
+
     public IReadOnlyList<string> ConfigureTrain(RoundContext round, IReadOnlyList<string> availableWorkers) =>
         ClientSampling.Sample(availableWorkers, round.Config.FractionFit, round.Config.MinFitClients, round.SamplingSeed);
 
-    /// <summary>No evaluation when fraction-evaluate is 0 (as Flower); otherwise sampled like training.</summary>
+    /// <summary>
+    /// No evaluation when fraction-evaluate is 0 (as Flower) or fewer than min-evaluate-clients workers are available
+    /// (Flower waits for them; a round here does not); otherwise sampled like training.
+    /// </summary>
     public IReadOnlyList<string> ConfigureEvaluate(RoundContext round, IReadOnlyList<string> availableWorkers) =>
-        round.Config.FractionEvaluate == 0.0
+        round.Config.FractionEvaluate == 0.0 || availableWorkers.Count < round.Config.MinEvaluateClients
             ? []
             : ClientSampling.Sample(availableWorkers, round.Config.FractionEvaluate, round.Config.MinEvaluateClients,
                 round.SamplingSeed ^ EvaluateSeedSalt);
+
+    /// <summary>
+    /// The model's forecast on the controller's own series (<see cref="LocalTraining.Evaluate(ModelWeights, FeatureSeries, RunConfig)"/>,
+    /// on its held-out split); skipped, with the reason, when the node lacks a metric or enough points.
+    /// </summary>
+    public CentralizedEvaluation Evaluate(RoundContext round, ModelWeights global, IControllerData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (!data.TryRead(round.Config, out var series, out var missing))
+            return new CentralizedEvaluation(null, missing);
+        try
+        {
+            return new CentralizedEvaluation(LocalTraining.Evaluate(global, series, round.Config), null);
+        }
+        catch (InsufficientDataException e)
+        {
+            return new CentralizedEvaluation(null, e.Message);
+        }
+    }
 
     /// <summary>
     /// Validates every update (<see cref="UpdateValidator"/>), combines the valid ones and reports the

@@ -38,3 +38,19 @@ public static class StrategyFactory
             : strategy;
     }
 }
+
+/// <summary>
+/// The strategy a federation's run config gets, as the round's flow asks for it: <see cref="ConfiguredStrategies"/>
+/// (the run config's "strategy", by <see cref="StrategyFactory"/>) unless a host registers another before
+/// AddIcosFlControllerServices.
+/// </summary>
+public interface IStrategyProvider
+{
+    IStrategy For(RunConfig config);
+}
+
+/// <summary>The strategy the run config names (<see cref="StrategyFactory.Create"/>).</summary>
+public sealed class ConfiguredStrategies : IStrategyProvider
+{
+    public IStrategy For(RunConfig config) => StrategyFactory.Create(config);
+}

@@ -6,9 +6,10 @@ namespace IcosFl.Controller.Workers;
 
 /// <summary>
 /// Keeps the worker registry up to date from heartbeats, clean shutdowns and revocations. Who sent a heartbeat or
-/// goodbye is checked before it gets here (<see cref="WorkerIdentityFilter{T}"/>).
+/// goodbye is checked before it gets here (<see cref="WorkerIdentityFilter{T}"/>); heartbeats faster than
+/// <see cref="ControllerOptions.HeartbeatMinimumGap"/> are dropped (<see cref="HeartbeatThrottle"/>).
 /// </summary>
-public sealed class HeartbeatConsumer(IWorkerRegistry registry, ILogger<HeartbeatConsumer> logger) :
+public sealed class HeartbeatConsumer(IWorkerRegistry registry, HeartbeatThrottle throttle, ILogger<HeartbeatConsumer> logger) :
     IConsumer<WorkerHeartbeat>,
     IConsumer<WorkerStopping>,
     IConsumer<NodeRevoked>
@@ -19,6 +20,13 @@ public sealed class HeartbeatConsumer(IWorkerRegistry registry, ILogger<Heartbea
         if (string.IsNullOrWhiteSpace(heartbeat.WorkerId))
         {
             logger.LogWarning("Heartbeat without a worker id from {Host} ignored", heartbeat.Host);
+            return;
+        }
+        if (!throttle.TryAccept(heartbeat.WorkerId, out var dropped))
+        {
+            if (dropped > 0)
+                logger.LogWarning("Worker {WorkerId} sent {Dropped} heartbeats in the last minute less than {Gap} ms after the one before: not recorded",
+                    heartbeat.WorkerId, dropped, throttle.Gap.TotalMilliseconds);
             return;
         }
         await registry.RecordHeartbeatAsync(heartbeat, context.CancellationToken);

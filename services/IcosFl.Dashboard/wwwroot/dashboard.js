@@ -136,6 +136,47 @@ const IcosFl = (() => {
     drawLossChart($('loss-chart'), completedRounds(status));
     drawParticipation($('participation'), status);
     showForecast(status).catch(err => { $('forecast-summary').textContent = err.message; });
+    showTimeline(status).catch(err => { $('timeline-rounds').textContent = err.message; });
+  }
+
+  // ---- round timeline: one row per selected worker of the chosen round (the latest by default) --------------
+  let timelineRound = null, timelineShown = null;
+  async function showTimeline(status) {
+    const rounds = [...new Set(status.rounds.map(r => r.round))];
+    if (rounds.length === 0) return;
+    const chosen = timelineRound ?? rounds[rounds.length - 1];
+    const latest = status.rounds.filter(r => r.round === chosen).pop();
+    const key = `${chosen} ${latest ? latest.state + latest.participants.length : ''}`;
+    const picker = $('timeline-rounds');
+    picker.replaceChildren(document.createTextNode('round '), ...rounds.map(n => {
+      const button = el('button', { type: 'button', className: n === chosen ? 'on' : '', dataset: { round: n } }, [String(n)]);
+      button.onclick = () => { timelineRound = n; timelineShown = null; showTimeline(status).catch(console.error); };
+      return button;
+    }));
+    if (key === timelineShown) return;
+    timelineShown = key;
+    const timeline = await fetchJson(`/api/federations/${status.federationId}/rounds/${chosen}/timeline`);
+    drawTimeline($('timeline').tBodies[0], timeline);
+  }
+
+  function drawTimeline(body, timeline) {
+    const arrived = timeline.workers.map(w => w.arrivedAfterMs).filter(v => v !== null && v !== undefined).sort((a, b) => a - b);
+    const median = arrived.length ? arrived[Math.floor((arrived.length - 1) / 2)] : null;
+    const scale = Math.max(1, ...arrived);
+    const ms = v => v === null || v === undefined ? '' : `${Math.round(v).toLocaleString('en')} ms`;
+    body.replaceChildren(...timeline.workers.map(w => {
+      const straggler = median !== null && w.arrivedAfterMs !== null && w.arrivedAfterMs > 1.5 * median;
+      const bar = el('div', { className: 'timeline-bar' });
+      if (w.arrivedAfterMs !== null && w.arrivedAfterMs !== undefined) {
+        const training = Math.min(w.trainingMs ?? 0, w.arrivedAfterMs);
+        bar.append(el('div', { className: 'wait', style: `left:0;width:${100 * (w.arrivedAfterMs - training) / scale}%` }),
+          el('div', { className: 'training', style: `left:${100 * (w.arrivedAfterMs - training) / scale}%;width:${100 * training / scale}%` }));
+      }
+      const outcome = el('td', { className: 'outcome' }, [w.outcome + (w.reason ? `: ${w.reason}` : '')]);
+      if (straggler) outcome.append(' ', el('span', { className: 'mark straggler' }, ['straggler']));
+      return el('tr', { dataset: { worker: w.workerId, arrived: w.arrivedAfterMs ?? '', training: w.trainingMs ?? '' } },
+        [el('td', {}, [w.workerId]), outcome, el('td', { className: 'arrived' }, [ms(w.arrivedAfterMs)]), el('td', { className: 'training' }, [ms(w.trainingMs)]), el('td', {}, [bar])]);
+    }));
   }
 
   // The evaluations and forecasts change with each completed round (a new global model): fetched again only then.

@@ -81,14 +81,7 @@ public sealed class Completing_a_round_with_quorum
         Assert.Equal(Workers, requests.Select(r => r.WorkerId).Order());
         var mse = new Dictionary<string, (double Mse, int N)> { ["worker-1"] = (1.0, 10), ["worker-2"] = (2.0, 10), ["worker-3"] = (4.0, 20) };
         foreach (var r in requests)
-            await h.Harness.Bus.Publish(new EvaluationReported
-            {
-                FederationId = id,
-                RoundId = r.RoundId,
-                Round = r.Round,
-                WorkerId = r.WorkerId,
-                Metrics = new EvaluationMetrics(mse[r.WorkerId].N, mse[r.WorkerId].Mse, Math.Sqrt(mse[r.WorkerId].Mse), 1, 9, 3, 2),
-            });
+            await h.ReportEvaluationAsync(r, mse[r.WorkerId].Mse, mse[r.WorkerId].N);
 
         var completed = (await h.PublishedAsync<RoundCompleted>(1, m => m.FederationId == id)).Single();
         // (10 x 1 + 10 x 2 + 20 x 4) / 40

@@ -1,6 +1,7 @@
 using IcosFl.Contracts;
 using IcosFl.Controller.Checkpoints;
 using IcosFl.Controller.Sagas;
+using IcosFl.Controller.Strategies;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning.NodeData;
 using MassTransit;
@@ -18,7 +19,7 @@ public sealed class FederationHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _provider;
 
-    private FederationHarness(ServiceProvider provider, ManualClock claimCheckClock, RecordedLog log)
+    private FederationHarness(ServiceProvider provider, FakeTimeProvider claimCheckClock, RecordedLog log)
     {
         _provider = provider;
         Harness = provider.GetRequiredService<ITestHarness>();
@@ -29,7 +30,7 @@ public sealed class FederationHarness : IAsyncDisposable
     }
 
     /// <summary>The clock the claim-check store's time-to-live runs on (only that store's): moved by hand to expire payloads.</summary>
-    public ManualClock ClaimCheckClock { get; }
+    public FakeTimeProvider ClaimCheckClock { get; }
 
     /// <summary>What the controller logged.</summary>
     public RecordedLog Log { get; }
@@ -50,10 +51,11 @@ public sealed class FederationHarness : IAsyncDisposable
     /// <param name="transport">Inline threshold and time-to-live of payloads (the defaults unless given).</param>
     /// <param name="checkpoints">The controller's checkpoint store (in memory unless given).</param>
     /// <param name="store">The claim-check store (an in-memory one unless given).</param>
+    /// <param name="strategies">The strategies the flow calls (the run config's unless given).</param>
     public static async Task<FederationHarness> StartAsync(ControllerOptions? options = null, WeightTransportOptions? transport = null,
-        ICheckpointStore? checkpoints = null, IClaimCheckStore? store = null)
+        ICheckpointStore? checkpoints = null, IClaimCheckStore? store = null, IStrategyProvider? strategies = null)
     {
-        var claimCheckClock = new ManualClock(DateTimeOffset.UtcNow);
+        var claimCheckClock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var log = new RecordedLog();
         var services = new ServiceCollection()
             .AddLogging(b => b.AddProvider(log))
@@ -63,12 +65,17 @@ public sealed class FederationHarness : IAsyncDisposable
             .AddSingleton<WeightTransport>();
         if (checkpoints is not null)
             services.AddSingleton(checkpoints);
+        if (strategies is not null)
+            services.AddSingleton(strategies);
         services
             // In process, like the embedded simulation: the test's "workers" put their updates in the store themselves.
             .AddIcosFlControllerServices((options ?? new ControllerOptions
             {
                 QuorumPollInterval = TimeSpan.FromMilliseconds(100),
                 LivenessCheckInterval = TimeSpan.FromMilliseconds(200),
+                // The tests' heartbeats stand for ones seconds apart (their timestamps) but arrive milliseconds apart:
+                // the flood throttle, which goes by arrival, is tested on its own (Throttling_heartbeats, Enrolling_nodes).
+                HeartbeatMinimumGap = TimeSpan.Zero,
             }) with { WorkerAuthentication = Controller.Workers.WorkerAuthentication.InProcessTrusted })
             .AddMassTransitTestHarness(x =>
             {
@@ -167,6 +174,26 @@ public sealed class FederationHarness : IAsyncDisposable
             Metrics = new TrainMetrics(loss, 1, 1),
         });
     }
+
+    /// <summary>Acts as the workers of a round: waits for its <paramref name="count"/> RoundStarted and submits the global weights unchanged.</summary>
+    public async Task<IReadOnlyList<RoundStarted>> TrainUnchangedAsync(Guid federationId, int count, int numExamples = 10)
+    {
+        var started = await PublishedAsync<RoundStarted>(count, m => m.FederationId == federationId);
+        foreach (var s in started)
+            await SubmitAsync(s, s.WorkerId, delta: 0f, numExamples: numExamples);
+        return started;
+    }
+
+    /// <summary>Acts as an evaluator: reports an MSE of <paramref name="mse"/> over <paramref name="numExamples"/> examples.</summary>
+    public Task ReportEvaluationAsync(EvaluationRequested request, double mse, int numExamples) =>
+        Harness.Bus.Publish(new EvaluationReported
+        {
+            FederationId = request.FederationId,
+            RoundId = request.RoundId,
+            Round = request.Round,
+            WorkerId = request.WorkerId,
+            Metrics = new EvaluationMetrics(numExamples, mse, Math.Sqrt(mse), 1, 9, 3, 2),
+        });
 
     public async ValueTask DisposeAsync()
     {

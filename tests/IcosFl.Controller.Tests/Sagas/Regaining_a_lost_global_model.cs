@@ -4,6 +4,7 @@ using IcosFl.Controller.Federations;
 using IcosFl.Controller.Messages;
 using IcosFl.Controller.Tests.Checkpoints;
 using IcosFl.Controller.Sagas;
+using IcosFl.Controller.Strategies;
 using IcosFl.Infrastructure.Redis;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Learning;
@@ -227,7 +228,7 @@ public sealed class Regaining_a_lost_global_model
         var log = new RecordedLog();
         using var loggers = LoggerFactory.Create(b => b.AddProvider(log));
         var recovery = new GlobalModelRecovery(store, new WeightTransport(store, ClaimChecked), ClaimChecked, new InMemoryCheckpointStore(),
-            loggers.CreateLogger<GlobalModelRecovery>());
+            new ConfiguredStrategies(), loggers.CreateLogger<GlobalModelRecovery>());
         var global = new WeightsPayload { ClaimCheckKey = "icosfl:weights:x:global:1:abc", Length = 10, Checksum = "0123456789abcdef" };
         var saga = new FederationState { CorrelationId = Guid.NewGuid(), Round = 2, GlobalWeights = global };
 
@@ -242,13 +243,6 @@ public sealed class Regaining_a_lost_global_model
     private static async Task ReportAsync(FederationHarness h, IEnumerable<EvaluationRequested> requests)
     {
         foreach (var r in requests)
-            await h.Harness.Bus.Publish(new EvaluationReported
-            {
-                FederationId = r.FederationId,
-                RoundId = r.RoundId,
-                Round = r.Round,
-                WorkerId = r.WorkerId,
-                Metrics = new EvaluationMetrics(10, 1.0, 1.0, 1, 9, 3, 2),
-            });
+            await h.ReportEvaluationAsync(r, mse: 1.0, numExamples: 10);
     }
 }

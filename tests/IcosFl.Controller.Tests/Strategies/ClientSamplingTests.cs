@@ -68,6 +68,14 @@ public class ClientSamplingTests
     }
 
     [Fact]
+    public void Should_not_evaluate_when_fewer_than_min_evaluate_clients_are_available()
+    {
+        var config = RunConfig.Default with { FractionEvaluate = 1.0, MinEvaluateClients = 11 };
+        Assert.Empty(new FedAvg().ConfigureEvaluate(Model.Round(1, config), Ten));
+        Assert.Equal(Ten.Length, new FedAvg().ConfigureEvaluate(Model.Round(1, config with { MinEvaluateClients = 10 }), Ten).Count);
+    }
+
+    [Fact]
     public void Should_sample_evaluation_with_flowers_size_and_a_stable_draw()
     {
         var config = RunConfig.Default with { FractionEvaluate = 0.25, MinEvaluateClients = 3 };

@@ -93,4 +93,37 @@ public class DifferentialPrivacyTests
         var error = Assert.Throws<ArgumentException>(() => StrategyFactory.Create(RunConfig.Default with { NoiseMultiplier = 1.0 }));
         Assert.Contains("run-config key 'noise-multiplier': needs clip-norm > 0 (the noise is scaled by it)", error.Message);
     }
+
+    [Fact]
+    public void Should_forward_everything_but_aggregate_train_to_the_wrapped_strategy()
+    {
+        var inner = new FixedAnswers();
+        var strategy = new DifferentialPrivacyServerSideFixedClipping(inner, clipNorm: 1.0, noiseMultiplier: 0.0);
+        var round = Model.Round();
+
+        Assert.Same(inner.Initial, strategy.InitializeParameters(RunConfig.Default));
+        Assert.Same(inner.Trainers, strategy.ConfigureTrain(round, ["a"]));
+        Assert.Same(inner.Centralized, strategy.Evaluate(round, Global, new NoData()));
+        Assert.Same(inner.Evaluators, strategy.ConfigureEvaluate(round, ["a"]));
+        Assert.Same(inner.Summary, strategy.AggregateEvaluate(round, []));
+    }
+
+    /// <summary>A strategy whose every answer is one object, so that a forwarded answer is recognisably its own.</summary>
+    private sealed class FixedAnswers : IStrategy
+    {
+        public ModelWeights Initial { get; } = Model.Single(7f);
+        public IReadOnlyList<string> Trainers { get; } = ["trainer"];
+        public IReadOnlyList<string> Evaluators { get; } = ["evaluator"];
+        public CentralizedEvaluation Centralized { get; } = new(null, "fixed");
+        public EvaluationSummary Summary { get; } = new(1.5, null, ["evaluator"]);
+
+        public string Name => "fixed";
+        public ModelWeights InitializeParameters(RunConfig config) => Initial;
+        public IReadOnlyList<string> ConfigureTrain(RoundContext round, IReadOnlyList<string> availableWorkers) => Trainers;
+        public AggregationResult AggregateTrain(RoundContext round, ModelWeights global, IReadOnlyList<ClientUpdate> updates, ModelWeights? serverState) =>
+            throw new NotSupportedException("not asked here");
+        public CentralizedEvaluation Evaluate(RoundContext round, ModelWeights global, IControllerData data) => Centralized;
+        public IReadOnlyList<string> ConfigureEvaluate(RoundContext round, IReadOnlyList<string> availableWorkers) => Evaluators;
+        public EvaluationSummary AggregateEvaluate(RoundContext round, IReadOnlyList<ClientEvaluation> results) => Summary;
+    }
 }

@@ -1,5 +1,8 @@
 using IcosFl.Contracts;
+using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Strategies;
+using IcosFl.Learning;
+using IcosFl.Learning.NodeData;
 
 namespace IcosFl.Controller.Tests.Strategies;
 
@@ -91,6 +94,32 @@ public class FedAvgTests
         Assert.Equal(10.0, summary.Loss);
         Assert.Equal(new EvaluationMetrics(4, 10, Math.Sqrt(10), 4, 28, Math.Sqrt(28), 6), summary.Metrics);
         Assert.Equal(["a", "b"], summary.Evaluators);
+    }
+
+    [Fact]
+    public void Should_start_from_the_seeded_lstm_of_the_config()
+    {
+        var config = RunConfig.Default with { Seed = 7, HiddenLayerSize = 8 };
+        var initial = new FedAvg().InitializeParameters(config);
+        Assert.Equal(Model.Flat(LocalTraining.InitialWeights(config)), Model.Flat(initial));
+        Assert.NotEqual(Model.Flat(initial), Model.Flat(new FedAvg().InitializeParameters(config with { Seed = 8 })));
+    }
+
+    [Fact]
+    public void Should_evaluate_centrally_on_the_controllers_data_or_say_why_not()
+    {
+        var config = RunConfig.Default;
+        var weights = LocalTraining.InitialWeights(config);
+        var node = new SyntheticNodeData(0, 600, 7);
+
+        var evaluated = new FedAvg().Evaluate(Model.Round(1, config), weights, new ControllerNodeData(node));
+        Assert.True(FeatureSeries.TryRead(node, config, out var series, out _));
+        Assert.Equal(LocalTraining.Evaluate(weights, series, config), evaluated.Metrics);
+        Assert.Null(evaluated.Skipped);
+
+        var skipped = new FedAvg().Evaluate(Model.Round(1, config), weights, new NoData());
+        Assert.Null(skipped.Metrics);
+        Assert.Equal("no data here", skipped.Skipped);
     }
 
     [Fact]

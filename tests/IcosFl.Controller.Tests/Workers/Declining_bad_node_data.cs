@@ -73,32 +73,73 @@ public sealed class Declining_bad_node_data
         return store;
     }
 
+    [Fact]
+    public async Task Should_answer_an_evaluation_naming_the_failure_when_scoring_throws_instead_of_faulting()
+    {
+        await using var worker = await WorkerOn(new FailingStore());
+        await worker.Harness.Bus.Publish(new EvaluationRequested
+        {
+            FederationId = Guid.NewGuid(), RoundId = Guid.NewGuid(), Round = 1, WorkerId = "edge-1",
+            GlobalWeights = await worker.GlobalWeights(), RunConfig = Config, Deadline = DateTimeOffset.UtcNow.AddMinutes(1),
+        });
+
+        Assert.True(await worker.Harness.Published.Any<EvaluationReported>());
+        var reported = worker.Harness.Published.Select<EvaluationReported>().Single().Context.Message;
+        Assert.Null(reported.Metrics);
+        Assert.Equal("evaluation failed: IOException: cpu_usage.csv: Input/output error", reported.DeclinedReason);
+        Assert.False(await worker.Harness.Published.Any<Fault<EvaluationRequested>>());
+        Assert.Contains(worker.Log, e => e.Level == LogLevel.Error && e.Message == "edge-1 could not evaluate round 1");
+        Assert.Contains(worker.Log, e => e.Level == LogLevel.Warning && e.Message ==
+            "edge-1 declines to evaluate round 1: evaluation failed: IOException: cpu_usage.csv: Input/output error");
+    }
+
     private static async Task<(string? Declined, WeightUpdateSubmitted? Submitted, IReadOnlyCollection<(LogLevel Level, string Message)> Log)> RoundOn(INodeDataSource data)
     {
+        await using var worker = await WorkerOn(data);
+        await worker.Harness.Bus.Publish(new RoundStarted
+        {
+            FederationId = Guid.NewGuid(), RoundId = Guid.NewGuid(), Round = 1, WorkerId = "edge-1",
+            GlobalWeights = await worker.GlobalWeights(), RunConfig = Config, Deadline = DateTimeOffset.UtcNow.AddMinutes(1),
+        });
+
+        var harness = worker.Harness;
+        Assert.True(await harness.Published.Any<TrainingDeclined>() || await harness.Published.Any<WeightUpdateSubmitted>());
+        var declined = harness.Published.Select<TrainingDeclined>().SingleOrDefault()?.Context.Message.Reason;
+        var submitted = harness.Published.Select<WeightUpdateSubmitted>().SingleOrDefault()?.Context.Message;
+        return (declined, submitted, worker.Log);
+    }
+
+    /// <summary>Worker edge-1's real consumers on <paramref name="data"/>, on MassTransit's test harness.</summary>
+    private static async Task<Worker> WorkerOn(INodeDataSource data)
+    {
         var log = new ConcurrentQueue<(LogLevel, string)>();
-        await using var provider = new ServiceCollection()
+        var provider = new ServiceCollection()
             .AddLogging(b => b.AddProvider(new CollectingLoggerProvider(log)))
             .AddSingleton(new WorkerNode(new WorkerOptions { WorkerId = "edge-1" }, data))
             .AddSingleton<IClaimCheckStore, InMemoryClaimCheckStore>()
             .AddSingleton(new WeightTransportOptions())
             .AddSingleton<WeightTransport>()
-            .AddMassTransitTestHarness(x => x.AddConsumer<RoundStartedConsumer>())
+            .AddMassTransitTestHarness(x =>
+            {
+                x.AddConsumer<RoundStartedConsumer>();
+                x.AddConsumer<EvaluationRequestedConsumer>();
+            })
             .BuildServiceProvider(true);
         var harness = provider.GetRequiredService<ITestHarness>();
         await harness.Start();
-        var transport = provider.GetRequiredService<WeightTransport>();
-        var round = Guid.NewGuid();
-        await harness.Bus.Publish(new RoundStarted
-        {
-            FederationId = Guid.NewGuid(), RoundId = round, Round = 1, WorkerId = "edge-1",
-            GlobalWeights = await transport.PackAsync(LocalTraining.InitialWeights(Config), "test:global"),
-            RunConfig = Config, Deadline = DateTimeOffset.UtcNow.AddMinutes(1),
-        });
+        return new Worker(provider, harness, log);
+    }
 
-        Assert.True(await harness.Published.Any<TrainingDeclined>() || await harness.Published.Any<WeightUpdateSubmitted>());
-        var declined = harness.Published.Select<TrainingDeclined>().SingleOrDefault()?.Context.Message.Reason;
-        var submitted = harness.Published.Select<WeightUpdateSubmitted>().SingleOrDefault()?.Context.Message;
-        return (declined, submitted, log.ToArray());
+    private sealed class Worker(ServiceProvider provider, ITestHarness harness, ConcurrentQueue<(LogLevel, string)> log) : IAsyncDisposable
+    {
+        public ITestHarness Harness => harness;
+
+        public IReadOnlyCollection<(LogLevel Level, string Message)> Log => log.ToArray();
+
+        public Task<WeightsPayload> GlobalWeights() =>
+            provider.GetRequiredService<WeightTransport>().PackAsync(LocalTraining.InitialWeights(Config), "test:global");
+
+        public ValueTask DisposeAsync() => provider.DisposeAsync();
     }
 
     /// <summary>A node store whose disk fails when the worker reads it for training.</summary>

@@ -4,7 +4,7 @@ namespace IcosFl.Infrastructure.Tests.Weights;
 
 public class Keeping_claim_checks_in_memory
 {
-    private readonly ManualClock clock = new(new DateTimeOffset(2026, 11, 28, 0, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider clock = new(new DateTimeOffset(2026, 11, 28, 0, 0, 0, TimeSpan.Zero));
 
     [Fact]
     public async Task Should_return_what_was_put_until_it_expires_or_is_deleted()

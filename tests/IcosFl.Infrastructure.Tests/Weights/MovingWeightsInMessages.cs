@@ -7,7 +7,7 @@ namespace IcosFl.Infrastructure.Tests.Weights;
 public class Moving_weights_in_messages
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
-    private readonly ManualClock clock = new(Start);
+    private readonly FakeTimeProvider clock = new(Start);
     private readonly InMemoryClaimCheckStore store;
     private readonly ModelWeights model = Lstm(hidden: 8);
     private readonly byte[] encoded;

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using IcosFl.Controller;
+using IcosFl.Controller.Rounds;
 using IcosFl.Controller.Sagas;
 using IcosFl.Controller.Status;
 using IcosFl.Controller.Workers;
@@ -38,7 +39,7 @@ public sealed class DeployedFleet : IAsyncDisposable
         PayloadRedis = payloadRedis;
         LogDir = Directory.CreateTempSubdirectory("icosfl-deployed-").FullName;
         Status = new FederationStatusReader(new RedisSagaReader(redis), new RedisWorkerRegistry(redis), new ControllerOptions(),
-            TimeProvider.System);
+            TimeProvider.System, new RedisRoundLedger(redis));
     }
 
     public string VirtualHost { get; }
@@ -128,15 +129,23 @@ public sealed class DeployedFleet : IAsyncDisposable
         Start(id, ["worker", "--id", id, "--heartbeat-interval", "1", .. extra.Contains("--data") ? extra : ["--data", "synthetic", .. extra]]);
 
     /// <summary>
-    /// The icosfl CLI built beside the tests, pointed at this fleet's vhost and Redis database; a worker at the vhost only,
-    /// with no Redis setting at all, in its arguments or its environment (issue 16: a worker reaches nothing but the broker).
+    /// A node process of this fleet given its own broker URI (e.g. amqps:// to the TLS listener, with this fleet's vhost)
+    /// and environment (e.g. ICOSFL_BROKER_CA, ICOSFL_BROKER_CERT).
     /// </summary>
-    private ProcessStartInfo CliStartInfo(IReadOnlyList<string> args)
+    public Process StartOver(string name, string broker, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Start(name, args, broker, environment);
+
+    /// <summary>
+    /// The icosfl CLI built beside the tests, pointed at this fleet's vhost (or <paramref name="broker"/>) and Redis
+    /// database; a worker at the broker only, with no Redis setting at all, in its arguments or its environment (issue 16:
+    /// a worker reaches nothing but the broker).
+    /// </summary>
+    private ProcessStartInfo CliStartInfo(IReadOnlyList<string> args, string? broker = null)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "icosfl.dll"));
         var worker = args.Count > 0 && args[0] == "worker";
-        foreach (var a in args.Concat(worker ? ["--broker", BrokerUri] : ["--broker", BrokerUri, "--redis", RedisConfiguration]))
+        foreach (var a in args.Concat(worker ? ["--broker", broker ?? BrokerUri] : ["--broker", broker ?? BrokerUri, "--redis", RedisConfiguration]))
             info.ArgumentList.Add(a);
         // From the environment, as a deployment gives it; never one inherited from the shell running the tests.
         foreach (var name in new[] { "ICOSFL_REDIS", "ICOSFL_PAYLOAD_REDIS", "ICOSFL_NODE_REDIS" })
@@ -146,9 +155,11 @@ public sealed class DeployedFleet : IAsyncDisposable
         return info;
     }
 
-    private Process Start(string name, string[] args)
+    private Process Start(string name, string[] args, string? broker = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = CliStartInfo(args);
+        var info = CliStartInfo(args, broker);
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>())
+            info.Environment[variable] = value;
         info.ArgumentList.Add("--log-dir");
         info.ArgumentList.Add(LogDir);
         info.Environment["ICOSFL_CONNECT_TIMEOUT"] = "30";
@@ -202,9 +213,13 @@ public sealed class DeployedFleet : IAsyncDisposable
     }
 
     /// <summary>Runs the CLI once against this fleet with extra environment variables and returns how it ended.</summary>
-    public async Task<(int Exit, string StdOut, string StdErr)> RunCliAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public Task<(int Exit, string StdOut, string StdErr)> RunCliAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        RunCliOverAsync(BrokerUri, environment, args);
+
+    /// <summary>Runs the CLI once with its own broker URI and environment, and returns how it ended.</summary>
+    public async Task<(int Exit, string StdOut, string StdErr)> RunCliOverAsync(string broker, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var info = CliStartInfo(args);
+        var info = CliStartInfo(args, broker);
         foreach (var (name, value) in environment)
             info.Environment[name] = value;
         using var process = Process.Start(info)!;
