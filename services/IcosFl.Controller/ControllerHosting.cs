@@ -45,7 +45,8 @@ public static class ControllerHosting
             x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter("icosfl", false));
             // Sagas are never finalized: finished federations and rounds stay readable for status and ls.
             x.SetRedisSagaRepositoryProvider(o => o.KeyPrefix = "icosfl:");
-            x.AddRedisMessageScheduler();
+            var idlePoll = RedisMessageSchedulerOptions.IdlePollFromEnvironment();
+            x.AddRedisMessageScheduler(o => o.IdlePollInterval = idlePoll);
             x.AddIcosFlController();
             x.UsingRabbitMq((context, cfg) =>
             {
