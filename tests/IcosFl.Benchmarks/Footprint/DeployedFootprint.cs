@@ -37,19 +37,28 @@ public static class DeployedFootprint
     {
         ["built"] = new("as built (Release)", new Dictionary<string, string>()),
         ["r2r"] = new("published ReadyToRun", new Dictionary<string, string>(), ReadyToRun: true),
+        ["r2r-tiered-compilation-off"] = new("published ReadyToRun, DOTNET_TieredCompilation=0",
+            new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" }, ReadyToRun: true),
+        // The scheduler as it was before its idle sleep (issue 19): a poll of Redis every 500 ms, idle or not.
+        ["scheduler-poll-500ms"] = new("ICOSFL_SCHEDULER_IDLE_POLL=0.5", new Dictionary<string, string> { ["ICOSFL_SCHEDULER_IDLE_POLL"] = "0.5" }),
+        // As built before issue 19 switched tiered compilation off (infra/build/IcosFl.Runtime.props).
+        ["tiered-compilation-on"] = new("DOTNET_TieredCompilation=1", new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "1" }),
         ["tiered-pgo-off"] = new("DOTNET_TieredPGO=0", new Dictionary<string, string> { ["DOTNET_TieredPGO"] = "0" }),
         ["tiered-compilation-off"] = new("DOTNET_TieredCompilation=0", new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" }),
         ["conserve-memory"] = new("DOTNET_GCConserveMemory=7", new Dictionary<string, string> { ["DOTNET_GCConserveMemory"] = "7" }),
         ["non-concurrent-gc"] = new("DOTNET_gcConcurrent=0", new Dictionary<string, string> { ["DOTNET_gcConcurrent"] = "0" }),
         ["heap-hard-limit"] = new("DOTNET_GCHeapHardLimit=0xC800000 (200 MiB)", new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0xC800000" }),
+        ["wx-off"] = new("DOTNET_EnableWriteXorExecute=0", new Dictionary<string, string> { ["DOTNET_EnableWriteXorExecute"] = "0" }),
+        ["gen0-4mib"] = new("DOTNET_GCgen0size=0x400000 (4 MiB)", new Dictionary<string, string> { ["DOTNET_GCgen0size"] = "0x400000" }),
+        ["malloc-arenas-2"] = new("MALLOC_ARENA_MAX=2 (glibc)", new Dictionary<string, string> { ["MALLOC_ARENA_MAX"] = "2" }),
         ["server-gc"] = new("DOTNET_gcServer=1", new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" }),
     };
 
     private sealed record RunFigures(
-        double ServingS, double HeartbeatS, double ControllerIdleFirst, double WorkerIdleFirst, double RoundOneOverheadMs,
+        double ServingS, double ServingCpuS, double HeartbeatS, double HeartbeatCpuS, double ControllerIdleFirst, double WorkerIdleFirst, double RoundOneOverheadMs,
         double RoundOneMs, double RoundOneSlowestTrainingMs, double LaterRoundMs, double LaterOverheadMs,
         double ControllerRssMiB, double ControllerPssMiB, double WorkerRssMiB, double WorkerPssMiB,
-        double ControllerIdleAfter, double WorkerIdleAfter);
+        double ControllerIdleAfter, double WorkerIdleAfter, double LoadAverage);
 
     public static async Task<List<FootprintRow>> RunAsync(BenchServers servers, bool quick, IReadOnlyList<string> variants)
     {
@@ -72,8 +81,11 @@ public static class DeployedFootprint
                 new($"{figure} [{name}]", Measure.Median(figures.Select(value).ToList()), unit, target,
                     limit is { } l ? Measure.Median(figures.Select(value).ToList()) <= l : null, figures.Select(value).ToList());
 
+            rows.Add(Row("machine load average (1 min, at the end of a run; other users' builds included)", f => f.LoadAverage, "", "-", null));
             rows.Add(Row("controller start to serving", f => f.ServingS, "s", $"<= {ServingTargetS} s", ServingTargetS));
-            rows.Add(Row("worker start to first heartbeat", f => f.HeartbeatS, "s", $"<= {HeartbeatTargetS} s", HeartbeatTargetS));
+            rows.Add(Row("controller CPU from start to serving", f => f.ServingCpuS, "s", "-", null));
+            rows.Add(Row("worker start to first heartbeat (mean of 3)", f => f.HeartbeatS, "s", $"<= {HeartbeatTargetS} s", HeartbeatTargetS));
+            rows.Add(Row("worker CPU from start to first heartbeat (mean of 3)", f => f.HeartbeatCpuS, "s", "-", null));
             rows.Add(Row("round 1 overhead (round minus slowest training)", f => f.RoundOneOverheadMs, "ms", $"<= {RoundOneTargetMs} ms", RoundOneTargetMs));
             rows.Add(Row("round 1 duration", f => f.RoundOneMs, "ms", "-", null));
             rows.Add(Row("round 1 slowest training", f => f.RoundOneSlowestTrainingMs, "ms", "-", null));
@@ -150,10 +162,12 @@ public static class DeployedFootprint
             processes.Add(controller);
             await WaitServingAsync(broker, controller, TimeSpan.FromSeconds(60));
             double serving = started.Elapsed.TotalSeconds;
+            double servingCpu = CpuSeconds(controller.Id);
 
             var ids = Enumerable.Range(1, Workers).Select(i => $"fp-{vhost[^6..]}-{i}").ToArray();
             var workers = new List<Process>();
             var heartbeatTimes = new List<double>();
+            var heartbeatCpu = new List<double>();
             foreach (var id in ids)
             {
                 var first = observed.FirstHeartbeat(id);
@@ -163,9 +177,10 @@ public static class DeployedFootprint
                 workers.Add(worker);
                 await first.WaitAsync(TimeSpan.FromSeconds(60));
                 heartbeatTimes.Add(workerStarted.Elapsed.TotalSeconds);
+                heartbeatCpu.Add(CpuSeconds(worker.Id));
             }
 
-            var (controllerIdleFirst, workerIdleFirst) = await IdleCpuAsync(controller, workers, idle);
+            var (controllerIdleFirst, workerIdleFirst) = await IdleCpuAsync(controller, workers, idle, "first minute");
 
             var federation = Guid.NewGuid();
             var done = observed.Expect(federation);
@@ -192,13 +207,13 @@ public static class DeployedFootprint
             await Task.Delay(TimeSpan.FromSeconds(1));
             var controllerMemory = Memory(controller.Id);
             var workerMemory = workers.Select(w => Memory(w.Id)).ToList();
-            var (controllerIdleAfter, workerIdleAfter) = await IdleCpuAsync(controller, workers, idle);
+            var (controllerIdleAfter, workerIdleAfter) = await IdleCpuAsync(controller, workers, idle, "after the run");
 
-            return new RunFigures(serving, heartbeatTimes.Average(), controllerIdleFirst, workerIdleFirst,
+            return new RunFigures(serving, servingCpu, heartbeatTimes.Average(), heartbeatCpu.Average(), controllerIdleFirst, workerIdleFirst,
                 one.DurationMs - SlowestTraining(one), one.DurationMs, SlowestTraining(one),
                 Measure.Median(later.Select(r => r.DurationMs).ToList()), Measure.Median(later.Select(r => r.DurationMs - SlowestTraining(r)).ToList()),
                 controllerMemory.RssMiB, controllerMemory.PssMiB, workerMemory.Average(m => m.RssMiB), workerMemory.Average(m => m.PssMiB),
-                controllerIdleAfter, workerIdleAfter);
+                controllerIdleAfter, workerIdleAfter, LoadAverage());
         }
         finally
         {
@@ -277,24 +292,83 @@ public static class DeployedFootprint
         throw new TimeoutException($"footprint: the controller was not serving after {timeout}");
     }
 
-    /// <summary>CPU seconds per minute of the controller and of the workers (their mean) over the window.</summary>
-    private static async Task<(double Controller, double Worker)> IdleCpuAsync(Process controller, List<Process> workers, TimeSpan window)
+    /// <summary>
+    /// CPU seconds per minute of the controller and of the workers (their mean) over the window; on standard error, which
+    /// threads spent it (by thread name: .NET's own are ".NET TP Worker", ".NET Tiered Com", ".NET BGC", ...).
+    /// </summary>
+    private static async Task<(double Controller, double Worker)> IdleCpuAsync(Process controller, List<Process> workers, TimeSpan window, string when)
     {
-        var before = workers.Prepend(controller).Select(p => CpuSeconds(p.Id)).ToList();
-        await Task.Delay(window);
-        var after = workers.Prepend(controller).Select(p => CpuSeconds(p.Id)).ToList();
+        var all = workers.Prepend(controller).ToList();
+        var before = all.Select(p => CpuSeconds(p.Id)).ToList();
+        // Sampled every second, so that a thread which ends within the window still shows what it spent.
+        var last = all.Select(p => ThreadCpu(p.Id)).ToList();
+        var spentByName = all.Select(_ => new Dictionary<string, double>()).ToList();
+        var controllerTimeline = new List<double>();
+        var watch = Stopwatch.StartNew();
+        double controllerLast = before[0];
+        while (watch.Elapsed < window)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(Math.Min(1, (window - watch.Elapsed).TotalSeconds)));
+            for (int i = 0; i < all.Count; i++)
+            {
+                var now = ThreadCpu(all[i].Id);
+                foreach (var (thread, seconds) in now)
+                {
+                    var delta = seconds - last[i].GetValueOrDefault(thread);
+                    if (delta > 0)
+                        spentByName[i][thread.Name] = spentByName[i].GetValueOrDefault(thread.Name) + delta;
+                }
+                last[i] = now;
+            }
+            var controllerNow = CpuSeconds(controller.Id);
+            controllerTimeline.Add(controllerNow - controllerLast);
+            controllerLast = controllerNow;
+        }
+        var after = all.Select(p => CpuSeconds(p.Id)).ToList();
         var perMinute = before.Zip(after, (b, a) => (a - b) * 60 / window.TotalSeconds).ToList();
+        for (int i = 0; i < all.Count; i++)
+        {
+            var spent = spentByName[i].Select(t => (Name: t.Key, PerMinute: t.Value * 60 / window.TotalSeconds)).OrderByDescending(t => t.PerMinute);
+            Console.Error.WriteLine($"footprint: idle {when}, {(i == 0 ? "controller" : $"worker {i}")} {perMinute[i]:0.###} s/min: "
+                + string.Join(", ", spent.Select(t => $"{t.Name} {t.PerMinute:0.###}")));
+        }
+        Console.Error.WriteLine($"footprint: idle {when}, controller CPU s per second: {string.Join(" ", controllerTimeline.Select(c => c.ToString("0.##", CultureInfo.InvariantCulture)))}");
         return (perMinute[0], perMinute.Skip(1).Average());
     }
+
+    /// <summary>Each thread's utime + stime (seconds), keyed by thread id and name.</summary>
+    private static Dictionary<(int Id, string Name), double> ThreadCpu(int pid)
+    {
+        var threads = new Dictionary<(int, string), double>();
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                var name = stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')];
+                threads[(int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture), name)] = TicksOf(stat) / 100.0;
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile.
+            }
+        }
+        return threads;
+    }
+
+    private static long TicksOf(string stat)
+    {
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+    }
+
+    private static double LoadAverage() => double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
 
     /// <summary>utime + stime of /proc/PID/stat, in seconds.</summary>
     public static double CpuSeconds(int pid)
     {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
         // After the command name in parentheses (which may hold spaces): state is field 3, utime 14, stime 15.
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return ticks / 100.0; // USER_HZ is 100 on Linux
+        return TicksOf(File.ReadAllText($"/proc/{pid}/stat")) / 100.0; // USER_HZ is 100 on Linux
     }
 
     /// <summary>Rss and Pss of /proc/PID/smaps_rollup, in MiB.</summary>

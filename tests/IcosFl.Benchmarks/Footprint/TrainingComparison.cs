@@ -63,7 +63,7 @@ public static class TrainingComparison
                     double ms = Mean(medians);
                     string name = engine == "pytorch"
                         ? $"PyTorch {(threads == 0 ? "default threads" : $"{threads} thread(s)")} ({trainers[0].Threads} intra-op, {trainers[0].InteropThreads} inter-op)"
-                        : $"TorchSharp {threads} intra-op thread(s){(threads == 1 ? " (IcosFl's default)" : "")}";
+                        : $"TorchSharp {threads} intra-op thread(s){(threads == 1 ? " (IcosFl's default)" : "")} ({trainers[0].InteropThreads} inter-op)";
                     bool isTorchSharp = engine == "torchsharp";
                     rows.Add(new FootprintRow($"training ms per epoch, {name}, {when}", ms, "ms",
                         isTorchSharp ? $"<= 1.0 x PyTorch ({pytorchMs:0.#} ms)" : "baseline",
