@@ -183,7 +183,7 @@ public static class DeployedFootprint
             var (controllerIdleFirst, workerIdleFirst) = await IdleCpuAsync(controller, workers, idle, "first minute");
 
             var federation = Guid.NewGuid();
-            var done = observed.Expect(federation);
+            var done = observed.Federations.Expect(federation);
             using (var scope = observer.Services.CreateScope())
             {
                 await observer.Services.GetRequiredService<IBus>().Publish(new StartFederation
@@ -194,10 +194,10 @@ public static class DeployedFootprint
                         + "fraction-fit=1 fraction-evaluate=1",
                 });
             }
-            var failure = await done.WaitAsync(TimeSpan.FromMinutes(5));
-            if (failure is not null)
+            var outcome = await done.WaitAsync(TimeSpan.FromMinutes(5));
+            if (outcome.Failure is { } failure)
                 throw new InvalidOperationException($"footprint: the federation failed: {failure}");
-            var rounds = observed.Rounds(federation);
+            var rounds = outcome.Rounds;
             if (rounds.Count != Rounds)
                 throw new InvalidOperationException($"footprint: {rounds.Count} rounds completed, {Rounds} expected");
             double SlowestTraining(RoundCompleted round) => observed.TrainingMs(round.RoundId).DefaultIfEmpty(0).Max();
@@ -397,10 +397,12 @@ public static class DeployedFootprint
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.QuietOnStandardError();
         builder.Services.AddSingleton(observed);
+        builder.Services.AddSingleton(observed.Federations);
         builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
         builder.Services.AddMassTransit(x =>
         {
-            x.AddConsumer<Observer>();
+            x.AddConsumer<NodeObserver>();
+            x.AddConsumer<OverheadSuite.FederationObserver>();
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(broker);
@@ -410,7 +412,8 @@ public static class DeployedFootprint
                 {
                     e.AutoDelete = true;
                     e.Durable = false;
-                    e.ConfigureConsumer<Observer>(context);
+                    e.ConfigureConsumer<NodeObserver>(context);
+                    e.ConfigureConsumer<OverheadSuite.FederationObserver>(context);
                 });
             });
         });
@@ -419,8 +422,8 @@ public static class DeployedFootprint
         return host;
     }
 
-    public sealed class Observer(Observed observed) : IConsumer<WorkerHeartbeat>, IConsumer<WeightUpdateSubmitted>, IConsumer<RoundCompleted>,
-        IConsumer<FederationCompleted>, IConsumer<FederationFailed>
+    /// <summary>What the overhead suite's observer does not see: heartbeats and each worker's training time.</summary>
+    public sealed class NodeObserver(Observed observed) : IConsumer<WorkerHeartbeat>, IConsumer<WeightUpdateSubmitted>
     {
         public Task Consume(ConsumeContext<WorkerHeartbeat> context)
         {
@@ -433,32 +436,15 @@ public static class DeployedFootprint
             observed.Training(context.Message.RoundId, context.Message.Metrics.DurationMs);
             return Task.CompletedTask;
         }
-
-        public Task Consume(ConsumeContext<RoundCompleted> context)
-        {
-            observed.Round(context.Message);
-            return Task.CompletedTask;
-        }
-
-        public Task Consume(ConsumeContext<FederationCompleted> context)
-        {
-            observed.Finish(context.Message.FederationId, null);
-            return Task.CompletedTask;
-        }
-
-        public Task Consume(ConsumeContext<FederationFailed> context)
-        {
-            observed.Finish(context.Message.FederationId, context.Message.Reason);
-            return Task.CompletedTask;
-        }
     }
 
+    /// <summary>Heartbeats and training times; rounds and outcomes in the overhead suite's <see cref="OverheadSuite.Observations"/>.</summary>
     public sealed class Observed
     {
         private readonly ConcurrentDictionary<string, TaskCompletionSource> _heartbeats = new();
         private readonly ConcurrentDictionary<Guid, ConcurrentBag<double>> _training = new();
-        private readonly ConcurrentQueue<RoundCompleted> _rounds = new();
-        private readonly ConcurrentDictionary<Guid, TaskCompletionSource<string?>> _done = new();
+
+        public OverheadSuite.Observations Federations { get; } = new();
 
         public Task FirstHeartbeat(string workerId) => _heartbeats.GetOrAdd(workerId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
@@ -467,14 +453,5 @@ public static class DeployedFootprint
         public void Training(Guid roundId, double ms) => _training.GetOrAdd(roundId, _ => []).Add(ms);
 
         public IEnumerable<double> TrainingMs(Guid roundId) => _training.TryGetValue(roundId, out var all) ? all : [];
-
-        public void Round(RoundCompleted round) => _rounds.Enqueue(round);
-
-        public List<RoundCompleted> Rounds(Guid federation) => _rounds.Where(r => r.FederationId == federation).ToList();
-
-        public Task<string?> Expect(Guid federation) => _done.GetOrAdd(federation, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
-
-        public void Finish(Guid federation, string? failure) =>
-            _done.GetOrAdd(federation, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(failure);
     }
 }
