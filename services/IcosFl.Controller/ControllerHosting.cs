@@ -51,7 +51,8 @@ public static class ControllerHosting
             {
                 // Sagas are never finalized: finished federations and rounds stay readable for status and ls.
                 x.SetRedisSagaRepositoryProvider(o => o.KeyPrefix = "icosfl:");
-                x.AddRedisMessageScheduler();
+                var idlePoll = RedisMessageSchedulerOptions.IdlePollFromEnvironment();
+                x.AddRedisMessageScheduler(o => o.IdlePollInterval = idlePoll);
                 x.AddIcosFlController();
             },
             (context, cfg) =>

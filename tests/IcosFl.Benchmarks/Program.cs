@@ -1,9 +1,31 @@
 using IcosFl.Benchmarks;
+using IcosFl.Benchmarks.Footprint;
 
-// dotnet run -c Release --project tests/IcosFl.Benchmarks -- <overhead|transfer|aggregate|heartbeat|all> [--quick] [--json] [--workers 1,10,50,100]
-const string usage = "usage: IcosFl.Benchmarks <overhead|transfer|aggregate|heartbeat|all> [--quick] [--json] [--workers N,N,...]";
+// dotnet run -c Release --project tests/IcosFl.Benchmarks -- <overhead|transfer|aggregate|heartbeat|footprint|all> [--quick] [--json]
+//     [--workers 1,10,50,100] [--variants built,r2r,...] [--no-training]
+const string usage = "usage: IcosFl.Benchmarks <overhead|transfer|aggregate|heartbeat|footprint|all> [--quick] [--json] [--workers N,N,...]"
+    + " [--variants NAME,NAME,... (footprint: built, r2r, tiered-pgo-off, ...)] [--no-training (footprint)]";
+// A trainer process of the footprint suite (it starts them itself).
+if (args.Length > 0 && args[0] == TrainingComparison.ChildCommand)
+    return TrainingComparison.RunChild(args[1..]);
+// "all" is the messaging suites; footprint (processes, PyTorch, minutes of idle windows) runs when named.
 string[] suites = ["overhead", "transfer", "aggregate", "heartbeat"];
 var arguments = args.ToList();
+string[] variants = ["built"];
+if (arguments.IndexOf("--variants") is var variantsAt and >= 0)
+{
+    var unknownVariants = variantsAt + 1 < arguments.Count
+        ? arguments[variantsAt + 1].Split(',').Where(v => !DeployedFootprint.Variants.ContainsKey(v)).ToList()
+        : ["(none given)"];
+    if (unknownVariants.Count > 0)
+    {
+        Console.Error.WriteLine($"--variants: unknown {string.Join(", ", unknownVariants)}; known: {string.Join(", ", DeployedFootprint.Variants.Keys)}");
+        return 2;
+    }
+
+    variants = arguments[variantsAt + 1].Split(',');
+    arguments.RemoveRange(variantsAt, 2);
+}
 int[] fleetSizes = OverheadSuite.DefaultFleetSizes;
 if (arguments.IndexOf("--workers") is var at and >= 0)
 {
@@ -20,7 +42,7 @@ if (arguments.IndexOf("--workers") is var at and >= 0)
 
 var options = arguments.Where(a => a.StartsWith("--", StringComparison.Ordinal)).ToHashSet();
 var names = arguments.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
-var unknown = options.Except(["--quick", "--json"]).Concat(names.Except([.. suites, "all"])).ToList();
+var unknown = options.Except(["--quick", "--json", "--no-training"]).Concat(names.Except([.. suites, "footprint", "all"])).ToList();
 if (names.Count == 0 || unknown.Count > 0)
 {
     Console.Error.WriteLine(unknown.Count > 0 ? $"unknown argument(s): {string.Join(' ', unknown)}; {usage}" : usage);
@@ -29,7 +51,7 @@ if (names.Count == 0 || unknown.Count > 0)
 
 var quick = options.Contains("--quick");
 var json = options.Contains("--json");
-var selected = names.Contains("all") ? suites : suites.Where(names.Contains).ToArray();
+var selected = (names.Contains("all") ? suites : suites.Where(names.Contains)).Concat(names.Contains("footprint") ? ["footprint"] : []).ToArray();
 var servers = selected.Any(s => s != "aggregate") ? BenchServers.FromEnvironment() : null;
 if (!json)
 {
@@ -45,6 +67,7 @@ foreach (var suite in selected)
         "overhead" => await OverheadSuite.RunAsync(servers!, quick, fleetSizes),
         "transfer" => await TransferSuite.RunAsync(servers!, quick),
         "heartbeat" => await HeartbeatSuite.RunAsync(servers!, quick),
+        "footprint" => await FootprintSuite.RunAsync(servers!, quick, variants, options.Contains("--no-training")),
         _ => await AggregateSuite.RunAsync(quick),
     };
 

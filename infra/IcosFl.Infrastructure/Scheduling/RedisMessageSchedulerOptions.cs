@@ -16,6 +16,15 @@ public sealed class RedisMessageSchedulerOptions
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
+    /// The longest the dispatcher sleeps while nothing is due: after an empty poll it sleeps until the earliest waiting
+    /// message is due, at least <see cref="PollInterval"/> and at most this, and a message this process schedules wakes it
+    /// at once. Only a message that another process (another controller) stored, and that process then fails to send,
+    /// can arrive up to this late. An idle controller polls Redis every 5 s instead of every 500 ms (docs/benchmarks.md,
+    /// footprint).
+    /// </summary>
+    public TimeSpan IdlePollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// How long a claimed message is reserved for the controller that claimed it. If that controller
     /// dies before sending it, another one sends it after this time.
     /// </summary>
@@ -26,6 +35,21 @@ public sealed class RedisMessageSchedulerOptions
 
     /// <summary>Attempts to send one due message before it is dropped (with an error in the log).</summary>
     public int MaxSendAttempts { get; set; } = 10;
+
+    /// <summary>The environment variable a deployed controller reads <see cref="IdlePollInterval"/> from (seconds).</summary>
+    public const string IdlePollVariable = "ICOSFL_SCHEDULER_IDLE_POLL";
+
+    /// <summary><see cref="IdlePollInterval"/> from ICOSFL_SCHEDULER_IDLE_POLL (seconds, e.g. 0.5 or 5), or the default when unset.</summary>
+    public static TimeSpan IdlePollFromEnvironment()
+    {
+        var text = Environment.GetEnvironmentVariable(IdlePollVariable);
+        if (string.IsNullOrWhiteSpace(text))
+            return new RedisMessageSchedulerOptions().IdlePollInterval;
+        if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            || !(seconds >= 0.5) || seconds > 3600)
+            throw new ArgumentException($"{IdlePollVariable} must be a number of seconds from 0.5 (the poll interval) to 3600, got '{text}'");
+        return TimeSpan.FromSeconds(seconds);
+    }
 
     /// <summary>Throws with a message naming the first invalid setting.</summary>
     public void Validate()
@@ -38,6 +62,8 @@ public sealed class RedisMessageSchedulerOptions
             throw new ArgumentException($"RedisMessageSchedulerOptions.Database must be -1 (default) or a database number, was {Database}.");
         if (PollInterval <= TimeSpan.Zero)
             throw new ArgumentException($"RedisMessageSchedulerOptions.PollInterval must be positive, was {PollInterval}.");
+        if (IdlePollInterval < PollInterval)
+            throw new ArgumentException($"RedisMessageSchedulerOptions.IdlePollInterval ({IdlePollInterval}) must be at least PollInterval ({PollInterval}).");
         if (ClaimTimeout <= PollInterval)
             throw new ArgumentException($"RedisMessageSchedulerOptions.ClaimTimeout ({ClaimTimeout}) must be longer than PollInterval ({PollInterval}).");
         if (BatchSize < 1)

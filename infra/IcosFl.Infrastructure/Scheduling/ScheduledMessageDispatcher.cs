@@ -33,10 +33,15 @@ public sealed class ScheduledMessageDispatcher : BackgroundService
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            // Taken before the poll: a message stored while it runs still wakes the wait below.
+            var scheduledHere = _store.ScheduledHere;
             var claimedFullBatch = false;
+            var wait = _options.PollInterval;
             try
             {
                 claimedFullBatch = await DispatchDueAsync(stoppingToken).ConfigureAwait(false) == _options.BatchSize;
+                if (!claimedFullBatch)
+                    wait = await IdleWaitAsync().ConfigureAwait(false);
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
             {
@@ -48,13 +53,27 @@ public sealed class ScheduledMessageDispatcher : BackgroundService
 
             try
             {
-                await Task.Delay(_options.PollInterval, _time, stoppingToken).ConfigureAwait(false);
+                using var woken = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                var delay = Task.Delay(wait, _time, woken.Token);
+                await Task.WhenAny(delay, scheduledHere).ConfigureAwait(false);
+                await woken.CancelAsync().ConfigureAwait(false);
+                stoppingToken.ThrowIfCancellationRequested();
             }
             catch (OperationCanceledException)
             {
                 break;
             }
         }
+    }
+
+    /// <summary>Until the earliest waiting message is due: at least the poll interval, at most the idle one.</summary>
+    async Task<TimeSpan> IdleWaitAsync()
+    {
+        var next = await _store.NextDueAsync().ConfigureAwait(false);
+        var until = next is { } due ? due - _time.GetUtcNow().UtcDateTime : _options.IdlePollInterval;
+        return until < _options.PollInterval ? _options.PollInterval
+            : until > _options.IdlePollInterval ? _options.IdlePollInterval
+            : until;
     }
 
     /// <summary>Claims the messages due now and sends them; returns how many were claimed.</summary>

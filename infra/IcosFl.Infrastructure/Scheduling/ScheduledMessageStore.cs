@@ -64,6 +64,7 @@ public sealed class ScheduledMessageStore
     readonly int _database;
     readonly RedisKey _dueKey;
     readonly RedisKey _messagesKey;
+    TaskCompletionSource _scheduledHere = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ScheduledMessageStore(IConnectionMultiplexer redis, RedisMessageSchedulerOptions options)
     {
@@ -78,18 +79,29 @@ public sealed class ScheduledMessageStore
 
     IDatabase Database => _redis.GetDatabase(_database);
 
-    /// <summary>Stores the message, replacing an earlier one with the same token.</summary>
-    public Task ScheduleAsync(ScheduledMessage message)
+    /// <summary>Stores the message, replacing an earlier one with the same token; then completes <see cref="ScheduledHere"/>.</summary>
+    public async Task ScheduleAsync(ScheduledMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        return Database.ScriptEvaluateAsync(ScheduleScript, new
+        await Database.ScriptEvaluateAsync(ScheduleScript, new
         {
             dueKey = _dueKey,
             messagesKey = _messagesKey,
             id = message.TokenId.ToString("N"),
             body = JsonSerializer.Serialize(message, JsonOptions),
             due = ToScore(message.ScheduledTimeUtc),
-        });
+        }).ConfigureAwait(false);
+        Interlocked.Exchange(ref _scheduledHere, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    /// <summary>Completes when this store (this process) next stores a message: what wakes an idle dispatcher.</summary>
+    public Task ScheduledHere => Volatile.Read(ref _scheduledHere).Task;
+
+    /// <summary>When the earliest waiting message is due (a claimed one: when its claim lapses), or null when none waits.</summary>
+    public async Task<DateTime?> NextDueAsync()
+    {
+        var first = await Database.SortedSetRangeByRankWithScoresAsync(_dueKey, 0, 0).ConfigureAwait(false);
+        return first.Length == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)first[0].Score).UtcDateTime;
     }
 
     /// <summary>Removes the message with this token; false when there was none (already sent or never scheduled).</summary>

@@ -34,7 +34,8 @@ public sealed class RedisMessageSchedulerTests
         _servers = servers;
     }
 
-    Task<IHost> StartController(BusTransport transport = BusTransport.InMemory, string? endpointPrefix = null, TimeProvider? clock = null) =>
+    Task<IHost> StartController(BusTransport transport = BusTransport.InMemory, string? endpointPrefix = null, TimeProvider? clock = null,
+        TimeSpan? idlePollInterval = null) =>
         TestBus.StartAsync(_servers, transport, x =>
             {
                 x.AddSagaStateMachine<DeadlineStateMachine, DeadlineState, DeadlineStateDefinition>().RedisRepository(o => o.KeyPrefix = _prefix);
@@ -43,6 +44,8 @@ public sealed class RedisMessageSchedulerTests
                     o.KeyPrefix = _prefix;
                     o.QueueName = _schedulerQueue;
                     o.PollInterval = PollInterval;
+                    if (idlePollInterval is { } idle)
+                        o.IdlePollInterval = idle;
                 });
                 x.AddConsumer<RecordingConsumer<DeadlineReached>>();
                 x.AddConsumer<RecordingConsumer<DeadlineDisarmed>>();
@@ -100,13 +103,13 @@ public sealed class RedisMessageSchedulerTests
             var cancelled = Guid.NewGuid();
             var kept = Guid.NewGuid();
 
-            await bus.Publish(new ArmDeadline { TimerId = cancelled, DelayMilliseconds = 700 });
+            await bus.Publish(new ArmDeadline { TimerId = cancelled, DelayMilliseconds = 3000 }); // time enough to disarm it on a loaded machine
             await armed.Delivered.WaitUntilAsync(m => m.Count == 1, Patience, "the saga to take ArmDeadline");
             await bus.Publish(new DisarmDeadline { TimerId = cancelled });
             await _disarmed.WaitUntilAsync(m => m.Count == 1, Patience, "DeadlineDisarmed");
             var cancelledSaga = (await Sagas(host).GetAsync(cancelled))!;
             // A later deadline: once it has fired, the cancelled (earlier) one would have fired too.
-            await bus.Publish(new ArmDeadline { TimerId = kept, DelayMilliseconds = 1400 });
+            await bus.Publish(new ArmDeadline { TimerId = kept, DelayMilliseconds = 3700 });
             await _reached.WaitUntilAsync(m => m.Count == 1, Patience, "the kept DeadlineReached");
             await delivered.Delivered.WaitUntilAsync(m => m.Any(d => d.TimerId == kept), Patience, "the kept DeadlineExpired delivery");
 
@@ -156,6 +159,55 @@ public sealed class RedisMessageSchedulerTests
         finally
         {
             await second.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task An_idle_dispatcher_is_woken_by_a_schedule_and_fires_it_on_time()
+    {
+        // Idle polls every 60 s at most: only the wake-up from the store can make the deadline fire on time.
+        var host = await StartController(idlePollInterval: TimeSpan.FromSeconds(60));
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1)); // the dispatcher has polled, found nothing and sleeps
+            var timerId = Guid.NewGuid();
+            var delay = TimeSpan.FromMilliseconds(800);
+
+            await host.Services.GetRequiredService<IBus>().Publish(new ArmDeadline { TimerId = timerId, DelayMilliseconds = (int)delay.TotalMilliseconds });
+            var reached = Assert.Single(await _reached.WaitUntilAsync(m => m.Count == 1, Patience, "DeadlineReached"));
+
+            Assert.Equal(timerId, reached.TimerId);
+            Assert.InRange(reached.ReachedAtUtc - reached.ArmedAtUtc, delay - Rounding, delay + PollInterval + TimeSpan.FromSeconds(2));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_deadline_another_process_stored_fires_within_the_idle_poll_interval()
+    {
+        var idle = TimeSpan.FromSeconds(3);
+        // Sends nothing itself (its clock is an hour behind), and is not told of the other's schedules: only its idle polls find them.
+        var sender = await StartController(idlePollInterval: idle);
+        var storer = await StartController(clock: new ClockAnHourBehind());
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1)); // the sender's dispatcher has polled, found nothing and sleeps
+            var timerId = Guid.NewGuid();
+            var delay = TimeSpan.FromMilliseconds(500);
+
+            await storer.Services.GetRequiredService<IBus>().Publish(new ArmDeadline { TimerId = timerId, DelayMilliseconds = (int)delay.TotalMilliseconds });
+            var reached = Assert.Single(await _reached.WaitUntilAsync(m => m.Count == 1, Patience, "DeadlineReached"));
+
+            Assert.Equal(timerId, reached.TimerId);
+            Assert.InRange(reached.ReachedAtUtc - reached.ArmedAtUtc, delay - Rounding, idle + TimeSpan.FromSeconds(2));
+        }
+        finally
+        {
+            await storer.StopAsync();
+            await sender.StopAsync();
         }
     }
 
