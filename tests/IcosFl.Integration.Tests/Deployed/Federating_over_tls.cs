@@ -87,12 +87,7 @@ public sealed class Federating_over_tls(TestServers servers, ITestOutputHelper o
     public async Task Should_refuse_a_broker_whose_certificate_the_given_ca_did_not_sign()
     {
         var (otherCa, _) = MakeCa("not the broker's CA");
-        var (exit, _, stderr) = await _fleet.RunCliOverAsync(TlsBroker(withPassword: true),
-            new Dictionary<string, string> { [BrokerTls.CaVariable] = otherCa, ["ICOSFL_CONNECT_TIMEOUT"] = "10" },
-            "worker", "--id", "w1", "--data", "synthetic");
-        output.WriteLine(stderr);
-        Assert.Equal(3, exit);
-        Assert.Contains($"TLS with the RabbitMQ broker at localhost:{TlsPort} failed", stderr);
+        var stderr = await RefusedWorkerAsync(withPassword: true, new() { [BrokerTls.CaVariable] = otherCa });
         Assert.Contains($"fails against {BrokerTls.CaVariable}={otherCa}", stderr);
         Assert.Contains("UntrustedRoot", stderr);
     }
@@ -102,12 +97,8 @@ public sealed class Federating_over_tls(TestServers servers, ITestOutputHelper o
     {
         await EnrolAsync("w1");
         var (cert, key) = Issue(BrokerIdentity.NodeUser("w1"), DateTimeOffset.UtcNow.AddDays(-2), DateTimeOffset.UtcNow.AddDays(-1));
-        var (exit, _, stderr) = await _fleet.RunCliOverAsync(TlsBroker(withPassword: false),
-            new Dictionary<string, string> { [BrokerTls.CaVariable] = Ca, [BrokerTls.CertVariable] = cert, [BrokerTls.KeyVariable] = key, ["ICOSFL_CONNECT_TIMEOUT"] = "10" },
-            "worker", "--id", "w1", "--data", "synthetic");
-        output.WriteLine(stderr);
-        Assert.Equal(3, exit);
-        Assert.Contains($"TLS with the RabbitMQ broker at localhost:{TlsPort} failed", stderr);
+        var stderr = await RefusedWorkerAsync(withPassword: false,
+            new() { [BrokerTls.CaVariable] = Ca, [BrokerTls.CertVariable] = cert, [BrokerTls.KeyVariable] = key });
         Assert.Contains($"the client certificate {BrokerTls.CertVariable}={cert} (CN={BrokerIdentity.NodeUser("w1")}) expired at", stderr);
     }
 
@@ -117,13 +108,23 @@ public sealed class Federating_over_tls(TestServers servers, ITestOutputHelper o
         await EnrolAsync("w1");
         var (otherCa, otherKey) = MakeCa("an unknown CA");
         var (cert, key) = Issue(BrokerIdentity.NodeUser("w1"), DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(1), otherCa, otherKey);
-        var (exit, _, stderr) = await _fleet.RunCliOverAsync(TlsBroker(withPassword: false),
-            new Dictionary<string, string> { [BrokerTls.CaVariable] = Ca, [BrokerTls.CertVariable] = cert, [BrokerTls.KeyVariable] = key, ["ICOSFL_CONNECT_TIMEOUT"] = "10" },
-            "worker", "--id", "w1", "--data", "synthetic");
+        var stderr = await RefusedWorkerAsync(withPassword: false,
+            new() { [BrokerTls.CaVariable] = Ca, [BrokerTls.CertVariable] = cert, [BrokerTls.KeyVariable] = key });
+        Assert.Contains("did not accept the client certificate", stderr);
+    }
+
+    /// <summary>
+    /// Starts worker w1 over the TLS listener with <paramref name="environment"/>, asserts that it exits 3 with the start
+    /// error naming the broker's host and port, and returns its stderr for the reason.
+    /// </summary>
+    private async Task<string> RefusedWorkerAsync(bool withPassword, Dictionary<string, string> environment)
+    {
+        environment["ICOSFL_CONNECT_TIMEOUT"] = "10";
+        var (exit, _, stderr) = await _fleet.RunCliOverAsync(TlsBroker(withPassword), environment, "worker", "--id", "w1", "--data", "synthetic");
         output.WriteLine(stderr);
         Assert.Equal(3, exit);
         Assert.Contains($"TLS with the RabbitMQ broker at localhost:{TlsPort} failed", stderr);
-        Assert.Contains("did not accept the client certificate", stderr);
+        return stderr;
     }
 
     /// <summary>The node's broker user, as <c>icosfl node add</c> makes it (the password is never used: it logs in by certificate).</summary>
