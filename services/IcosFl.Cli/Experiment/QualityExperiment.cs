@@ -119,7 +119,7 @@ public static class QualityExperiment
         }
 
         var personalized = series.Select((s, i) => Personalize(global, s.Features, config, Seed(config.Seed, i, config.NumServerRounds + 1), cancellationToken)).ToList();
-        progress($"federated+personalized: fine-tuned model kept on {personalized.Count(p => p.Choice.FineTunedKept)} of {series.Count} workers (validation slice of each training part)");
+        progress($"federated+personalized: fine-tuned model kept on {personalized.Count(p => p.Choice.FineTunedKept)} of {series.Count} workers (validation slices of each training part)");
 
         var totalEpochs = config with { LocalEpochs = config.LocalEpochs * config.NumServerRounds };
         var local = series
