@@ -60,13 +60,21 @@ public static class LocalTraining
     /// scaled by its own training part, windows of [time-step, features] -> the forecast metric's next value.
     /// </summary>
     public static TrainResult Train(
-        ModelWeights global, FeatureSeries series, RunConfig config, int seed, CancellationToken cancellationToken = default)
+        ModelWeights global, FeatureSeries series, RunConfig config, int seed, CancellationToken cancellationToken = default) =>
+        Train(global, series, config, seed, headOnly: false, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Train(ModelWeights, FeatureSeries, RunConfig, int, CancellationToken)"/>; with <paramref name="headOnly"/>
+    /// only the linear head (<c>linear.weight</c>, <c>linear.bias</c>) is trained and the LSTM's weights are returned as given.
+    /// </summary>
+    public static TrainResult Train(
+        ModelWeights global, FeatureSeries series, RunConfig config, int seed, bool headOnly, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(global);
         ValidateTraining(config);
         var train = PreparedSeries.Prepare(series, config).Train;
         var (ahead, mask) = SlidingWindows.Ahead(train, LstmLayout.OutputSizeOf(config));
-        return TrainOnWindows(global, train, ahead, mask, config, seed, cancellationToken);
+        return TrainOnWindows(global, train, ahead, mask, config, seed, cancellationToken, headOnly);
     }
 
     /// <summary>
@@ -101,13 +109,17 @@ public static class LocalTraining
     }
 
     private static TrainResult TrainOnWindows(
-        ModelWeights global, WindowSet windows, float[] ahead, float[] aheadMask, RunConfig config, int seed, CancellationToken cancellationToken)
+        ModelWeights global, WindowSet windows, float[] ahead, float[] aheadMask, RunConfig config, int seed, CancellationToken cancellationToken,
+        bool headOnly = false)
     {
         var stopwatch = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
         using var model = LstmForecaster.For(config);
         model.LoadWeights(global);
-        var parameters = model.parameters().ToArray();
+        var named = model.named_parameters().ToArray();
+        foreach (var (name, parameter) in named.Where(p => headOnly && !p.name.StartsWith(LstmLayout.HeadPrefix, StringComparison.Ordinal)))
+            parameter.requires_grad = false;
+        var parameters = named.Where(p => p.parameter.requires_grad).Select(p => p.parameter).ToArray();
         using var optimizer = Optimizer(parameters, config.LearningRate);
         var globalValues = config.ProximalMu > 0
             ? parameters.Select(p => p.detach().clone()).ToArray()

@@ -17,6 +17,9 @@ public sealed record TensorSpec(string Name, int[] Shape)
 /// </summary>
 public static class LstmLayout
 {
+    /// <summary>The state_dict prefix of the linear head's tensors (<c>linear.weight</c>, <c>linear.bias</c>).</summary>
+    public const string HeadPrefix = "linear.";
+
     /// <summary>The input size of a univariate model (ICOS-FL's): the forecast metric alone.</summary>
     public const int InputSize = 1;
 

@@ -153,6 +153,30 @@ public sealed class LocalTrainingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Head_only_training_changes_the_head_and_leaves_the_lstm_as_given()
+    {
+        var series = FeatureSeries.Univariate(Quick.Metric, Waves(400));
+        var global = LocalTraining.InitialWeights(Quick);
+        var config = Quick with { LocalEpochs = 2 };
+
+        var head = LocalTraining.Train(global, series, config, seed: 1, headOnly: true);
+        var all = LocalTraining.Train(global, series, config, seed: 1, headOnly: false);
+
+        var given = global.Tensors.ToDictionary(t => t.Name, t => t.Data);
+        foreach (var tensor in head.Weights.Tensors)
+        {
+            if (tensor.Name.StartsWith(LstmLayout.HeadPrefix, StringComparison.Ordinal))
+                Assert.NotEqual(given[tensor.Name], tensor.Data);
+            else
+                Assert.Equal(given[tensor.Name], tensor.Data);
+        }
+
+        Assert.Contains(all.Weights.Tensors, t => !t.Name.StartsWith(LstmLayout.HeadPrefix, StringComparison.Ordinal) && !t.Data.SequenceEqual(given[t.Name]));
+        Assert.Equal(LstmForecasterTests.Flatten(head.Weights),
+            LstmForecasterTests.Flatten(LocalTraining.Train(global, series, config, seed: 1, headOnly: true).Weights));
+    }
+
+    [Fact]
     public void Training_stops_when_cancelled()
     {
         using var cancellation = new CancellationTokenSource();

@@ -101,6 +101,27 @@ public sealed class Comparing_forecasters
         Assert.Equal(report.Rows, again.Rows);
     }
 
+    [Fact]
+    public void Should_personalize_only_the_head_and_keep_the_federations_lstm()
+    {
+        var config = RunConfig.Default with
+        {
+            NumServerRounds = 1, LocalEpochs = 1, HiddenLayerSize = 8, TimeStep = 10, ForecastHorizon = 10, LearningRate = 0.005, Seed = 42,
+        };
+        var features = FeatureSeries.Univariate(config.Metric, SyntheticFleet.Series(config.Metric, 1, 1200, config.Seed));
+        var global = LocalTraining.Train(LocalTraining.InitialWeights(config), features, config, seed: 1).Weights;
+
+        // Kept or not, the LSTM is the global model's; the choice names both validation slices.
+        var (weights, choice) = QualityExperiment.Personalize(global, features, config, seed: 2, CancellationToken.None);
+
+        var given = global.Tensors.ToDictionary(t => t.Name, t => t.Data);
+        foreach (var tensor in weights.Tensors.Where(t => !t.Name.StartsWith(LstmLayout.HeadPrefix, StringComparison.Ordinal)))
+            Assert.Equal(given[tensor.Name], tensor.Data);
+        Assert.Contains($"{QualityExperiment.PersonalizationValidationSlices} validation slices", choice.Reason);
+        Assert.Equal(choice.FineTunedKept, weights.Tensors.Any(t => !t.Data.SequenceEqual(given[t.Name])));
+        Assert.NotNull(choice.ValidationFineTunedRmseHorizon);
+    }
+
     /// <summary>AR(time-step) and persistence RMSE one step ahead, from every origin whose window lies in the test part and whose horizon fits.</summary>
     private static (double Ar, double Persistence) OneStepErrors(float[] values, RunConfig config)
     {
