@@ -223,11 +223,8 @@ public sealed class DeployedFleet : IAsyncDisposable
         var info = CliStartInfo(args, broker);
         foreach (var (name, value) in environment)
             info.Environment[name] = value;
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
-        return (process.ExitCode, (await stdout).Trim(), (await stderr).Trim());
+        var (exit, stdout, stderr) = await ChildProcess.RunAsync(info, TimeSpan.FromMinutes(1));
+        return (exit, stdout.Trim(), stderr.Trim());
     }
 
     /// <summary>Polls the federation's status (read from Redis as `icosfl status` does) until the condition holds.</summary>
