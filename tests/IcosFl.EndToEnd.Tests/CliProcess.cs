@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using IcosFl.TestKit;
 
 namespace IcosFl.EndToEnd.Tests;
 
@@ -27,28 +28,10 @@ public static class CliProcess
     public static async Task<CliResult> RunProcessAsync(string fileName, IEnumerable<string> args, TimeSpan timeout,
         string? workingDirectory = null)
     {
-        var info = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? RepositoryRoot,
-        };
+        var info = new ProcessStartInfo(fileName) { WorkingDirectory = workingDirectory ?? RepositoryRoot };
         foreach (var a in args)
             info.ArgumentList.Add(a);
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} {string.Join(' ', args)} did not finish within {timeout}; stderr so far: {await stderr}");
-        }
-        return new CliResult(process.ExitCode, await stdout, await stderr);
+        var (exitCode, stdout, stderr) = await ChildProcess.RunAsync(info, timeout);
+        return new CliResult(exitCode, stdout, stderr);
     }
 }

@@ -54,7 +54,7 @@ public sealed class HeartbeatConsumerDefinition : ConsumerDefinition<HeartbeatCo
     {
         // A fleet's heartbeats arrive side by side, each one small registry write (a Redis script that never rolls a
         // newer heartbeat back, so order does not matter): MassTransit's default of 2 x cores in flight held intake to
-        // about 2,100 per s on two cores (tests/IcosFl.Benchmarks heartbeat; docs/scaling.md).
+        // about 2,100 per s on two cores (bench/IcosFl.Benchmarks heartbeat; docs/scaling.md).
         Endpoint(e =>
         {
             e.PrefetchCount = 512;

@@ -5,6 +5,7 @@ using IcosFl.Contracts;
 using IcosFl.Controller.Checkpoints;
 using IcosFl.Learning;
 using IcosFl.Learning.Prediction;
+using IcosFl.TestKit;
 
 namespace IcosFl.Controller.Tests.Checkpoints;
 
@@ -75,18 +76,15 @@ public sealed class PyTorchLoadingTests : IDisposable
 
     private static string Join(float[] values) => string.Join(",", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
 
+    /// <summary>How long the loader script may take (importing torch on two busy cores included).</summary>
+    private static readonly TimeSpan PythonTimeout = TimeSpan.FromMinutes(5);
+
     private async Task<double[]> RunScriptAsync(string values, int horizon)
     {
         var script = Path.Combine(AppContext.BaseDirectory, "Checkpoints", "load_exported_model.py");
-        using var python = Process.Start(new ProcessStartInfo(PyTorchFactAttribute.Python, [script, _folder, values, horizon.ToString(CultureInfo.InvariantCulture)])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var output = await python.StandardOutput.ReadToEndAsync();
-        var errors = await python.StandardError.ReadToEndAsync();
-        await python.WaitForExitAsync();
-        Assert.True(python.ExitCode == 0, errors);
+        var (exitCode, output, errors) = await ChildProcess.RunAsync(
+            new ProcessStartInfo(PyTorchFactAttribute.Python, [script, _folder, values, horizon.ToString(CultureInfo.InvariantCulture)]), PythonTimeout);
+        Assert.True(exitCode == 0, errors);
         return JsonSerializer.Deserialize<double[]>(output)!;
     }
 
@@ -109,15 +107,9 @@ public sealed class PyTorchLoadingTests : IDisposable
 
         var script = Path.Combine(AppContext.BaseDirectory, "Checkpoints", "load_exported_model.py");
         var values = string.Join(",", series.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
-        using var python = Process.Start(new ProcessStartInfo(PyTorchFactAttribute.Python, [script, _folder, values, "12"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var output = await python.StandardOutput.ReadToEndAsync();
-        var errors = await python.StandardError.ReadToEndAsync();
-        await python.WaitForExitAsync();
-        Assert.True(python.ExitCode == 0, errors);
+        var (exitCode, output, errors) = await ChildProcess.RunAsync(
+            new ProcessStartInfo(PyTorchFactAttribute.Python, [script, _folder, values, "12"]), PythonTimeout);
+        Assert.True(exitCode == 0, errors);
         var actual = JsonSerializer.Deserialize<double[]>(output)!;
 
         Assert.Equal(12, actual.Length);

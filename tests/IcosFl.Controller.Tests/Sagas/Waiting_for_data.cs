@@ -3,6 +3,7 @@ using IcosFl.Contracts;
 using IcosFl.Controller.Sagas;
 using IcosFl.Controller.Status;
 using IcosFl.Learning;
+using IcosFl.TestKit;
 
 namespace IcosFl.Controller.Tests.Sagas;
 
@@ -148,33 +149,17 @@ public sealed class Waiting_for_data
     /// <summary>The first <paramref name="count"/> published messages that match, looked for every 50 ms for 20 s at most.</summary>
     private static async Task<List<T>> PublishedByNowAsync<T>(FederationHarness h, int count, Func<T, bool> match) where T : class
     {
-        var watch = Stopwatch.StartNew();
-        var found = new List<T>();
-        while (watch.Elapsed < TimeSpan.FromSeconds(20))
-        {
-            using var look = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
-            found = h.Harness.Published.Select<T>(m => match(m.Context.Message), look.Token).Select(m => m.Context.Message).ToList();
-            if (found.Count >= count)
-                return found.Take(count).ToList();
-            await Task.Delay(50);
-        }
-        Assert.Fail($"expected {count} published {typeof(T).Name}, saw {found.Count}");
-        return found;
+        var found = await Eventually.UntilAsync(() =>
+            {
+                using var look = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+                return h.Harness.Published.Select<T>(m => match(m.Context.Message), look.Token).Select(m => m.Context.Message).ToList();
+            }, f => f.Count >= count, TimeSpan.FromSeconds(20), $"{count} published {typeof(T).Name}",
+            describe: f => $"{f?.Count ?? 0} of them");
+        return found.Take(count).ToList();
     }
 
     /// <summary>The federation's reason for waiting, once it matches (the saga is looked at every 50 ms, for 10 s at most).</summary>
-    private static async Task<string> WaitingAsync(FederationHarness h, Guid id, Func<string, bool> match)
-    {
-        var watch = Stopwatch.StartNew();
-        string? last = null;
-        while (watch.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            last = h.Federations.Sagas.Contains(id)?.Waiting;
-            if (last is not null && match(last))
-                return last;
-            await Task.Delay(50);
-        }
-        Assert.Fail($"the federation's waiting reason never matched; last: {last ?? "(none)"}");
-        return "";
-    }
+    private static async Task<string> WaitingAsync(FederationHarness h, Guid id, Func<string, bool> match) =>
+        (await Eventually.UntilAsync(() => h.Federations.Sagas.Contains(id)?.Waiting, w => w is not null && match(w),
+            TimeSpan.FromSeconds(10), "the federation's waiting reason matching", describe: w => w ?? "(none)"))!;
 }

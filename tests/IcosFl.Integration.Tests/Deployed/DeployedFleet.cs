@@ -8,6 +8,7 @@ using IcosFl.Controller.Sagas;
 using IcosFl.Controller.Status;
 using IcosFl.Controller.Workers;
 using IcosFl.Integration.Tests.Servers;
+using IcosFl.TestKit;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 
@@ -222,30 +223,19 @@ public sealed class DeployedFleet : IAsyncDisposable
         var info = CliStartInfo(args, broker);
         foreach (var (name, value) in environment)
             info.Environment[name] = value;
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
-        return (process.ExitCode, (await stdout).Trim(), (await stderr).Trim());
+        var (exit, stdout, stderr) = await ChildProcess.RunAsync(info, TimeSpan.FromMinutes(1));
+        return (exit, stdout.Trim(), stderr.Trim());
     }
 
     /// <summary>Polls the federation's status (read from Redis as `icosfl status` does) until the condition holds.</summary>
     public async Task<FederationStatus> WaitForAsync(Guid federationId, Func<FederationStatus, bool> condition, TimeSpan timeout, string what)
     {
-        var stopwatch = Stopwatch.StartNew();
-        FederationStatus? last = null;
-        while (stopwatch.Elapsed < timeout)
-        {
-            last = await Status.GetAsync(federationId);
-            if (last is not null && condition(last))
-                return last;
+        var reached = await Eventually.UntilAsync(() => Status.GetAsync(federationId), s => s is not null && condition(s), timeout,
+            $"federation {federationId}: {what}", TimeSpan.FromMilliseconds(200),
             // Ended without meeting the condition: it never will.
-            if (last is { State: "Completed" or "Failed" or "Stopped" })
-                break;
-            await Task.Delay(200);
-        }
-        throw new TimeoutException($"federation {federationId}: {what} not reached within {timeout}; last status: " +
-            (last is null ? "none" : Cli.Commands.StatusCommand.Describe(last)) + Environment.NewLine + LogTail());
+            hopeless: s => s is { State: "Completed" or "Failed" or "Stopped" },
+            describe: s => (s is null ? "none" : Cli.Commands.StatusCommand.Describe(s)) + Environment.NewLine + LogTail());
+        return reached!;
     }
 
     public Task<FederationState?> SagaAsync(Guid federationId) => new RedisSagaReader(Redis).FederationAsync(federationId);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using IcosFl.Integration.Tests.Servers;
+using IcosFl.TestKit;
 using Xunit.Abstractions;
 
 namespace IcosFl.Integration.Tests.Deployed;
@@ -51,9 +52,7 @@ public sealed class Running_a_deployed_round(TestServers servers, ITestOutputHel
 
         // The sinks batch (every 2 s), each process on its own clock: wait for w1's training event and for the
         // controller's event of w1's update in that trace (either may arrive a batch after the other).
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (DateTime.UtcNow < deadline && !TrainingOfW1WithTheControllersCount(seq.Events))
-            await Task.Delay(250);
+        await Eventually.WithinAsync(() => TrainingOfW1WithTheControllersCount(seq.Events), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(250));
 
         var ofFederation = seq.Events.Where(e => Has(e, "FederationId") && e.GetProperty("FederationId").ToString() == id.ToString()).ToList();
         Assert.NotEmpty(ofFederation);

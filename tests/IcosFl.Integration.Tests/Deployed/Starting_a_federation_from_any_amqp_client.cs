@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using IcosFl.Integration.Tests.Servers;
+using IcosFl.TestKit;
 using Xunit.Abstractions;
 
 namespace IcosFl.Integration.Tests.Deployed;
@@ -74,19 +75,14 @@ public sealed class Starting_a_federation_from_any_amqp_client(TestServers serve
     private static async Task WaitForQueueAsync(DeployedFleet fleet, string queue, Func<JsonElement, bool> condition)
     {
         using var http = DeployedFleet.ManagementClient(fleet.ServersForTests);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         JsonElement last = default;
-        while (DateTime.UtcNow < deadline)
-        {
-            var response = await http.GetAsync($"api/queues/{Uri.EscapeDataString(fleet.VirtualHost)}/{Uri.EscapeDataString(queue)}");
-            if (response.IsSuccessStatusCode)
+        await Eventually.UntilAsync(async () =>
             {
-                last = await response.Content.ReadFromJsonAsync<JsonElement>();
-                if (last.TryGetProperty("messages", out _) && condition(last))
-                    return;
-            }
-            await Task.Delay(250);
-        }
-        throw new TimeoutException($"queue {queue} did not reach the expected state; last: {last}\n{fleet.LogTail()}");
+                var response = await http.GetAsync($"api/queues/{Uri.EscapeDataString(fleet.VirtualHost)}/{Uri.EscapeDataString(queue)}");
+                if (response.IsSuccessStatusCode)
+                    last = await response.Content.ReadFromJsonAsync<JsonElement>();
+                return last;
+            }, q => q.ValueKind == JsonValueKind.Object && q.TryGetProperty("messages", out _) && condition(q), TimeSpan.FromSeconds(60),
+            $"queue {queue} in the expected state", TimeSpan.FromMilliseconds(250), describe: q => $"{q}\n{fleet.LogTail()}");
     }
 }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using IcosFl.Infrastructure.Redis;
 using IcosFl.Infrastructure.Weights;
 using IcosFl.Integration.Tests.Servers;
+using IcosFl.TestKit;
 using StackExchange.Redis;
 
 namespace IcosFl.Integration.Tests.LargeModels;
@@ -215,14 +216,6 @@ public sealed class Moving_chunks_on_direct_connections(TestServers servers) : I
         }
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                Assert.Fail($"timed out waiting for {what}");
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, string what) =>
+        Eventually.HoldsAsync(condition, TimeSpan.FromSeconds(10), what);
 }

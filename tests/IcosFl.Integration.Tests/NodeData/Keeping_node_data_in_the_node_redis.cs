@@ -7,6 +7,7 @@ using IcosFl.Integration.Tests.Deployed;
 using IcosFl.Integration.Tests.Servers;
 using IcosFl.Learning;
 using IcosFl.Learning.NodeData;
+using IcosFl.TestKit;
 using IcosFl.Worker.Metrics;
 using StackExchange.Redis;
 using Xunit.Abstractions;
@@ -131,9 +132,7 @@ public sealed class Keeping_node_data_in_the_node_redis(TestServers servers, ITe
 
         // The scrape service writes every 0.2 s: look at the store until the worker has taken three samples.
         var store = new RedisNodeStore(_redis, _node);
-        var watch = Stopwatch.StartNew();
-        while (store.DataPoints().GetValueOrDefault(Metrics.MemoryUsage) < 3 && watch.Elapsed < TimeSpan.FromSeconds(60))
-            await Task.Delay(100);
+        await Eventually.WithinAsync(() => store.DataPoints().GetValueOrDefault(Metrics.MemoryUsage) >= 3, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
 
         Assert.True(store.DataPoints().GetValueOrDefault(Metrics.MemoryUsage) >= 3, $"samples in Redis: {string.Join(", ", store.DataPoints())}\n{fleet.LogTail()}");
         Assert.InRange(store.GetSeries(Metrics.MemoryUsage)![^1], 1f, 1e7f);

@@ -1,7 +1,7 @@
 using IcosFl.Contracts;
 using IcosFl.Integration.Tests.Servers;
 using IcosFl.Learning.NodeData;
-using IcosFl.Learning.Tests.NodeData;
+using IcosFl.TestKit.NodeData;
 using IcosFl.Worker.Metrics;
 using StackExchange.Redis;
 

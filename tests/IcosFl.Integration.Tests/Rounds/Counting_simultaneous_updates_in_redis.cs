@@ -10,6 +10,7 @@ using IcosFl.Infrastructure.Weights;
 using IcosFl.Integration.Tests.Servers;
 using IcosFl.Learning;
 using IcosFl.Learning.NodeData;
+using IcosFl.TestKit;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
@@ -57,9 +58,7 @@ public sealed class Counting_simultaneous_updates_in_redis(TestServers servers)
                 SelectedWorkers = workers, GlobalWeights = payload, OpenedAt = DateTimeOffset.UtcNow,
             });
             var store = new RedisSagaStore<RoundState>(redis, new RedisSagaRepositoryOptions { KeyPrefix = prefix });
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (await store.GetAsync(roundId) is null && DateTime.UtcNow < deadline)
-                await Task.Delay(50);
+            await Eventually.WithinAsync(async () => await store.GetAsync(roundId) is not null, TimeSpan.FromSeconds(30));
 
             // Every worker adds i to every weight; each sends once, and worker-01 a second time (a redelivery).
             var updates = workers.Select((w, i) => (Worker: w, Weights: Shift(global, i + 1)))

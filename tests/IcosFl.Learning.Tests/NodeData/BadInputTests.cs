@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using IcosFl.Contracts;
 using IcosFl.Learning.NodeData;
+using IcosFl.TestKit;
 
 namespace IcosFl.Learning.Tests.NodeData;
 

@@ -1,5 +1,7 @@
 using IcosFl.Contracts;
 using IcosFl.Learning.NodeData;
+using IcosFl.TestKit;
+using IcosFl.TestKit.NodeData;
 
 namespace IcosFl.Learning.Tests.NodeData;
 

@@ -1,5 +1,6 @@
 using IcosFl.Contracts;
 using IcosFl.Learning.NodeData;
+using IcosFl.TestKit;
 
 namespace IcosFl.Learning.Tests.NodeData;
 

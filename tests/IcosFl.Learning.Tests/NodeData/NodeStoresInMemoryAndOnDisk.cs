@@ -1,4 +1,6 @@
 using IcosFl.Learning.NodeData;
+using IcosFl.TestKit;
+using IcosFl.TestKit.NodeData;
 
 namespace IcosFl.Learning.Tests.NodeData;
 

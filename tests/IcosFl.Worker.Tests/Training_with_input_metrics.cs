@@ -7,7 +7,10 @@ using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace IcosFl.Controller.Tests.Workers;
+namespace IcosFl.Worker.Tests;
+
+// Metrics here are the contract's names, not the namespace IcosFl.Worker.Metrics that this namespace sees first.
+using Metrics = IcosFl.Contracts.Metrics;
 
 /// <summary>A worker's real consumers given a model that reads input metrics beside the forecast one.</summary>
 public sealed class Training_with_input_metrics

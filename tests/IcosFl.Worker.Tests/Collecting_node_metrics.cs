@@ -4,7 +4,10 @@ using IcosFl.Worker.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-namespace IcosFl.Controller.Tests.Workers;
+namespace IcosFl.Worker.Tests;
+
+// Metrics here are the contract's names, not the namespace IcosFl.Worker.Metrics that this namespace sees first.
+using Metrics = IcosFl.Contracts.Metrics;
 
 /// <summary>The worker's metrics hosted service, fed by a replayed file (its first scrape runs as it starts).</summary>
 public sealed class Collecting_node_metrics

@@ -9,7 +9,10 @@ using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace IcosFl.Controller.Tests.Workers;
+namespace IcosFl.Worker.Tests;
+
+// Metrics here are the contract's names, not the namespace IcosFl.Worker.Metrics that this namespace sees first.
+using Metrics = IcosFl.Contracts.Metrics;
 
 /// <summary>docs/node-data.md, "Bad input": the worker's real training consumer on its own store's series.</summary>
 public sealed class Declining_bad_node_data

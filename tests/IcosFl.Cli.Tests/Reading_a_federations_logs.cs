@@ -2,7 +2,7 @@ using IcosFl.Cli.Logs;
 using IcosFl.Infrastructure.Logging;
 using Serilog.Events;
 
-namespace IcosFl.Dashboard.Tests;
+namespace IcosFl.Cli.Tests;
 
 /// <summary>`icosfl logs ID`: the CLEF files that the processes' own loggers write, merged and filtered by federation.</summary>
 public sealed class Reading_a_federations_logs : IDisposable

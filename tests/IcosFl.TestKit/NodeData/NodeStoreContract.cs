@@ -1,7 +1,8 @@
 using IcosFl.Contracts;
 using IcosFl.Learning.NodeData;
+using Xunit;
 
-namespace IcosFl.Learning.Tests.NodeData;
+namespace IcosFl.TestKit.NodeData;
 
 /// <summary>
 /// What every node store promises (memory, file, Redis): the same points kept, the same counts reported, the same

@@ -1,7 +1,7 @@
 using IcosFl.Benchmarks;
 using IcosFl.Benchmarks.Footprint;
 
-// dotnet run -c Release --project tests/IcosFl.Benchmarks -- <overhead|transfer|aggregate|heartbeat|footprint|all> [--quick] [--json]
+// dotnet run -c Release --project bench/IcosFl.Benchmarks -- <overhead|transfer|aggregate|heartbeat|footprint|all> [--quick] [--json]
 //     [--workers 1,10,50,100] [--variants built,r2r,...] [--no-training]
 const string usage = "usage: IcosFl.Benchmarks <overhead|transfer|aggregate|heartbeat|footprint|all> [--quick] [--json] [--workers N,N,...]"
     + " [--variants NAME,NAME,... (footprint: built, r2r, tiered-pgo-off, ...)] [--no-training (footprint)]";

@@ -2,7 +2,7 @@ using IcosFl.Cli.Commands;
 using IcosFl.Contracts;
 using IcosFl.Controller.Status;
 
-namespace IcosFl.Dashboard.Tests;
+namespace IcosFl.Cli.Tests;
 
 /// <summary>`icosfl status ID --watch` with stdout not a terminal: one line per change, nothing repeated.</summary>
 public sealed class Watching_status_as_plain_lines

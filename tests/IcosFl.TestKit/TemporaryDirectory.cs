@@ -1,4 +1,4 @@
-namespace IcosFl.Learning.Tests.NodeData;
+namespace IcosFl.TestKit;
 
 /// <summary>A fresh folder under the system temp folder, removed on dispose.</summary>
 public sealed class TemporaryDirectory : IDisposable

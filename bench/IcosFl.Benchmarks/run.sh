@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks against private RabbitMQ and Redis servers started the way tests/run.sh starts
 # them (its own functions, read from it), and stops them afterwards:
-#   tests/IcosFl.Benchmarks/run.sh <overhead|transfer|aggregate|all> [--quick] [--json]
+#   bench/IcosFl.Benchmarks/run.sh <overhead|transfer|aggregate|all> [--quick] [--json]
 # With ICOSFL_BROKER and ICOSFL_REDIS set, those servers are used instead and nothing is started.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -15,4 +15,4 @@ if [[ -z "${ICOSFL_BROKER:-}" || -z "${ICOSFL_REDIS:-}" ]]; then
     export ICOSFL_BROKER="$ICOSFL_TEST_BROKER" ICOSFL_REDIS="$ICOSFL_TEST_REDIS"
     export ICOSFL_PAYLOAD_REDIS="$ICOSFL_TEST_PAYLOAD_REDIS"
 fi
-dotnet run -c Release --project tests/IcosFl.Benchmarks -- "$@"
+dotnet run -c Release --project bench/IcosFl.Benchmarks -- "$@"
