@@ -40,21 +40,8 @@ public sealed class RedisClaimCheckStore(IConnectionMultiplexer redis, int chunk
 
     private IDatabase Db => redis.GetDatabase();
 
-    public async Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default)
-    {
-        var upload = BeginPut(key, timeToLive);
-        try
-        {
-            await upload.AppendAsync(payload).ConfigureAwait(false);
-            await upload.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            // Closes what the upload holds and removes what it stored, as a pack refused half way does.
-            await upload.AbortAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    public Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default) =>
+        BeginPut(key, timeToLive).WriteWholeAsync(payload, cancellationToken);
 
     /// <summary>Each appended piece is written at once, in chunks of at most the chunk size, pipelined on the connection.</summary>
     public IClaimCheckUpload BeginPut(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)

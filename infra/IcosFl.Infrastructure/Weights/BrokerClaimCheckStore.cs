@@ -44,20 +44,8 @@ public sealed class BrokerClaimCheckStore(Func<IBus> bus, string workerId, TimeS
             ? id
             : null;
 
-    public async Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default)
-    {
-        var upload = BeginPut(key, timeToLive, cancellationToken);
-        try
-        {
-            await upload.AppendAsync(payload).ConfigureAwait(false);
-            await upload.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await upload.AbortAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    public Task PutAsync(string key, ReadOnlyMemory<byte> payload, TimeSpan timeToLive, CancellationToken cancellationToken = default) =>
+        BeginPut(key, timeToLive, cancellationToken).WriteWholeAsync(payload, cancellationToken);
 
     /// <summary>An upload as chunk messages; <paramref name="key"/> is not sent (the controller names the payload itself).</summary>
     public IClaimCheckUpload BeginPut(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)

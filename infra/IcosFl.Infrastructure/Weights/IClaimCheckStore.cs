@@ -109,6 +109,24 @@ public interface IClaimCheckUpload
     Task AbortAsync();
 
     /// <summary>
+    /// Stores <paramref name="payload"/> as this upload's one piece and completes it; on failure aborts it (closing what it
+    /// holds and removing what it stored, as a pack refused half way does) and rethrows. The stores' whole-payload put.
+    /// </summary>
+    async Task WriteWholeAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await AppendAsync(payload).ConfigureAwait(false);
+            await CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await AbortAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
     /// What a message names the payload by once complete, when not the key it was begun with: a store that hands the
     /// bytes to someone else to keep (<see cref="BrokerClaimCheckStore"/>, "transfer:{id}") names it by its transfer.
     /// </summary>
