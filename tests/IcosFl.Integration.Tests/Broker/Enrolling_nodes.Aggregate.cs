@@ -127,13 +127,7 @@ public sealed partial class Enrolling_nodes
             });
             await Task.Delay(TimeSpan.FromSeconds(2));
 
-            using var observer = await TestBus.StartOnRabbitMqAsync(_definitions.AdminUri, "icosfl-test-aggregate-observer", x =>
-                {
-                    x.AddConsumer<RecordingConsumer<RoundCompleted>>();
-                    x.AddConsumer<RecordingConsumer<FederationCompleted>>();
-                    x.AddConsumer<RecordingConsumer<FederationFailed>>();
-                },
-                services => services.AddSingleton(completed).AddSingleton(finished).AddSingleton(failed));
+            using var observer = await StartFederationObserverAsync("icosfl-test-aggregate-observer", completed, finished, failed);
             var federation = Guid.NewGuid();
             await observer.Services.GetRequiredService<IBus>().Publish(new StartFederation
             {

@@ -61,13 +61,7 @@ public sealed partial class Enrolling_nodes
                 workers.Add(await StartHostileWorkerAsync(id, brokers[id], attack));
             foreach (var id in brokers.Keys)
                 await WaitForRegistryAsync(id, w => w is { Stopped: false }, TimeSpan.FromSeconds(30), $"{id} alive");
-            using var observer = await TestBus.StartOnRabbitMqAsync(_definitions.AdminUri, "icosfl-test-chunks-observer", x =>
-                {
-                    x.AddConsumer<RecordingConsumer<RoundCompleted>>();
-                    x.AddConsumer<RecordingConsumer<FederationCompleted>>();
-                    x.AddConsumer<RecordingConsumer<FederationFailed>>();
-                },
-                services => services.AddSingleton(completed).AddSingleton(finished).AddSingleton(failed));
+            using var observer = await StartFederationObserverAsync("icosfl-test-chunks-observer", completed, finished, failed);
 
             var federation = Guid.NewGuid();
             await observer.Services.GetRequiredService<IBus>().Publish(new StartFederation
@@ -185,4 +179,15 @@ public sealed partial class Enrolling_nodes
             private Task Publish(WeightChunk chunk) => store.Bus().Publish(chunk, cancellationToken);
         }
     }
+
+    /// <summary>A bus on the admin user that records rounds completed and federations completed or failed.</summary>
+    private Task<IHost> StartFederationObserverAsync(string queue, MessageRecorder<RoundCompleted> completed,
+        MessageRecorder<FederationCompleted> finished, MessageRecorder<FederationFailed> failed) =>
+        TestBus.StartOnRabbitMqAsync(_definitions.AdminUri, queue, x =>
+            {
+                x.AddConsumer<RecordingConsumer<RoundCompleted>>();
+                x.AddConsumer<RecordingConsumer<FederationCompleted>>();
+                x.AddConsumer<RecordingConsumer<FederationFailed>>();
+            },
+            services => services.AddSingleton(completed).AddSingleton(finished).AddSingleton(failed));
 }
