@@ -319,10 +319,43 @@ fi
 install_test_tools_when_missing
 export ICOSFL_REQUIRE_PYTORCH=1
 
+# holders FILE: the pids of processes that have FILE open.
+holders() {
+    local fd
+    for fd in /proc/[0-9]*/fd/*; do
+        [[ "$(readlink "$fd" 2>/dev/null)" == "$1" ]] && { fd="${fd#/proc/}"; echo "${fd%%/*}"; }
+    done | sort -u
+}
+
+# stop_leftovers FILE: stops, naming them, the processes the tests started and left running with FILE (their output)
+# still open; one kept alive would keep CI waiting for the end of an output that never ends.
+stop_leftovers() {
+    local pid
+    for pid in $(holders "$1"); do
+        [[ "$pid" == "$$" ]] && continue
+        log "a process the tests left running still held their output, stopping it: $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    sleep 2
+    for pid in $(holders "$1"); do
+        [[ "$pid" == "$$" ]] || kill -KILL "$pid" 2>/dev/null || true
+    done
+}
+
 set +e
 summary_log="$(mktemp)"
-dotnet test IcosFl.sln -c Release "$@" 2>&1 | tee "$summary_log"
-status=${PIPESTATUS[0]}
+# dotnet test writes to a file, shown as it grows (tail stops when dotnet test ends), rather than into a pipe: a
+# process a test leaves behind then holds a file, not the output CI waits on. A test running longer than the hang
+# timeout (10 minutes unless ICOSFL_TEST_HANG_TIMEOUT says otherwise) is stopped and named (--blame-hang), so a hang
+# fails the run in minutes instead of stalling it.
+dotnet test IcosFl.sln -c Release --blame-hang-timeout "${ICOSFL_TEST_HANG_TIMEOUT:-10m}" --blame-hang-dump-type none \
+    "$@" >"$summary_log" 2>&1 </dev/null &
+test_pid=$!
+trap 'kill -TERM "$test_pid" 2>/dev/null; exit 130' INT TERM
+tail -n +1 -f --pid="$test_pid" "$summary_log"
+wait "$test_pid"
+status=$?
+stop_leftovers "$summary_log"
 set -e
 # One closing line for the whole run, summed over the test projects' own summaries.
 awk '/(Passed|Failed)! +- +Failed: /{
@@ -332,6 +365,10 @@ awk '/(Passed|Failed)! +- +Failed: /{
             if ($i == "Skipped:") skipped += $(i + 1)
         }
     }
-    END { printf "tests: %d passed, %d failed, %d skipped\n", passed, failed, skipped }' "$summary_log"
+    /Test Run Aborted/ { aborted++ }
+    END {
+        printf "tests: %d passed, %d failed, %d skipped\n", passed, failed, skipped
+        if (aborted) printf "tests: %d test run(s) aborted (a hang or a crash: see \"The active test run was aborted\" above)\n", aborted
+    }' "$summary_log"
 rm -f "$summary_log"
 exit "$status"

@@ -18,26 +18,36 @@ public sealed class PyTorchFactAttribute : FactAttribute
 {
     public const string Python = "/usr/bin/python3";
 
-    private static readonly Lazy<bool> Available = new(() =>
+    /// <summary>How long <c>import torch</c> may take on two busy cores before the probe gives up.</summary>
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromMinutes(2);
+
+    /// <summary>Why PyTorch cannot be used here, or null when it can. Bounded: a probe that never ends must not hang test discovery.</summary>
+    private static readonly Lazy<string?> Missing = new(() =>
     {
         if (!File.Exists(Python))
-            return false;
-        using var probe = Process.Start(new ProcessStartInfo(Python, ["-c", "import torch"]) { RedirectStandardError = true })!;
-        probe.WaitForExit();
-        return probe.ExitCode == 0;
+            return $"{Python} does not exist";
+        try
+        {
+            var probe = ChildProcess.RunAsync(new ProcessStartInfo(Python, ["-c", "import torch"]), ProbeTimeout).GetAwaiter().GetResult();
+            return probe.ExitCode == 0 ? null : $"{Python} -c 'import torch' exited with {probe.ExitCode}: {probe.StdErr.Trim()}";
+        }
+        catch (TimeoutException e)
+        {
+            return e.Message;
+        }
     });
 
     public PyTorchFactAttribute()
     {
-        if (!Available.Value && Environment.GetEnvironmentVariable("ICOSFL_REQUIRE_PYTORCH") != "1")
+        if (Missing.Value is not null && Environment.GetEnvironmentVariable("ICOSFL_REQUIRE_PYTORCH") != "1")
             Skip = "PyTorch is not installed (apt-get install -y python3-torch)";
     }
 
     /// <summary>Fails the test, naming what is missing, when it runs without PyTorch (ICOSFL_REQUIRE_PYTORCH=1).</summary>
     public static void RequireTorch()
     {
-        if (!Available.Value)
-            Assert.Fail($"ICOSFL_REQUIRE_PYTORCH=1 but {Python} cannot import torch (apt-get install -y python3-torch)");
+        if (Missing.Value is { } reason)
+            Assert.Fail($"ICOSFL_REQUIRE_PYTORCH=1 but PyTorch cannot be used (apt-get install -y python3-torch): {reason}");
     }
 }
 

@@ -95,7 +95,8 @@ public sealed partial class Enrolling_nodes
                 // Its chunks go before the revocation; the update itself after it, as a stolen node's would.
                 var weights = await transport.PackAsync(global, $"{m.FederationId:N}:update:{m.Round}:{m.WorkerId}", context.CancellationToken);
                 revokedSelected.TrySetResult();
-                await revocationDone.Task;
+                // Not cancelled with the consumer: the revocation closes its connection, and the stolen node publishes anyway.
+                await revocationDone.Task.WaitAsync(TimeSpan.FromMinutes(2));
                 using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(15));
                 try
                 {

@@ -13,6 +13,7 @@ using IcosFl.Integration.Tests.Deployed;
 using IcosFl.Integration.Tests.Servers;
 using IcosFl.Learning;
 using IcosFl.Learning.NodeData;
+using IcosFl.TestKit;
 using IcosFl.Worker;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -378,14 +379,9 @@ public sealed partial class Enrolling_nodes(TestServers servers, ITestOutputHelp
         foreach (var a in args)
             info.ArgumentList.Add(a);
         info.Environment["ICOSFL_CONNECT_TIMEOUT"] = "10";
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        var result = (process.ExitCode, await stdout, await stderr);
-        output.WriteLine($"icosfl {string.Join(' ', args.Where(a => !a.StartsWith("amqp", StringComparison.Ordinal)))} -> {result.ExitCode}\n{result.Item3}");
-        return result;
+        var result = await ChildProcess.RunAsync(info, TimeSpan.FromSeconds(60));
+        output.WriteLine($"icosfl {string.Join(' ', args.Where(a => !a.StartsWith("amqp", StringComparison.Ordinal)))} -> {result.ExitCode}\n{result.StdErr}");
+        return (result.ExitCode, result.StdOut, result.StdErr);
     }
 
     private async Task<IHost> StartControllerAsync(Func<IWorkerRegistry, IWorkerRegistry>? wrapRegistry = null)

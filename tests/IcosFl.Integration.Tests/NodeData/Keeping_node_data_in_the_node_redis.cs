@@ -41,11 +41,8 @@ public sealed class Keeping_node_data_in_the_node_redis(TestServers servers, ITe
             info.ArgumentList.Add(a);
         info.Environment.Remove("ICOSFL_NODE_REDIS");
         info.Environment.Remove("ICOSFL_DATA_STORE");
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
-        return (process.ExitCode, (await stdout).Trim(), (await stderr).Trim());
+        var result = await ChildProcess.RunAsync(info, TimeSpan.FromMinutes(1));
+        return (result.ExitCode, result.StdOut.Trim(), result.StdErr.Trim());
     }
 
     private string Csv(string name, string text)
