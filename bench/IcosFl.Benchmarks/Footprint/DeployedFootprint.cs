@@ -193,7 +193,8 @@ public static class DeployedFootprint
             {
                 var first = observed.FirstHeartbeat(id);
                 var workerStarted = Stopwatch.StartNew();
-                var worker = Start(cli, variant, ["worker", "--id", id, "--data", "synthetic", .. common]);
+                // A worker takes the broker only (issue 16): no Redis options.
+                var worker = Start(cli, variant, ["worker", "--id", id, "--data", "synthetic", "--broker", broker.ToString(), "--log-dir", logs]);
                 processes.Add(worker);
                 workers.Add(worker);
                 await first.WaitAsync(TimeSpan.FromSeconds(60));
