@@ -1,6 +1,9 @@
 using System.CommandLine;
 using IcosFl.Cli;
 using IcosFl.Cli.Commands;
+using IcosFl.Infrastructure.Hosting;
+
+StartupTrace.Mark("main entered (runtime started)");
 
 var root = new RootCommand("icosfl: federated learning of node resource forecasts (controller, workers, simulation)");
 root.Subcommands.Add(SimulateCommand.Create());

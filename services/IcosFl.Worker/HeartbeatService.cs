@@ -1,3 +1,4 @@
+using IcosFl.Infrastructure.Hosting;
 using IcosFl.Contracts;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
@@ -19,6 +20,7 @@ public sealed class HeartbeatService(IBus bus, IEnumerable<WorkerNode> nodes, Ti
             return;
         var interval = TimeSpan.FromSeconds(workers.Min(w => w.Options.HeartbeatInterval));
         using var timer = new PeriodicTimer(interval, clock);
+        bool first = true;
         do
         {
             foreach (var node in workers)
@@ -39,6 +41,8 @@ public sealed class HeartbeatService(IBus bus, IEnumerable<WorkerNode> nodes, Ti
                         IntervalSeconds = node.Options.HeartbeatInterval,
                     }, attempt.Token);
 #pragma warning restore RS0030
+                    if (first)
+                        StartupTrace.Mark($"first heartbeat of {node.WorkerId} confirmed by the broker");
                 }
                 catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
                 {
@@ -51,6 +55,7 @@ public sealed class HeartbeatService(IBus bus, IEnumerable<WorkerNode> nodes, Ti
                     logger.LogWarning(e, "Heartbeat of {WorkerId} could not be published", node.WorkerId);
                 }
             }
+            first = false;
         }
         while (await WaitNext(timer, stoppingToken));
     }

@@ -37,6 +37,9 @@ public static class DeployedFootprint
     {
         ["built"] = new("as built (Release)", new Dictionary<string, string>()),
         ["r2r"] = new("published ReadyToRun", new Dictionary<string, string>(), ReadyToRun: true),
+        // As before the warm-up at start (services/IcosFl.Cli/Commands/WarmUpService.cs): the first round loads TorchSharp.
+        ["no-warm-up"] = new("ICOSFL_WARM_UP=0", new Dictionary<string, string> { ["ICOSFL_WARM_UP"] = "0" }),
+        ["r2r-no-warm-up"] = new("published ReadyToRun, ICOSFL_WARM_UP=0", new Dictionary<string, string> { ["ICOSFL_WARM_UP"] = "0" }, ReadyToRun: true),
         ["r2r-tiered-compilation-off"] = new("published ReadyToRun, DOTNET_TieredCompilation=0",
             new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" }, ReadyToRun: true),
         // The scheduler as it was before its idle sleep (issue 19): a poll of Redis every 500 ms, idle or not.
@@ -58,7 +61,23 @@ public static class DeployedFootprint
         double ServingS, double ServingCpuS, double HeartbeatS, double HeartbeatCpuS, double ControllerIdleFirst, double WorkerIdleFirst, double RoundOneOverheadMs,
         double RoundOneMs, double RoundOneSlowestTrainingMs, double LaterRoundMs, double LaterOverheadMs,
         double ControllerRssMiB, double ControllerPssMiB, double WorkerRssMiB, double WorkerPssMiB,
-        double ControllerIdleAfter, double WorkerIdleAfter, double LoadAverage);
+        double ControllerIdleAfter, double WorkerIdleAfter, double LoadAverage, IReadOnlyDictionary<string, double> Trace);
+
+    /// <summary>The steps of the startup trace reported as rows: (process, the step's text starts with, the row's words).</summary>
+    private static readonly (string Who, string Step, string Figure)[] TraceSteps =
+    [
+        ("controller", "main entered", "controller trace: runtime started, Main entered"),
+        ("controller", "broker reachable", "controller trace: broker checked, Redis connected"),
+        ("controller", "host built", "controller trace: host built (DI, logging, options)"),
+        ("controller", "bus ready", "controller trace: bus connected, receive endpoints up"),
+        ("controller", "warm-up done", "controller trace: warm-up done (TorchSharp loaded, evaluation path run once)"),
+        ("worker", "main entered", "worker trace: runtime started, Main entered (mean of 3)"),
+        ("worker", "broker reachable", "worker trace: broker checked (mean of 3)"),
+        ("worker", "host built", "worker trace: host built (mean of 3)"),
+        ("worker", "bus ready", "worker trace: bus connected, receive endpoint up (mean of 3)"),
+        ("worker", "first heartbeat", "worker trace: first heartbeat confirmed by the broker (mean of 3)"),
+        ("worker", "warm-up done", "worker trace: warm-up done (TorchSharp loaded, training and evaluation run once) (mean of 3)"),
+    ];
 
     public static async Task<List<FootprintRow>> RunAsync(BenchServers servers, bool quick, IReadOnlyList<string> variants)
     {
@@ -86,6 +105,8 @@ public static class DeployedFootprint
             rows.Add(Row("controller CPU from start to serving", f => f.ServingCpuS, "s", "-", null));
             rows.Add(Row("worker start to first heartbeat (mean of 3)", f => f.HeartbeatS, "s", $"<= {HeartbeatTargetS} s", HeartbeatTargetS));
             rows.Add(Row("worker CPU from start to first heartbeat (mean of 3)", f => f.HeartbeatCpuS, "s", "-", null));
+            foreach (var (_, _, figure) in TraceSteps.Where(t => figures.Any(f => f.Trace.ContainsKey(t.Figure))))
+                rows.Add(Row(figure, f => f.Trace.GetValueOrDefault(figure, double.NaN), "ms since process start", "-", null));
             rows.Add(Row("round 1 overhead (round minus slowest training)", f => f.RoundOneOverheadMs, "ms", $"<= {RoundOneTargetMs} ms", RoundOneTargetMs));
             rows.Add(Row("round 1 duration", f => f.RoundOneMs, "ms", "-", null));
             rows.Add(Row("round 1 slowest training", f => f.RoundOneSlowestTrainingMs, "ms", "-", null));
@@ -172,7 +193,8 @@ public static class DeployedFootprint
             {
                 var first = observed.FirstHeartbeat(id);
                 var workerStarted = Stopwatch.StartNew();
-                var worker = Start(cli, variant, ["worker", "--id", id, "--data", "synthetic", .. common]);
+                // A worker takes the broker only (issue 16): no Redis options.
+                var worker = Start(cli, variant, ["worker", "--id", id, "--data", "synthetic", "--broker", broker.ToString(), "--log-dir", logs]);
                 processes.Add(worker);
                 workers.Add(worker);
                 await first.WaitAsync(TimeSpan.FromSeconds(60));
@@ -181,6 +203,16 @@ public static class DeployedFootprint
             }
 
             var (controllerIdleFirst, workerIdleFirst) = await IdleCpuAsync(controller, workers, idle, "first minute");
+            PrintTrace("the controller", controller);
+            for (int i = 0; i < workers.Count; i++)
+                PrintTrace($"worker {i + 1}", workers[i]);
+            var trace = new Dictionary<string, double>();
+            foreach (var (who, step, figure) in TraceSteps)
+            {
+                var times = (who == "controller" ? [controller] : workers).Select(p => TraceMs(p, step)).Where(t => !double.IsNaN(t)).ToList();
+                if (times.Count > 0)
+                    trace[figure] = times.Average();
+            }
 
             var federation = Guid.NewGuid();
             var done = observed.Federations.Expect(federation);
@@ -213,7 +245,7 @@ public static class DeployedFootprint
                 one.DurationMs - SlowestTraining(one), one.DurationMs, SlowestTraining(one),
                 Measure.Median(later.Select(r => r.DurationMs).ToList()), Measure.Median(later.Select(r => r.DurationMs - SlowestTraining(r)).ToList()),
                 controllerMemory.RssMiB, controllerMemory.PssMiB, workerMemory.Average(m => m.RssMiB), workerMemory.Average(m => m.PssMiB),
-                controllerIdleAfter, workerIdleAfter, LoadAverage());
+                controllerIdleAfter, workerIdleAfter, LoadAverage(), trace);
         }
         finally
         {
@@ -231,14 +263,44 @@ public static class DeployedFootprint
         foreach (var a in args)
             info.ArgumentList.Add(a);
         info.Environment.Remove("ICOSFL_PAYLOAD_REDIS");
+        info.Environment["ICOSFL_STARTUP_TRACE"] = "1";
         foreach (var (name, value) in variant.Environment)
             info.Environment[name] = value;
         var process = Process.Start(info) ?? throw new InvalidOperationException($"footprint: could not start icosfl {args[0]}");
+        var trace = Traces.GetOrAdd(process.Id, _ => new ConcurrentQueue<(double, double, string)>());
         process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line && line.StartsWith(IcosFl.Infrastructure.Hosting.StartupTrace.Prefix, StringComparison.Ordinal))
+                trace.Enqueue(ParseTrace(line));
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
+    }
+
+    /// <summary>Each started process's startup trace (<see cref="IcosFl.Infrastructure.Hosting.StartupTrace"/>): ms since its start, CPU ms, step.</summary>
+    private static readonly ConcurrentDictionary<int, ConcurrentQueue<(double Ms, double CpuMs, string Step)>> Traces = new();
+
+    private static (double, double, string) ParseTrace(string line)
+    {
+        // "icosfl startup: 412 ms, cpu 380 ms: host built"
+        var rest = line[IcosFl.Infrastructure.Hosting.StartupTrace.Prefix.Length..];
+        var parts = rest.Split(" ms", 3);
+        double ms = double.Parse(parts[0], CultureInfo.InvariantCulture);
+        double cpu = double.Parse(parts[1][", cpu ".Length..], CultureInfo.InvariantCulture);
+        return (ms, cpu, parts[2][": ".Length..]);
+    }
+
+    /// <summary>When (ms since its start) the process's trace first shows a step starting with <paramref name="step"/>; NaN if never.</summary>
+    private static double TraceMs(Process process, string step) =>
+        Traces.TryGetValue(process.Id, out var trace) && trace.FirstOrDefault(t => t.Step.StartsWith(step, StringComparison.Ordinal)) is { Step: not null } hit
+            ? hit.Ms : double.NaN;
+
+    private static void PrintTrace(string who, Process process)
+    {
+        if (Traces.TryGetValue(process.Id, out var trace))
+            Console.Error.WriteLine($"footprint: startup trace of {who}: " + string.Join(" | ", trace.Select(t => $"{t.Ms:0} ms (cpu {t.CpuMs:0}) {t.Step}")));
     }
 
     private static async Task StopAllAsync(List<Process> processes)

@@ -52,6 +52,8 @@ public static class IcosFlBus
         Action<IBusRegistrationContext, IBusFactoryConfigurator>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(transport);
+        if (StartupTrace.Enabled)
+            services.AddBusObserver<StartupTrace.BusObserver>();
         services.AddMassTransit(x =>
         {
             x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter("icosfl", false));

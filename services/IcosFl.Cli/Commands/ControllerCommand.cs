@@ -69,6 +69,7 @@ public static class ControllerCommand
             using var redis = await NodeStartup.ConnectAsync(settings, "controller", ct);
             if (redis is null)
                 return ExitCodes.Unreachable;
+            StartupTrace.Mark("broker reachable, Redis connected");
 
             var builder = Host.CreateApplicationBuilder();
             builder.AddIcosFlLogging(logging.Read(parse, "controller", settings));
@@ -94,7 +95,11 @@ public static class ControllerCommand
                 }, source, redis.Payloads, checkpointStore);
             if (listen is not null)
                 builder.Services.AddIcosFlDashboard(HttpOption.OptionsFor(listen, "deployed", settings.SeqUrl));
+            if (WarmUpService.Enabled)
+                builder.Services.AddHostedService(sp => new WarmUpService(sp.GetRequiredService<MassTransit.IBusControl>(), train: false,
+                    sp.GetRequiredService<ILogger<WarmUpService>>()));
             using var host = builder.Build();
+            StartupTrace.Mark("host built");
             var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("IcosFl.Controller");
             if (settings.PayloadRedisIsSeparate)
                 log.LogInformation(

@@ -53,6 +53,7 @@ public static class WorkerCommand
             // The broker is all a worker needs (issue 16): weights travel as chunk messages to and from the controller.
             if (!await NodeStartup.CheckBrokerAsync(settings, $"worker {workerId}", ct))
                 return ExitCodes.Unreachable;
+            StartupTrace.Mark("broker reachable");
 
             var builder = Host.CreateApplicationBuilder();
             INodeDataSource source;
@@ -69,7 +70,11 @@ public static class WorkerCommand
             var node = new WorkerNode(new WorkerOptions { WorkerId = workerId, HeartbeatInterval = parse.GetValue(interval) }, source);
             builder.AddIcosFlLogging(logging.Read(parse, $"worker-{workerId}", settings));
             builder.Services.AddDeployedWorker(settings, node);
+            if (WarmUpService.Enabled)
+                builder.Services.AddHostedService(sp => new WarmUpService(sp.GetRequiredService<MassTransit.IBusControl>(), train: true,
+                    sp.GetRequiredService<ILogger<WarmUpService>>()));
             using var host = builder.Build();
+            StartupTrace.Mark("host built");
             host.Services.GetRequiredService<ILogger<WorkerNode>>().LogInformation(
                 "Worker {WorkerId} started on {Host}: broker {Broker}, data: {NodeData}",
                 workerId, node.Options.Host, settings.BrokerForDisplay, described);
