@@ -59,8 +59,8 @@ public static class ControllerHosting
             {
                 cfg.UseRedisMessageScheduler(context);
                 cfg.UseIcosFlWorkerIdentity(context);
-                ((IRabbitMqBusFactoryConfigurator)cfg).UseIcosFlWeightChunkEndpoints(context);
-            });
+            },
+            (context, rabbit) => rabbit.UseIcosFlWeightChunkEndpoints(context));
         return services;
     }
 }

@@ -45,15 +45,20 @@ public static class IcosFlBus
     /// envelopes for weights (<see cref="RabbitMqTopology.UseIcosFlTopology"/>), and user_id stamping when the
     /// transport asks for it. <paramref name="register"/> adds the process's sagas, consumers, saga repository and
     /// scheduler; <paramref name="configure"/> its bus-wide filters and explicit receive endpoints (run before the
-    /// registered ones are configured).
+    /// registered ones are configured); <paramref name="configureRabbitMq"/> what only a RabbitMQ bus has (run after
+    /// <paramref name="configure"/>; refused for the in-memory transport, where it would never run).
     /// </summary>
     public static IServiceCollection AddIcosFlBus(this IServiceCollection services, IcosFlTransport transport,
         Action<IBusRegistrationConfigurator>? register = null,
-        Action<IBusRegistrationContext, IBusFactoryConfigurator>? configure = null)
+        Action<IBusRegistrationContext, IBusFactoryConfigurator>? configure = null,
+        Action<IBusRegistrationContext, IRabbitMqBusFactoryConfigurator>? configureRabbitMq = null)
     {
         ArgumentNullException.ThrowIfNull(transport);
         if (StartupTrace.Enabled)
             services.AddBusObserver<StartupTrace.BusObserver>();
+        if (configureRabbitMq is not null && transport.Broker is null)
+            throw new ArgumentException("configureRabbitMq was given for the in-memory transport, which has no RabbitMQ configurator to give it",
+                nameof(configureRabbitMq));
         services.AddMassTransit(x =>
         {
             x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter("icosfl", false));
@@ -74,6 +79,7 @@ public static class IcosFlBus
                 if (transport.StampsBrokerUser && BrokerIdentity.UserOf(broker) is { } user)
                     cfg.UseBrokerUserId(user);
                 configure?.Invoke(context, cfg);
+                configureRabbitMq?.Invoke(context, cfg);
                 cfg.ConfigureEndpoints(context);
             });
         });
