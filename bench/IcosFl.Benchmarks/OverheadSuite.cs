@@ -78,7 +78,7 @@ public static class OverheadSuite
 
         using var controller = await StartControllerAsync(servers, redis);
         using var fleet = await StartFleetAsync(servers, ids.Values.SelectMany(x => x).ToArray(), observed);
-        var bus = fleet.Services.GetRequiredService<IBus>();
+        var bus = fleet.Bus;
         await using var raw = await RawFanOut.OpenAsync(servers.Broker);
         using var profile = ActivityProfile.StartIfAsked();
 
@@ -294,42 +294,73 @@ public static class OverheadSuite
         return host;
     }
 
-    private static async Task<IHost> StartFleetAsync(BenchServers servers, string[] workerIds, Observations observed)
+    // Stand-ins per bus: each has a channel per receive endpoint, and RabbitMQ allows 2,047 channels on a connection.
+    private const int StandInsPerBus = 500;
+
+    /// <summary>
+    /// The stand-in fleet: one queue per worker, bound by its id exactly as a worker's own queue is (the broker then routes,
+    /// and fans out a message addressed to many, as it does to a real fleet), on buses of <see cref="StandInsPerBus"/>
+    /// queues; each stand-in answers as the worker whose queue the message came from. The first bus also observes the
+    /// federations and publishes the heartbeats.
+    /// </summary>
+    private static async Task<Fleet> StartFleetAsync(BenchServers servers, string[] workerIds, Observations observed)
+    {
+        var hosts = new List<IHost>();
+        try
+        {
+            foreach (var (chunk, index) in workerIds.Chunk(StandInsPerBus).Select((c, i) => (c, i)))
+                hosts.Add(await StartFleetBusAsync(servers, chunk, index == 0 ? observed : null));
+        }
+        catch
+        {
+            foreach (var host in hosts)
+                host.Dispose();
+            throw;
+        }
+
+        return new Fleet(hosts);
+    }
+
+    private static async Task<IHost> StartFleetBusAsync(BenchServers servers, string[] workerIds, Observations? observed)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.QuietOnStandardError();
-        builder.Services.AddSingleton(observed);
+        if (observed is not null)
+            builder.Services.AddSingleton(observed);
         builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
         builder.Services.AddMassTransit(x =>
         {
-            x.AddConsumer<NoOpTrainer>();
-            x.AddConsumer<NoOpEvaluator>();
-            x.AddConsumer<FederationObserver>();
+            if (observed is not null)
+                x.AddConsumer<FederationObserver>();
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(servers.Broker);
                 cfg.UseIcosFlTopology();
                 cfg.UseBrokerUserId(BrokerIdentity.UserOf(servers.Broker.ToString())!);
-                // Every worker of the fleet in one queue, bound by each worker's id exactly as a worker's own queue is;
-                // as many in flight as there are workers, since N real workers answer side by side.
-                cfg.ReceiveEndpoint($"icosfl-bench-fleet-{Guid.NewGuid():N}", e =>
+                foreach (var id in workerIds)
                 {
-                    e.AutoDelete = true;
-                    e.Durable = false;
-                    e.PrefetchCount = (ushort)Math.Max(64, workerIds.Length);
-                    e.ConcurrentMessageLimit = Math.Max(64, workerIds.Length);
-                    e.ConfigureConsumeTopology = false;
-                    foreach (var id in workerIds)
+                    cfg.ReceiveEndpoint($"icosfl-bench-{id}", e =>
+                    {
+                        e.AutoDelete = true;
+                        e.Durable = false;
+                        e.PrefetchCount = 4;
+                        e.ConcurrentMessageLimit = 1;
+                        e.ConfigureConsumeTopology = false;
                         e.BindAddressedToWorker(id);
-                    e.ConfigureConsumer<NoOpTrainer>(context);
-                    e.ConfigureConsumer<NoOpEvaluator>(context);
-                });
-                cfg.ReceiveEndpoint($"icosfl-bench-observer-{Guid.NewGuid():N}", e =>
+                        e.Consumer(() => new NoOpTrainer(id));
+                        e.Consumer(() => new NoOpEvaluator(id));
+                    });
+                }
+
+                if (observed is not null)
                 {
-                    e.AutoDelete = true;
-                    e.Durable = false;
-                    e.ConfigureConsumer<FederationObserver>(context);
-                });
+                    cfg.ReceiveEndpoint($"icosfl-bench-observer-{Guid.NewGuid():N}", e =>
+                    {
+                        e.AutoDelete = true;
+                        e.Durable = false;
+                        e.ConfigureConsumer<FederationObserver>(context);
+                    });
+                }
             });
         });
         var host = builder.Build();
@@ -337,24 +368,49 @@ public static class OverheadSuite
         return host;
     }
 
-    public sealed class NoOpTrainer : IConsumer<RoundStarted>
+    private sealed class Fleet(List<IHost> hosts) : IDisposable
+    {
+        public IBus Bus => hosts[0].Services.GetRequiredService<IBus>();
+
+        public async Task StopAsync()
+        {
+            foreach (var host in hosts)
+                await host.StopAsync();
+        }
+
+        public void Dispose()
+        {
+            foreach (var host in hosts)
+                host.Dispose();
+        }
+    }
+
+    /// <summary>A stand-in worker's trainer: answers a round start at once with the global weights, as <paramref name="workerId"/>.</summary>
+    public sealed class NoOpTrainer(string workerId) : IConsumer<RoundStarted>
     {
         public Task Consume(ConsumeContext<RoundStarted> context) => context.Publish(new WeightUpdateSubmitted
         {
             FederationId = context.Message.FederationId, RoundId = context.Message.RoundId, Round = context.Message.Round,
-            WorkerId = context.Message.WorkerId, Weights = context.Message.GlobalWeights, NumExamples = 100,
+            WorkerId = Addressee(context.Message.WorkerId, workerId), Weights = context.Message.GlobalWeights, NumExamples = 100,
             Metrics = new TrainMetrics(0.1, 1, 0),
         });
     }
 
-    public sealed class NoOpEvaluator : IConsumer<EvaluationRequested>
+    /// <summary>A stand-in worker's evaluator: answers an evaluation request at once, as <paramref name="workerId"/>.</summary>
+    public sealed class NoOpEvaluator(string workerId) : IConsumer<EvaluationRequested>
     {
         public Task Consume(ConsumeContext<EvaluationRequested> context) => context.Publish(new EvaluationReported
         {
             FederationId = context.Message.FederationId, RoundId = context.Message.RoundId, Round = context.Message.Round,
-            WorkerId = context.Message.WorkerId, Metrics = new EvaluationMetrics(20, 0.1, 0.316, 0.2, 0.2, 0.447, 0.3),
+            WorkerId = Addressee(context.Message.WorkerId, workerId), Metrics = new EvaluationMetrics(20, 0.1, 0.316, 0.2, 0.2, 0.447, 0.3),
         });
     }
+
+    /// <summary>The stand-in a message reached; a message in its queue naming another worker means the routing is wrong.</summary>
+    private static string Addressee(string? named, string queueOf) =>
+        named is null || named == queueOf
+            ? queueOf
+            : throw new InvalidOperationException($"overhead: a message addressed to {named} reached the queue of {queueOf}");
 
     public sealed class FederationObserver(Observations observed)
         : IConsumer<RoundCompleted>, IConsumer<FederationCompleted>, IConsumer<FederationFailed>
