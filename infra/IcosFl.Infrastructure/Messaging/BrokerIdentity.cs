@@ -65,6 +65,21 @@ public static partial class BrokerIdentity
     }
 
     /// <summary>
+    /// The topic permissions of an enrolled node, one per exchange that addresses a worker (exchange, write, read regexes):
+    /// it may bind to them only with its own worker id as the key. Its normal permissions must let it read those
+    /// exchanges (a binding needs that), which alone would let it bind its queue with another node's id and receive
+    /// that node's round starts; RabbitMQ checks the binding key of a topic exchange against the read regex here and
+    /// refuses the binding. It publishes to neither, so write matches nothing.
+    /// </summary>
+    public static IReadOnlyList<(string Exchange, string Write, string Read)> NodeTopicPermissions(string workerId)
+    {
+        if (WorkerIdProblem(workerId) is { } problem)
+            throw new ArgumentException(problem, nameof(workerId));
+        var own = $"^{Regex.Escape(workerId)}$";
+        return RabbitMqTopology.AddressedExchanges.Select(exchange => (exchange, "^$", own)).ToList();
+    }
+
+    /// <summary>
     /// The user of an amqp URI (its user info before the colon, unescaped); for an amqps URI naming no user, the common
     /// name of the client certificate it logs in with (EXTERNAL, <see cref="BrokerTls"/>); else null.
     /// </summary>

@@ -8,7 +8,9 @@ namespace IcosFl.Infrastructure.Messaging;
 /// IcosFl's exchanges on RabbitMQ. Every message type has its own exchange (MassTransit's default),
 /// so round-start, weight-update and heartbeat traffic are separate and visible in the management UI.
 /// Round-start and evaluation requests carry global weights to one worker each: their exchanges are
-/// direct, routed by the addressee's worker id, so a worker that was not selected never receives them.
+/// topic exchanges, routed by the addressee's worker id (no wildcards: an id has none), so a worker that was not
+/// selected never receives them, and an enrolled node's topic permission (<see cref="BrokerIdentity.NodeTopicPermissions"/>)
+/// lets the broker refuse it a binding with any key but its own id.
 /// Weight-carrying messages go as binary envelopes (<see cref="WeightsWire"/>, <see cref="WeightsWire.EnvironmentVariable"/>).
 /// </summary>
 public static class RabbitMqTopology
@@ -73,9 +75,9 @@ public static class RabbitMqTopology
     public static void UseIcosFlTopology(this IRabbitMqBusFactoryConfigurator cfg)
     {
         cfg.UseIcosFlWeightsWire(WeightsWire.FromEnvironment());
-        cfg.Publish<RoundStarted>(p => p.ExchangeType = ExchangeType.Direct);
+        cfg.Publish<RoundStarted>(p => p.ExchangeType = AddressedExchangeType);
         cfg.Send<RoundStarted>(s => s.UseRoutingKeyFormatter(ctx => ctx.Message.WorkerId));
-        cfg.Publish<EvaluationRequested>(p => p.ExchangeType = ExchangeType.Direct);
+        cfg.Publish<EvaluationRequested>(p => p.ExchangeType = AddressedExchangeType);
         cfg.Send<EvaluationRequested>(s => s.UseRoutingKeyFormatter(ctx => ctx.Message.WorkerId));
         // Update chunks: direct, routed by their transfer's shard, so each transfer's chunks stay in one queue, in order.
         cfg.Publish<WeightChunk>(p => p.ExchangeType = ExchangeType.Direct);
@@ -125,17 +127,27 @@ public static class RabbitMqTopology
         }
     }
 
+    /// <summary>
+    /// The type of the exchanges addressed to one worker (RoundStarted, EvaluationRequested): topic, because RabbitMQ
+    /// checks a binding's key against a user's topic permissions only on topic exchanges. A broker that still has them
+    /// as direct exchanges (IcosFl before this) must have them deleted once (docs/deploying.md, "Upgrading").
+    /// </summary>
+    public const string AddressedExchangeType = ExchangeType.Topic;
+
+    /// <summary>The exchanges that address one worker by its id as the routing key (MassTransit's entity names).</summary>
+    public static readonly IReadOnlyList<string> AddressedExchanges = ["IcosFl.Contracts:RoundStarted", "IcosFl.Contracts:EvaluationRequested"];
+
     /// <summary>Binds a worker's queue to the addressed exchanges with its own id as routing key.</summary>
     public static void BindAddressedToWorker(this IRabbitMqReceiveEndpointConfigurator endpoint, string workerId)
     {
         endpoint.Bind<RoundStarted>(b =>
         {
-            b.ExchangeType = ExchangeType.Direct;
+            b.ExchangeType = AddressedExchangeType;
             b.RoutingKey = workerId;
         });
         endpoint.Bind<EvaluationRequested>(b =>
         {
-            b.ExchangeType = ExchangeType.Direct;
+            b.ExchangeType = AddressedExchangeType;
             b.RoutingKey = workerId;
         });
     }

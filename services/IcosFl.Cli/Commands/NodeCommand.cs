@@ -95,10 +95,12 @@ public static class NodeCommand
             {
                 var (configure, write, read) = BrokerIdentity.NodePermissions(workerId);
                 await a.Api.SetPermissionsAsync(a.Vhost, user, configure, write, read, ct);
+                foreach (var (exchange, topicWrite, topicRead) in BrokerIdentity.NodeTopicPermissions(workerId))
+                    await a.Api.SetTopicPermissionsAsync(a.Vhost, user, exchange, topicWrite, topicRead, ct);
             }
             catch
             {
-                // No half-enrolled node: a user without its permissions is removed again.
+                // No half-enrolled node: a user without all its permissions is removed again.
                 await a.Api.DeleteUserAsync(user, CancellationToken.None);
                 throw;
             }
@@ -106,7 +108,7 @@ public static class NodeCommand
             var workerBroker = new UriBuilder(a.Broker) { UserName = Uri.EscapeDataString(user), Password = password }.Uri.ToString();
             var text = $"""
                 # IcosFl node {workerId}: broker user {user} on vhost {a.Vhost}, enrolled {DateTimeOffset.UtcNow:u}.
-                # The worker may read only its own queue (icosfl-worker-{workerId}) and publish only a worker's messages,
+                # The worker may read only its own queue (icosfl-worker-{workerId}) and messages addressed to {workerId}, and publish only a worker's messages,
                 # in its own name. Keep this secret; icosfl node revoke {workerId} withdraws it.
                 # user: {user}
                 # password: {password}

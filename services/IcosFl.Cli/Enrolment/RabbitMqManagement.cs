@@ -53,6 +53,12 @@ public sealed class RabbitMqManagement : IDisposable
         using var _ = await SendAsync(HttpMethod.Put, $"api/permissions/{Segment(vhost)}/{Segment(user)}", new { configure, write, read }, ct);
     }
 
+    /// <summary>Sets the user's topic permission on one topic exchange (routing and binding keys it may write and read).</summary>
+    public async Task SetTopicPermissionsAsync(string vhost, string user, string exchange, string write, string read, CancellationToken ct)
+    {
+        using var _ = await SendAsync(HttpMethod.Put, $"api/topic-permissions/{Segment(vhost)}/{Segment(user)}", new { exchange, write, read }, ct);
+    }
+
     /// <summary>True when a vhost of that name exists.</summary>
     public async Task<bool> VhostExistsAsync(string vhost, CancellationToken ct)
     {

@@ -137,6 +137,9 @@ public sealed class Federating_over_tls(TestServers servers, ITestOutputHelper o
         var (configure, write, read) = BrokerIdentity.NodePermissions(id);
         (await http.PutAsJsonAsync($"api/permissions/{Uri.EscapeDataString(_fleet.VirtualHost)}/{Uri.EscapeDataString(user)}",
             new { configure, write, read })).EnsureSuccessStatusCode();
+        foreach (var (exchange, topicWrite, topicRead) in BrokerIdentity.NodeTopicPermissions(id))
+            (await http.PutAsJsonAsync($"api/topic-permissions/{Uri.EscapeDataString(_fleet.VirtualHost)}/{Uri.EscapeDataString(user)}",
+                new { exchange, write = topicWrite, read = topicRead })).EnsureSuccessStatusCode();
     }
 
     /// <summary>A client certificate for <paramref name="commonName"/> from the run's CA (tests/run.sh), valid from..to; PEM files.</summary>
